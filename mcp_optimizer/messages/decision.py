@@ -1,0 +1,95 @@
+"""What the decision engine concludes, and the policy changes that follow from it."""
+
+from __future__ import annotations
+
+import enum
+
+from .base import Message
+from .domain import ChannelPolicy
+
+
+class DecisionKind(enum.Enum):
+    """The four outcomes of an evaluation."""
+
+    NO_ACTION = "NO_ACTION"
+    INCREASE_FEES = "INCREASE_FEES"
+    LOWER_FEES = "LOWER_FEES"
+    CLOSE_CHANNEL = "CLOSE_CHANNEL"
+
+
+class FactorStatus(enum.Enum):
+    """Whether a factor took part in the score."""
+
+    SCORED = "scored"
+    """Enabled and computed from known data."""
+    DISABLED = "disabled"
+    """Switched off by the policy: contributes nothing."""
+    UNKNOWN = "unknown"
+    """Enabled, but its input is unknown: contributes nothing, and its weight is not counted."""
+
+
+class FactorScore(Message):
+    """One heuristic's part in a channel's score."""
+
+    name: str
+    """Factor name: centrality, volume, uptime, channel_age, forward_activity."""
+    status: FactorStatus
+    """Scored, disabled, or unknown input."""
+    value: float
+    """The factor's value between 0 and 1 (0 when not scored)."""
+    weight: float
+    """The weight the policy gives it (0 when disabled)."""
+    contribution: float
+    """``value * weight`` (0 when not scored)."""
+    detail: str
+    """How the value was obtained, in words."""
+
+
+class Decision(Message):
+    """The outcome of ``evaluate_channel`` for one channel."""
+
+    chan_id: int
+    """The channel decided about."""
+    kind: DecisionKind
+    """What to do."""
+    current_policy: ChannelPolicy
+    """Our policy on the channel when evaluated."""
+    proposed_policy: ChannelPolicy
+    """The policy to apply (equal to the current one unless fees change)."""
+    reasons: list[str]
+    """Why, in sentences an operator can read; never empty."""
+    factors: list[FactorScore]
+    """Each factor's value, weight and contribution."""
+    score: float
+    """Weighted score between 0 and 1: contributions over the weights of scored factors."""
+    executable: bool
+    """False when the kind may only be recommended (CLOSE_CHANNEL unless enabled)."""
+    evaluated_at_s: int
+    """The snapshot time the decision is based on."""
+
+
+class ChangeOrigin(enum.Enum):
+    """Who made a policy change."""
+
+    SERVICE = "service"
+    ROLLBACK = "rollback"
+    EXTERNAL = "external"
+
+
+class PolicyChange(Message):
+    """A change of our policy on one channel: what it was, what it becomes, and why."""
+
+    chan_id: int
+    """The channel."""
+    channel_point: str
+    """Its funding outpoint (LND's UpdateChannelPolicy addresses channels by it)."""
+    old_policy: ChannelPolicy
+    """The policy before the change."""
+    new_policy: ChannelPolicy
+    """The policy after the change."""
+    origin: ChangeOrigin
+    """This service, a rollback, or someone else."""
+    reasons: list[str]
+    """Why the change is made."""
+    requested_at_s: int
+    """When the change was requested (Unix seconds)."""

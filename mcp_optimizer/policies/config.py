@@ -1,0 +1,273 @@
+"""The policy: which heuristics count and how much, thresholds, bounds, steps, cooldown.
+
+Loaded from the default policy shipped with the package, overlaid by the operator's YAML file,
+overlaid by ``MCP_POLICY__SECTION__KEY`` environment variables. Anything invalid is refused at
+load with a :class:`PolicyError` naming the key, the value and what was expected.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import re
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+
+import msgspec
+import yaml
+
+ENV_PREFIX = "MCP_POLICY__"
+FACTOR_NAMES = ("centrality", "volume", "uptime", "channel_age", "forward_activity")
+
+NonNeg = Annotated[float, msgspec.Meta(ge=0)]
+NonNegInt = Annotated[int, msgspec.Meta(ge=0)]
+PosInt = Annotated[int, msgspec.Meta(gt=0)]
+Ratio = Annotated[float, msgspec.Meta(ge=0, le=1)]
+Pct = Annotated[float, msgspec.Meta(ge=0, le=1000)]
+
+
+class _Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+class FactorSetting(_Section):
+    enabled: bool
+    weight: NonNeg
+
+
+class Factors(_Section):
+    centrality: FactorSetting
+    volume: FactorSetting
+    uptime: FactorSetting
+    channel_age: FactorSetting
+    forward_activity: FactorSetting
+
+    def get(self, name: str) -> FactorSetting:
+        return getattr(self, name)
+
+
+class Targets(_Section):
+    volume_turnover: Annotated[float, msgspec.Meta(gt=0)]
+    mature_age_s: PosInt
+    forwards: PosInt
+
+
+class Windows(_Section):
+    history_s: PosInt
+
+
+class Thresholds(_Section):
+    increase_above_score: Ratio
+    lower_below_score: Ratio
+    low_outbound_ratio: Ratio
+    high_outbound_ratio: Ratio
+    min_forwards_for_increase: NonNegInt
+    close_below_score: Ratio
+    close_min_age_s: NonNegInt
+
+
+class Underperformance(_Section):
+    window_s: PosInt
+    raise_pct: Pct
+
+
+class Adjustments(_Section):
+    increase_pct: Pct
+    lower_pct: Annotated[float, msgspec.Meta(ge=0, le=100)]
+
+
+class Bounds(_Section):
+    min_base_fee_msat: NonNegInt
+    max_base_fee_msat: NonNegInt
+    min_fee_rate_ppm: NonNegInt
+    max_fee_rate_ppm: NonNegInt
+    min_inbound_base_fee_msat: int
+    max_inbound_base_fee_msat: int
+    min_inbound_fee_rate_ppm: int
+    max_inbound_fee_rate_ppm: int
+
+
+class Steps(_Section):
+    max_fee_rate_step_ppm: PosInt
+    max_base_fee_step_msat: PosInt
+    min_change_ppm: NonNegInt
+
+
+class Close(_Section):
+    execute: bool
+
+
+class Policy(_Section):
+    """A validated policy. Build it with :func:`load_policy`, never by hand in production."""
+
+    factors: Factors
+    targets: Targets
+    windows: Windows
+    thresholds: Thresholds
+    underperformance: Underperformance
+    adjustments: Adjustments
+    bounds: Bounds
+    steps: Steps
+    cooldown_s: NonNegInt
+    close: Close
+
+
+class PolicyError(ValueError):
+    """A policy that cannot be used; the message names the key, the value and the expectation."""
+
+
+def default_policy_text() -> str:
+    return resources.files("mcp_optimizer.policies").joinpath("default.yml").read_text("utf-8")
+
+
+def _parse_yaml(text: str, origin: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise PolicyError(f"{origin}: not valid YAML{where}: {problem}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise PolicyError(
+            f"{origin}: expected a mapping of policy sections at the top, "
+            f"got {type(data).__name__}"
+        )
+    return data
+
+
+def _merge(base: dict[str, Any], over: Mapping[str, Any], origin: str, path: str = "") -> None:
+    for key, value in over.items():
+        dotted = f"{path}{key}"
+        if key not in base:
+            known = ", ".join(sorted(str(k) for k in base)) or "none"
+            raise PolicyError(f"{origin}: unknown key `{dotted}` (known keys here: {known})")
+        if isinstance(base[key], dict):
+            if not isinstance(value, dict):
+                raise PolicyError(
+                    f"{origin}: key `{dotted}` has value {value!r}, expected a mapping "
+                    f"with keys {', '.join(sorted(base[key]))}"
+                )
+            _merge(base[key], value, origin, dotted + ".")
+        else:
+            base[key] = value
+
+
+def _env_overlay(environ: Mapping[str, str], defaults: dict[str, Any]) -> dict[str, Any]:
+    overlay: dict[str, Any] = {}
+    for name in sorted(environ):
+        if not name.startswith(ENV_PREFIX):
+            continue
+        parts = [p.lower() for p in name[len(ENV_PREFIX):].split("__")]
+        node: Any = defaults
+        for i, part in enumerate(parts):
+            if not isinstance(node, dict) or part not in node:
+                dotted = ".".join(parts[: i + 1])
+                raise PolicyError(
+                    f"environment variable {name}: unknown policy key `{dotted}`"
+                )
+            node = node[part]
+        if isinstance(node, dict):
+            raise PolicyError(
+                f"environment variable {name}: `{'.'.join(parts)}` is a section; "
+                f"name one of its keys ({', '.join(sorted(node))})"
+            )
+        raw = environ[name]
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            value = raw
+        target = overlay
+        for part in parts[:-1]:
+            target = target.setdefault(part, {})
+        target[parts[-1]] = value
+    return overlay
+
+
+_PATH_RE = re.compile(r" - at `\$\.?([^`]*)`$")
+
+
+def _lookup(data: Any, dotted: str) -> Any:
+    node = data
+    for part in dotted.split(".") if dotted else []:
+        part = re.sub(r"\[\d+\]$", "", part)
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            return "<absent>"
+    return node
+
+
+def _convert(data: dict[str, Any], origin: str) -> Policy:
+    try:
+        return msgspec.convert(data, Policy)
+    except msgspec.ValidationError as exc:
+        text = str(exc)
+        m = _PATH_RE.search(text)
+        key = m.group(1) if m else ""
+        expected = _PATH_RE.sub("", text)
+        if key:
+            value = _lookup(data, key)
+            raise PolicyError(
+                f"{origin}: key `{key}` has value {value!r}: {expected[0].lower()}{expected[1:]}"
+            ) from None
+        raise PolicyError(f"{origin}: {expected}") from None
+
+
+def _check(policy: Policy, origin: str) -> None:
+    problems: list[str] = []
+
+    def pair(section: str, low: str, high: str) -> None:
+        obj = getattr(policy, section)
+        lo, hi = getattr(obj, low), getattr(obj, high)
+        if lo > hi:
+            problems.append(
+                f"key `{section}.{low}` has value {lo!r}, expected at most "
+                f"`{section}.{high}` ({hi!r})"
+            )
+
+    pair("bounds", "min_base_fee_msat", "max_base_fee_msat")
+    pair("bounds", "min_fee_rate_ppm", "max_fee_rate_ppm")
+    pair("bounds", "min_inbound_base_fee_msat", "max_inbound_base_fee_msat")
+    pair("bounds", "min_inbound_fee_rate_ppm", "max_inbound_fee_rate_ppm")
+    pair("thresholds", "low_outbound_ratio", "high_outbound_ratio")
+    pair("thresholds", "lower_below_score", "increase_above_score")
+    pair("thresholds", "close_below_score", "lower_below_score")
+    for name in FACTOR_NAMES:
+        weight = policy.factors.get(name).weight
+        if not math.isfinite(weight):
+            problems.append(f"key `factors.{name}.weight` has value {weight!r}, expected a finite number")
+    if problems:
+        raise PolicyError(f"{origin}: " + "; ".join(problems))
+
+
+def load_policy(
+    path: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Policy:
+    """Load the default policy, overlay the file at ``path`` and the environment, validate."""
+    environ = os.environ if environ is None else environ
+    merged = _parse_yaml(default_policy_text(), "default policy")
+    origin = "default policy"
+    if path is not None:
+        path = Path(path)
+        origin = f"policy file {path}"
+        try:
+            text = path.read_text("utf-8")
+        except OSError as exc:
+            raise PolicyError(f"{origin}: cannot read it: {exc.strerror or exc}") from None
+        except UnicodeDecodeError:
+            raise PolicyError(f"{origin}: not UTF-8 text") from None
+        _merge(merged, _parse_yaml(text, origin), origin)
+    env = _env_overlay(environ, copy.deepcopy(merged))
+    if env:
+        origin = f"{origin} with MCP_POLICY__ environment overrides"
+        _merge(merged, env, origin)
+    policy = _convert(merged, origin)
+    _check(policy, origin)
+    return policy
