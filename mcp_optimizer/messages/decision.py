@@ -12,9 +12,13 @@ class DecisionKind(enum.Enum):
     """The four outcomes of an evaluation."""
 
     NO_ACTION = "NO_ACTION"
+    """Leave the channel as it is."""
     INCREASE_FEES = "INCREASE_FEES"
+    """Raise our fee on the channel."""
     LOWER_FEES = "LOWER_FEES"
+    """Lower our fee on the channel."""
     CLOSE_CHANNEL = "CLOSE_CHANNEL"
+    """Close the channel (a recommendation unless closing is enabled)."""
 
 
 class FactorStatus(enum.Enum):
@@ -72,8 +76,11 @@ class ChangeOrigin(enum.Enum):
     """Who made a policy change."""
 
     SERVICE = "service"
+    """This service, from a decision."""
     ROLLBACK = "rollback"
+    """A rollback asked for by the operator."""
     EXTERNAL = "external"
+    """Someone else (the operator by hand, another tool), detected on the node."""
 
 
 class PolicyChange(Message):

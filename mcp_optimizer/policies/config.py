@@ -241,7 +241,9 @@ def _check(policy: Policy, origin: str) -> None:
     for name in FACTOR_NAMES:
         weight = policy.factors.get(name).weight
         if not math.isfinite(weight):
-            problems.append(f"key `factors.{name}.weight` has value {weight!r}, expected a finite number")
+            problems.append(
+                f"key `factors.{name}.weight` has value {weight!r}, expected a finite number"
+            )
     if problems:
         raise PolicyError(f"{origin}: " + "; ".join(problems))
 
