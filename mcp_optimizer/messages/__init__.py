@@ -31,8 +31,28 @@ from .domain import (
     UptimeKnown,
     UptimeUnknown,
 )
+from .node import (
+    ChannelEvent,
+    ChannelEventKind,
+    ChannelGraph,
+    ForwardingEvent,
+    GraphEdge,
+    GraphNode,
+    HtlcEvent,
+    HtlcEventKind,
+    NodeIdentity,
+)
 
 __all__ = [
+    "ChannelEvent",
+    "ChannelEventKind",
+    "ChannelGraph",
+    "ForwardingEvent",
+    "GraphEdge",
+    "GraphNode",
+    "HtlcEvent",
+    "HtlcEventKind",
+    "NodeIdentity",
     "Centrality",
     "CentralityKnown",
     "CentralityUnknown",
