@@ -11,6 +11,7 @@ import importlib
 import sys
 
 COMMAND_MODULES = [
+    "mcp_optimizer.cli.cycle",
     "mcp_optimizer.cli.evaluate",
     "mcp_optimizer.cli.schema",
 ]

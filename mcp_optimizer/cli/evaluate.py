@@ -1,0 +1,73 @@
+"""Verbs ``evaluate`` (one snapshot file -> Decision JSON) and ``cycle`` (one evaluation cycle)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+from pathlib import Path
+
+import msgspec
+
+from mcp_optimizer.messages import ChannelSnapshot, Decision
+from mcp_optimizer.policies.config import Policy, PolicyError, load_policy
+from mcp_optimizer.policies.engine import evaluate_channel
+from mcp_optimizer.scid import scid_text
+
+from .main import CliError
+
+
+def load_policy_or_fail(path: str | None) -> Policy:
+    try:
+        return load_policy(path)
+    except PolicyError as exc:
+        raise CliError(str(exc), status=2) from None
+
+
+def read_snapshot(path: str) -> ChannelSnapshot:
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise CliError(f"cannot read snapshot {path}: {exc.strerror or exc}") from None
+    try:
+        return msgspec.json.decode(raw, type=ChannelSnapshot)
+    except msgspec.ValidationError as exc:
+        raise CliError(f"snapshot {path} is not a valid ChannelSnapshot: {exc}") from None
+    except msgspec.DecodeError as exc:
+        raise CliError(f"snapshot {path} is not valid JSON: {exc}") from None
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    policy = load_policy_or_fail(args.policy)
+    decision = evaluate_channel(read_snapshot(args.snapshot), policy)
+    sys.stdout.write(msgspec.json.format(msgspec.json.encode(decision), indent=2).decode())
+    sys.stdout.write("\n")
+    return 0
+
+
+def decision_table(decisions: list[Decision], width: int = 100) -> str:
+    """Decisions as a plain-text table, reasons wrapped under each row."""
+    head = f"{'channel':<20} {'decision':<14} {'score':>5} {'fee ppm':>13}  reasons"
+    lines = [head, "-" * len(head)]
+    for d in decisions:
+        old, new = d.current_policy.fee_rate_ppm, d.proposed_policy.fee_rate_ppm
+        fee = f"{old}" if old == new else f"{old} -> {new}"
+        kind = d.kind.value if d.executable else f"{d.kind.value}*"
+        prefix = f"{scid_text(d.chan_id):<20} {kind:<14} {d.score:>5.2f} {fee:>13}  "
+        text = " / ".join(d.reasons)
+        wrapped = textwrap.wrap(text, width=max(40, width - len(prefix))) or [""]
+        lines.append(prefix + wrapped[0])
+        lines += [" " * len(prefix) + w for w in wrapped[1:]]
+    if any(not d.executable for d in decisions):
+        lines.append("* recommendation only (not executable under this policy)")
+    return "\n".join(lines)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "evaluate",
+        help="evaluate one channel snapshot (JSON) and print the Decision as JSON",
+    )
+    p.add_argument("--snapshot", required=True, help="a ChannelSnapshot as JSON")
+    p.add_argument("--policy", help="a policy YAML file laid over the default policy")
+    p.set_defaults(func=cmd_evaluate)

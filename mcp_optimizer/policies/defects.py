@@ -1,0 +1,150 @@
+"""Find what is wrong with a snapshot before any decision is drawn from it.
+
+The decision engine never raises on bad data: every defect found here turns into a NO_ACTION
+whose reasons name the defect. Checks are written against values, not types, because a Struct
+built in code (rather than decoded) is not validated by msgspec.
+"""
+
+from __future__ import annotations
+
+from mcp_optimizer.messages import (
+    CentralityKnown,
+    ChannelPolicy,
+    ChannelSnapshot,
+    ForwardingStats,
+    LastChangeAt,
+    UptimeKnown,
+)
+
+MAX_CAPACITY_SAT = 21_000_000 * 100_000_000
+"""No channel can hold more than every bitcoin there will ever be."""
+MAX_FEE_RATE_PPM = 1_000_000
+"""A fee rate above 100% of the amount is absurd."""
+MAX_BASE_FEE_MSAT = 1_000_000_000
+"""A base fee above 1,000,000 sat per forward is absurd."""
+MAX_TIME_LOCK_DELTA = 2016
+"""LND refuses a time lock delta above two weeks of blocks."""
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _int_field(defects: list[str], label: str, value: object, low: int, high: int) -> bool:
+    """Record a defect unless ``value`` is an integer in [low, high]; True when it is fine."""
+    if not _is_int(value):
+        defects.append(f"{label} is {value!r}, not an integer")
+        return False
+    if value < low:
+        defects.append(f"{label} is {value}, below {low}")
+        return False
+    if value > high:
+        defects.append(f"{label} is {value}, above the plausible maximum {high}")
+        return False
+    return True
+
+
+def _policy_defects(defects: list[str], label: str, policy: object) -> None:
+    if not isinstance(policy, ChannelPolicy):
+        defects.append(f"{label} is missing (got {type(policy).__name__})")
+        return
+    _int_field(defects, f"{label} base fee", policy.base_fee_msat, 0, MAX_BASE_FEE_MSAT)
+    _int_field(defects, f"{label} fee rate (ppm)", policy.fee_rate_ppm, 0, MAX_FEE_RATE_PPM)
+    _int_field(
+        defects,
+        f"{label} inbound base fee",
+        policy.inbound_base_fee_msat,
+        -MAX_BASE_FEE_MSAT,
+        MAX_BASE_FEE_MSAT,
+    )
+    _int_field(
+        defects,
+        f"{label} inbound fee rate (ppm)",
+        policy.inbound_fee_rate_ppm,
+        -MAX_FEE_RATE_PPM,
+        MAX_FEE_RATE_PPM,
+    )
+    _int_field(defects, f"{label} time lock delta", policy.time_lock_delta, 1, MAX_TIME_LOCK_DELTA)
+
+
+def _stats_defects(
+    defects: list[str], label: str, stats: object, chan_id: object, capacity_ok: bool
+) -> None:
+    if not isinstance(stats, ForwardingStats):
+        defects.append(f"{label} forwarding statistics are missing")
+        return
+    if stats.chan_id != chan_id:
+        defects.append(
+            f"{label} forwarding statistics are for channel {stats.chan_id}, not {chan_id}"
+        )
+    _int_field(defects, f"{label} window length (s)", stats.window_s, 1, 10 * 365 * 86400)
+    for name in ("forwards_in", "forwards_out", "failed_htlcs"):
+        _int_field(defects, f"{label} {name.replace('_', ' ')}", getattr(stats, name), 0, 10**9)
+    for name in ("amount_in_msat", "amount_out_msat", "fees_earned_msat"):
+        _int_field(
+            defects,
+            f"{label} {name.removesuffix('_msat').replace('_', ' ')} (msat)",
+            getattr(stats, name),
+            0,
+            MAX_CAPACITY_SAT * 1000,
+        )
+
+
+def find_defects(snapshot: object) -> list[str]:
+    """Every defect of the snapshot, as sentences; empty when it can be decided upon."""
+    if not isinstance(snapshot, ChannelSnapshot):
+        return [f"the snapshot is a {type(snapshot).__name__}, not a ChannelSnapshot"]
+    defects: list[str] = []
+    now_ok = _int_field(defects, "snapshot time", snapshot.taken_at_s, 1, 2**40)
+    now = snapshot.taken_at_s if now_ok else None
+    ch = snapshot.channel
+    cap_ok = _int_field(defects, "capacity (sat)", ch.capacity_sat, 1, MAX_CAPACITY_SAT)
+    if cap_ok is False and _is_int(ch.capacity_sat) and ch.capacity_sat == 0:
+        defects[-1] = "capacity is 0 sat: the channel cannot be judged"
+    local_ok = _int_field(
+        defects, "local balance (sat)", ch.local_balance_sat, 0, MAX_CAPACITY_SAT
+    )
+    remote_ok = _int_field(
+        defects, "remote balance (sat)", ch.remote_balance_sat, 0, MAX_CAPACITY_SAT
+    )
+    if cap_ok and local_ok and remote_ok:
+        if ch.local_balance_sat + ch.remote_balance_sat > ch.capacity_sat:
+            defects.append(
+                f"balances (local {ch.local_balance_sat} + remote {ch.remote_balance_sat} sat) "
+                f"exceed the capacity of {ch.capacity_sat} sat"
+            )
+    if _is_int(ch.age_s) and ch.age_s < 0:
+        defects.append(f"channel age is {ch.age_s} s: it was opened in the future")
+    else:
+        _int_field(defects, "channel age (s)", ch.age_s, 0, 2**40)
+    _policy_defects(defects, "our policy", ch.our_policy)
+    _stats_defects(defects, "recent", snapshot.recent, ch.chan_id, cap_ok)
+    _stats_defects(defects, "history", snapshot.history, ch.chan_id, cap_ok)
+    peer = ch.peer
+    if isinstance(peer.uptime, UptimeKnown):
+        _int_field(defects, "peer uptime (ppm)", peer.uptime.ratio_ppm, 0, 1_000_000)
+        if now is not None and _is_int(peer.uptime.observed_at_s):
+            if peer.uptime.observed_at_s > now:
+                defects.append(
+                    f"peer uptime was observed at {peer.uptime.observed_at_s}, "
+                    f"after the snapshot time {now}"
+                )
+    if isinstance(peer.centrality, CentralityKnown):
+        _int_field(
+            defects, "peer centrality (ppm)", peer.centrality.normalized_ppm, 0, 1_000_000
+        )
+        if now is not None and _is_int(peer.centrality.observed_at_s):
+            if peer.centrality.observed_at_s > now:
+                defects.append(
+                    f"peer centrality was computed at {peer.centrality.observed_at_s}, "
+                    f"after the snapshot time {now}"
+                )
+    last = snapshot.last_change
+    if isinstance(last, LastChangeAt) and now is not None:
+        if not _is_int(last.at_s):
+            defects.append(f"last policy change time is {last.at_s!r}, not an integer")
+        elif last.at_s > now:
+            defects.append(
+                f"last policy change is dated {last.at_s}, after the snapshot time {now}"
+            )
+    return defects
