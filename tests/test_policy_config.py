@@ -24,7 +24,9 @@ def test_default_policy_loads_with_every_factor():
 
 
 def test_file_overlays_only_what_it_names(tmp_path):
-    p = write(tmp_path, "factors:\n  uptime:\n    enabled: false\nbounds:\n  max_fee_rate_ppm: 900\n")
+    p = write(
+        tmp_path, "factors:\n  uptime:\n    enabled: false\nbounds:\n  max_fee_rate_ppm: 900\n"
+    )
     policy = load_policy(p, environ={})
     assert policy.factors.uptime.enabled is False
     assert policy.factors.uptime.weight == load_policy(environ={}).factors.uptime.weight
