@@ -1,0 +1,1 @@
+"""The LND provider: the project's own LND protos, their generated stubs, and the client."""
