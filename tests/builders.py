@@ -36,10 +36,10 @@ def policy(**kw) -> ChannelPolicy:
     return ChannelPolicy(**base)
 
 
-def stats(window_s: int, **kw) -> ForwardingStats:
+def stats(default_window_s: int, **kw) -> ForwardingStats:
     base = dict(
         chan_id=CHAN,
-        window_s=window_s,
+        window_s=default_window_s,
         forwards_in=20,
         forwards_out=20,
         amount_in_msat=200_000_000,

@@ -1,0 +1,74 @@
+"""`mcp-optimizer evaluate` and `cycle` through the real command line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import msgspec
+from builders import snapshot
+
+
+def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    import os
+
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "mcp_optimizer", *args],
+        capture_output=True, text=True, check=False, env=full_env,
+    )
+
+
+def test_evaluate_prints_decision_json(tmp_path):
+    f = tmp_path / "snap.json"
+    f.write_bytes(msgspec.json.encode(snapshot()))
+    r = run("evaluate", "--snapshot", str(f))
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert d["kind"] == "NO_ACTION" and d["reasons"] and len(d["factors"]) == 5
+
+
+def test_evaluate_with_policy_file(tmp_path):
+    f = tmp_path / "snap.json"
+    f.write_bytes(msgspec.json.encode(snapshot()))
+    pol = tmp_path / "p.yml"
+    pol.write_text("factors:\n  volume:\n    enabled: false\n")
+    d = json.loads(run("evaluate", "--snapshot", str(f), "--policy", str(pol)).stdout)
+    vol = next(x for x in d["factors"] if x["name"] == "volume")
+    assert vol["status"] == "disabled"
+
+
+def one_line_error(r: subprocess.CompletedProcess, status: int, needle: str) -> None:
+    assert r.returncode == status, (r.returncode, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert needle in lines[0] and "Traceback" not in r.stderr
+
+
+def test_malformed_snapshot_exits_2_with_one_line(tmp_path):
+    f = tmp_path / "bad.json"
+    f.write_text("{not json")
+    one_line_error(run("evaluate", "--snapshot", str(f)), 2, "not valid JSON")
+    data = json.loads(msgspec.json.encode(snapshot()))
+    data["channel"]["capacity_sat"] = "lots"
+    f.write_text(json.dumps(data))
+    one_line_error(run("evaluate", "--snapshot", str(f)), 2, "$.channel.capacity_sat")
+    data["channel"]["capacity_sat"] = 5_000_000
+    del data["recent"]
+    f.write_text(json.dumps(data))
+    one_line_error(run("evaluate", "--snapshot", str(f)), 2, "recent")
+    one_line_error(run("evaluate", "--snapshot", str(tmp_path / "none.json")), 2, "cannot read")
+
+
+def test_bad_policy_stops_with_one_line(tmp_path):
+    f = tmp_path / "snap.json"
+    f.write_bytes(msgspec.json.encode(snapshot()))
+    pol = tmp_path / "p.yml"
+    pol.write_text("bounds:\n  max_fee_rate_ppm: -3\n")
+    one_line_error(run("evaluate", "--snapshot", str(f), "--policy", str(pol)), 2,
+                   "bounds.max_fee_rate_ppm")
+    one_line_error(
+        run("evaluate", "--snapshot", str(f), env={"MCP_POLICY__FACTORS__X__WEIGHT": "1"}), 2,
+        "MCP_POLICY__FACTORS__X__WEIGHT",
+    )

@@ -1,0 +1,92 @@
+"""The data dictionary: strict, frozen, no optional field, documented, schema per type."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import typing
+from pathlib import Path
+
+import msgspec
+import pytest
+from builders import snapshot
+
+from mcp_optimizer.messages import ChannelSnapshot, UptimeUnknown
+from mcp_optimizer.messages.dictionary import message_types, render, undocumented
+
+ROOT = Path(__file__).resolve().parent.parent
+STRUCTS = [t for t in message_types() if issubclass(t, msgspec.Struct)]
+
+
+def test_every_message_is_frozen_and_strict():
+    assert len(STRUCTS) >= 10
+    for cls in STRUCTS:
+        cfg = cls.__struct_config__
+        assert cfg.frozen, cls
+        assert cfg.forbid_unknown_fields, cls
+
+
+def _contains_none(tp) -> bool:
+    if tp is type(None):
+        return True
+    return any(_contains_none(a) for a in typing.get_args(tp))
+
+
+def test_no_optional_field_anywhere():
+    for cls in STRUCTS:
+        for name, tp in typing.get_type_hints(cls).items():
+            assert not _contains_none(tp), f"{cls.__name__}.{name} admits None"
+        assert all(d is msgspec.NODEFAULT for d in cls.__struct_defaults__) or not (
+            cls.__struct_defaults__
+        ), f"{cls.__name__} has defaults"
+
+
+def test_money_fields_are_integers():
+    for cls in STRUCTS:
+        for name, tp in typing.get_type_hints(cls).items():
+            if name.endswith(("_msat", "_sat", "_ppm", "_s")):
+                assert tp is int, f"{cls.__name__}.{name} is {tp}, not int"
+
+
+def test_unknown_field_refused_and_roundtrip():
+    raw = msgspec.json.encode(snapshot())
+    assert msgspec.json.decode(raw, type=ChannelSnapshot) == snapshot()
+    data = json.loads(raw)
+    data["channel"]["surprise"] = 1
+    with pytest.raises(msgspec.ValidationError, match="surprise"):
+        msgspec.json.decode(json.dumps(data), type=ChannelSnapshot)
+
+
+def test_unknown_is_explicit_tagged_value():
+    data = json.loads(msgspec.json.encode(snapshot()))
+    data["channel"]["peer"]["uptime"] = {"type": "UptimeUnknown", "reason": "never seen"}
+    s = msgspec.json.decode(json.dumps(data), type=ChannelSnapshot)
+    assert s.channel.peer.uptime == UptimeUnknown(reason="never seen")
+    data["channel"]["peer"]["uptime"] = None
+    with pytest.raises(msgspec.ValidationError):
+        msgspec.json.decode(json.dumps(data), type=ChannelSnapshot)
+
+
+def test_every_field_is_documented_and_the_doc_is_current():
+    assert undocumented() == []
+    doc = (ROOT / "docs" / "data-dictionary.md").read_text()
+    assert doc == render(), "docs/data-dictionary.md drifted: run scripts/gen_data_dictionary.py"
+    for cls in STRUCTS:
+        assert f"## {cls.__name__}\n" in doc
+        for field in cls.__struct_fields__:
+            assert f"| `{field}` |" in doc, f"{cls.__name__}.{field} missing from the doc"
+
+
+def test_schema_command_writes_one_schema_per_type(tmp_path):
+    out = tmp_path / "schemas"
+    r = subprocess.run(
+        [sys.executable, "-m", "mcp_optimizer", "schema", "--out", str(out)],
+        capture_output=True, text=True, check=False,
+    )
+    assert r.returncode == 0, r.stderr
+    files = sorted(p.name for p in out.iterdir())
+    assert files == sorted(f"{t.__name__}.schema.json" for t in message_types())
+    schema = json.loads((out / "ChannelSnapshot.schema.json").read_text())
+    assert "ChannelSnapshot" in schema["$defs"]
+    assert schema["$defs"]["Channel"]["additionalProperties"] is False
