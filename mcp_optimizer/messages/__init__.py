@@ -31,6 +31,23 @@ from .domain import (
     UptimeKnown,
     UptimeUnknown,
 )
+from .journal import (
+    ChangeAction,
+    ChangeEvent,
+    ChangeRecord,
+    ChangeState,
+    CrashKind,
+    CrashRecord,
+    CycleRecord,
+    Gate,
+    GateEffect,
+    GateStop,
+    Mode,
+    ModeChange,
+    PauseState,
+    ShadowChannelReport,
+    ShadowReport,
+)
 from .node import (
     ChannelEvent,
     ChannelEventKind,
@@ -58,6 +75,21 @@ from .provider_facts import (
 )
 
 __all__ = [
+    "ChangeAction",
+    "ChangeEvent",
+    "ChangeRecord",
+    "ChangeState",
+    "CrashKind",
+    "CrashRecord",
+    "CycleRecord",
+    "Gate",
+    "GateEffect",
+    "GateStop",
+    "Mode",
+    "ModeChange",
+    "PauseState",
+    "ShadowChannelReport",
+    "ShadowReport",
     "NetworkStats",
     "NetworkStatsKnown",
     "NetworkStatsUnknown",

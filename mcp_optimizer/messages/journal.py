@@ -1,0 +1,267 @@
+"""What the journal records: modes, policy changes as a state machine, gates, crashes, cycles.
+
+The journal (``mcp_optimizer/journal/``) stores these; ``mcp-optimizer history --json`` and
+``shadow-report --json`` print them; the control socket carries them. A change moves through
+the states of :class:`ChangeState` (see ``docs/journal.md`` for the diagram).
+"""
+
+from __future__ import annotations
+
+import enum
+
+from .base import Message
+from .decision import ChangeOrigin
+from .domain import ChannelPolicy, PeerPolicy
+
+
+class Mode(enum.Enum):
+    """How far the service goes with what it decides."""
+
+    SHADOW = "shadow"
+    """Observe only: decisions and what would have been sent are recorded, nothing is sent."""
+    DRY_RUN = "dry-run"
+    """The whole write path runs (gates included) up to the node call, recorded as not executed."""
+    LIVE = "live"
+    """Changes that pass every gate are written to the node, read back and verified."""
+
+
+class ChangeAction(enum.Enum):
+    """What a change does to the channel."""
+
+    UPDATE_POLICY = "update_policy"
+    """Write a new routing policy (UpdateChannelPolicy)."""
+    CLOSE_CHANNEL = "close_channel"
+    """Close the channel (refused unless the policy enables it, and not implemented)."""
+
+
+class ChangeState(enum.Enum):
+    """Where a change stands. INTENT is committed to disk before the node is called."""
+
+    INTENT = "intent"
+    """About to call the node; old and new policy recorded. Left alone only by a crash."""
+    APPLIED = "applied"
+    """The node accepted the write; the read-back has not been recorded yet."""
+    FAILED = "failed"
+    """The node refused the write or was unreachable (the error is in the events)."""
+    VERIFIED = "verified"
+    """The policy read back from the node equals what was written."""
+    MISMATCHED = "mismatched"
+    """The policy read back differs from what was written (recorded in ``observed_policy``)."""
+    HELD = "held"
+    """Stopped by a gate that may open later (pause, circuit breaker, cooldown, caps)."""
+    REFUSED = "refused"
+    """Stopped by a gate the change itself breaks (bounds, step, minimum change, closing)."""
+    SHADOWED = "shadowed"
+    """Shadow mode: passed every gate and would have been sent; nothing was sent."""
+    NOT_EXECUTED = "not_executed"
+    """Dry-run mode: passed every gate, the node call was skipped."""
+    EXTERNAL = "external"
+    """Not made by this service: the node's policy differed from the journal's last state."""
+
+
+class Gate(enum.Enum):
+    """A check every service change passes before the node is called."""
+
+    FEE_BOUNDS = "fee_bounds"
+    """The new policy lies outside the policy's bounds."""
+    MAX_STEP = "max_step"
+    """The change moves a fee by more than the largest step allowed."""
+    MIN_CHANGE = "min_change"
+    """The change is too small to be worth a gossip update."""
+    COOLDOWN = "cooldown"
+    """The channel changed (by us or by someone else) less than ``cooldown_s`` ago."""
+    HOURLY_CAP = "hourly_cap"
+    """The global number of changes in the last hour is reached."""
+    DAILY_CAP = "daily_cap"
+    """The global number of changes in the last day is reached."""
+    CLOSE_DISABLED = "close_disabled"
+    """Closing channels is not enabled by the policy (``close.execute``)."""
+    CLOSE_UNSUPPORTED = "close_unsupported"
+    """Closing is enabled but this version cannot close channels (no CloseChannel call)."""
+    STALE_DECISION = "stale_decision"
+    """The node's policy is no longer the one the decision was based on."""
+    CHANNEL_CLOSED = "channel_closed"
+    """The channel is not among the node's open channels."""
+    PAUSED = "paused"
+    """The kill switch is on: nothing is written to the node."""
+    CIRCUIT_BREAKER = "circuit_breaker"
+    """A crash is unacknowledged: live writes wait for ``ack-crash``."""
+
+
+class GateEffect(enum.Enum):
+    """What a closed gate does to a change."""
+
+    HOLD = "hold"
+    """The change waits: the same change may pass later."""
+    REFUSE = "refuse"
+    """The change itself is not acceptable."""
+
+
+class GateStop(Message):
+    """One gate that stopped a change, and why."""
+
+    gate: Gate
+    """Which gate."""
+    effect: GateEffect
+    """Held (may pass later) or refused."""
+    reason: str
+    """The figures that closed the gate, in a sentence."""
+
+
+class ChangeEvent(Message):
+    """One step of a change's life, in order."""
+
+    state: ChangeState
+    """The state entered."""
+    at_s: int
+    """When (Unix seconds, service clock)."""
+    detail: str
+    """What happened (the node's error, the reconciliation finding...)."""
+
+
+class ChangeRecord(Message):
+    """A policy change (or close) as the journal knows it, with its whole trail."""
+
+    change_id: int
+    """The journal's id (1, 2, ...): what ``rollback CHANGE_ID`` takes."""
+    chan_id: int
+    """The channel."""
+    channel_point: str
+    """Its funding outpoint."""
+    action: ChangeAction
+    """Policy update or close."""
+    origin: ChangeOrigin
+    """This service, a rollback, or someone else."""
+    mode: Mode
+    """The service's mode when the change was recorded."""
+    state: ChangeState
+    """The latest state."""
+    old_policy: ChannelPolicy
+    """The policy on the node before the change."""
+    new_policy: ChannelPolicy
+    """The policy the change writes (for EXTERNAL: what was found on the node)."""
+    observed_policy: PeerPolicy
+    """The policy last read back from the node for this change, or why none was read."""
+    decision_id: int
+    """The decision it comes from; 0 when it does not come from a decision."""
+    rolls_back: list[int]
+    """For a rollback: the change ids it undoes (empty otherwise)."""
+    reasons: list[str]
+    """Why the change was made or proposed."""
+    stopped_by: list[GateStop]
+    """The gates that held or refused it (empty when it passed them all)."""
+    requested_at_s: int
+    """When it was recorded (Unix seconds)."""
+    updated_at_s: int
+    """When its state last changed (Unix seconds)."""
+    events: list[ChangeEvent]
+    """Every state it went through, oldest first."""
+
+
+class CrashKind(enum.Enum):
+    """What opened the circuit breaker."""
+
+    ACTOR_RESTART = "actor_restart"
+    """An actor crashed and was restarted by the supervisor."""
+    ACTUATION_ERROR = "actuation_error"
+    """A write to the node failed."""
+    VERIFICATION_MISMATCH = "verification_mismatch"
+    """A policy read back after a write differed from what was written."""
+    INTERRUPTED_WRITE = "interrupted_write"
+    """A write was left without outcome (process killed); resolved at start by reconciliation."""
+
+
+class CrashRecord(Message):
+    """A crash that holds live writes until an operator acknowledges it."""
+
+    crash_id: int
+    """The journal's id."""
+    kind: CrashKind
+    """What happened."""
+    source: str
+    """Where: an actor's name, or ``change N``."""
+    detail: str
+    """The error, in words."""
+    at_s: int
+    """When (Unix seconds)."""
+    acknowledged: bool
+    """Whether an operator acknowledged it."""
+    acknowledged_at_s: int
+    """When it was acknowledged; 0 while it is not."""
+
+
+class ModeChange(Message):
+    """A journaled change of mode."""
+
+    at_s: int
+    """When (Unix seconds)."""
+    old_mode: Mode
+    """The mode before (SHADOW for the first change of a fresh install)."""
+    new_mode: Mode
+    """The mode after."""
+    by: str
+    """Who asked (``cli``, ``control-socket``...)."""
+    reason: str
+    """Why, as given by the operator (may be empty)."""
+
+
+class CycleRecord(Message):
+    """One evaluation cycle."""
+
+    cycle_id: int
+    """The journal's id."""
+    started_at_s: int
+    """When it started (Unix seconds)."""
+    finished_at_s: int
+    """When it finished; 0 while running (or when the process stopped during it)."""
+    mode: Mode
+    """The mode it ran in."""
+    trigger: str
+    """What started it (``schedule``, ``evaluate-now``, a node event...)."""
+    outcome: str
+    """``running``, ``ok``, ``failed`` or ``abandoned``."""
+    detail: str
+    """Counts or the error, in words."""
+
+
+class PauseState(Message):
+    """The kill switch: paused when any source says so."""
+
+    paused: bool
+    """Whether writes to the node are stopped."""
+    sources: list[str]
+    """Which sources pause: ``api``, ``env MCP_PAUSED``, ``file <data dir>/PAUSED``."""
+
+
+class ShadowChannelReport(Message):
+    """One channel in ``shadow-report``: what the service would have done, what really changed."""
+
+    chan_id: int
+    """The channel."""
+    would_change_count: int
+    """Changes it would have sent over the period (SHADOWED or NOT_EXECUTED)."""
+    stopped_count: int
+    """Changes it proposed that a gate held or refused over the period."""
+    first_would_policy: PeerPolicy
+    """The first policy it would have written, or why there is none."""
+    last_would_policy: PeerPolicy
+    """The last policy it would have written, or why there is none."""
+    external_change_count: int
+    """Changes made on the node by someone else over the period."""
+    actual_policy: PeerPolicy
+    """The policy the journal last saw on the node, or why it is unknown."""
+    fee_rate_gap_ppm: int
+    """``last_would`` minus ``actual`` fee rate (0 when either is unknown)."""
+
+
+class ShadowReport(Message):
+    """``shadow-report``: per channel, the service's would-be moves next to the node's real ones."""
+
+    since_s: int
+    """Start of the period (Unix seconds)."""
+    until_s: int
+    """End of the period (Unix seconds)."""
+    channels: list[ShadowChannelReport]
+    """One row per channel that had a decision or an external change in the period."""
+    simulated_effect: str
+    """Why no simulated earnings effect is given (not modelled yet), or the effect."""

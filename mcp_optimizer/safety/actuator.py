@@ -1,0 +1,488 @@
+"""The journaled write path: the only code that writes a policy to the node.
+
+Every write, whatever asked for it (a decision, a rollback), goes through :class:`Actuator`:
+
+1. read the node's policy for the channel; if it differs from the journal's last knowledge,
+   record it as an EXTERNAL change first (nobody's change goes untracked);
+2. run the gates (pure, :mod:`mcp_optimizer.safety.gates`); a stop is journaled as HELD or
+   REFUSED with the gates that closed;
+3. in shadow mode record SHADOWED, in dry-run NOT_EXECUTED, and stop there;
+4. live: commit INTENT (old and new policy) to disk, call the node, record APPLIED or FAILED,
+   read the policy back, record VERIFIED or MISMATCHED.
+
+A failed write or a mismatch opens the circuit breaker (a crash record) until ``ack-crash``.
+Only one process writes at a time: the actuator holds an exclusive lock on
+``<data dir>/writer.lock`` for its lifetime.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Protocol
+
+from mcp_optimizer.journal import planning
+from mcp_optimizer.journal.planning import RollbackPlan, RollbackRefused
+from mcp_optimizer.journal.states import as_if_states, describe, same_policy
+from mcp_optimizer.journal.store import Journal, JournalError
+from mcp_optimizer.messages.decision import ChangeOrigin, Decision, DecisionKind, PolicyChange
+from mcp_optimizer.messages.domain import Channel, ChannelPolicy
+from mcp_optimizer.messages.journal import (
+    ChangeAction,
+    ChangeRecord,
+    ChangeState,
+    CrashKind,
+    CrashRecord,
+    GateStop,
+    Mode,
+    ModeChange,
+    PauseState,
+)
+from mcp_optimizer.policies.config import Policy
+
+from . import gates
+from .settings import PauseSources, limits_from_env, paused_from_env
+
+WRITER_LOCK = "writer.lock"
+
+
+class NodePort(Protocol):
+    """What the actuator needs from the node (``LndClient`` provides it)."""
+
+    def list_channels(self) -> list[Channel]: ...
+
+    def get_policy(self, chan_id: int) -> ChannelPolicy: ...
+
+    def update_policy(self, channel_point: str, policy: ChannelPolicy) -> None: ...
+
+
+class WriterBusy(JournalError):
+    """Another process (the running service) holds the writer lock of this data directory."""
+
+
+class NodeUnavailable(Exception):
+    """The node could not be read, so nothing was written; the message says why."""
+
+
+class _WriterLock:
+    def __init__(self, data_dir: Path):
+        self.path = data_dir / WRITER_LOCK
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self._fd)
+            raise WriterBusy(
+                f"another process (the running service?) holds {self.path}; send this through "
+                "its control socket instead"
+            ) from None
+        os.ftruncate(self._fd, 0)
+        os.write(self._fd, f"{os.getpid()}\n".encode())
+
+    def release(self) -> None:
+        if self._fd >= 0:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = -1
+
+
+class Actuator:
+    """The write path, the kill switch, the circuit breaker and reconciliation, over one
+    journal and one node. Thread-safe: writes are serialised."""
+
+    def __init__(
+        self,
+        journal: Journal,
+        node: NodePort,
+        policy: Policy,
+        data_dir: str | Path,
+        environ: Mapping[str, str] | None = None,
+    ):
+        self.journal = journal
+        self.node = node
+        self.policy = policy
+        self.data_dir = Path(data_dir)
+        self.limits = limits_from_env(environ)
+        self.pause_sources = PauseSources(self.data_dir, paused_from_env(environ))
+        self._lock = threading.RLock()
+        self._writer = _WriterLock(self.data_dir)
+
+    def close(self) -> None:
+        self._writer.release()
+
+    def __enter__(self) -> Actuator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- mode, kill switch, circuit breaker ------------------------------------------------
+
+    def mode(self) -> Mode:
+        return self.journal.mode()
+
+    def set_mode(self, mode: Mode, by: str, reason: str = "") -> ModeChange:
+        return self.journal.set_mode(mode, by, reason)
+
+    def pause_state(self) -> PauseState:
+        return self.pause_sources.state(self.journal.api_paused())
+
+    def pause(self, by: str, reason: str = "") -> PauseState:
+        self.journal.set_paused(True, by, reason)
+        return self.pause_state()
+
+    def resume(self, by: str, reason: str = "") -> PauseState:
+        """Clear the API pause; the file flag and MCP_PAUSED keep pausing (status names them)."""
+        self.journal.set_paused(False, by, reason)
+        return self.pause_state()
+
+    def open_crashes(self) -> list[CrashRecord]:
+        return self.journal.crashes(unacknowledged_only=True)
+
+    def record_crash(self, kind: CrashKind, source: str, detail: str) -> int:
+        """For the supervisor: an actor restart opens the breaker like a failed write does."""
+        return self.journal.record_crash(kind, source, detail)
+
+    def ack_crashes(self) -> list[CrashRecord]:
+        return self.journal.acknowledge_crashes()
+
+    # ---- reading the node ------------------------------------------------------------------
+
+    def _read(self, chan_id: int) -> ChannelPolicy | None:
+        """The node's policy for the channel; None when the channel is not open (any more)."""
+        try:
+            return self.node.get_policy(chan_id)
+        except Exception as first:  # noqa: BLE001 - any failure: is the channel still there?
+            try:
+                open_ids = {c.chan_id for c in self.node.list_channels()}
+            except Exception as exc:  # noqa: BLE001
+                raise NodeUnavailable(f"cannot read the node: {exc}") from exc
+            if chan_id in open_ids:
+                raise NodeUnavailable(
+                    f"cannot read the policy of channel {chan_id}: {first}"
+                ) from first
+            return None
+
+    def _observe_one(self, chan_id: int, point: str, actual: ChannelPolicy) -> ChangeRecord | None:
+        """Compare the node with the journal; record an EXTERNAL change or a first baseline."""
+        known = self.journal.known_policy(chan_id)
+        if known is None:
+            self.journal.set_baseline(chan_id, point, actual)
+            return None
+        if not known.open:
+            self.journal.set_open(chan_id, True)
+        if same_policy(known.policy, actual):
+            return None
+        change_id = self.journal.record_change(
+            chan_id=chan_id,
+            channel_point=point,
+            origin=ChangeOrigin.EXTERNAL,
+            mode=self.journal.mode(),
+            state=ChangeState.EXTERNAL,
+            old_policy=known.policy,
+            new_policy=actual,
+            reasons=["the node's policy differs from the journal's last state"],
+            detail=f"found {describe(actual)}; the journal had {describe(known.policy)}",
+            observed=actual,
+            known_after=True,
+        )
+        return self.journal.change(change_id)
+
+    def observe(self, channels: list[Channel]) -> list[ChangeRecord]:
+        """At each cycle: record external changes and closed channels. Returns the EXTERNAL
+        records made."""
+        found = []
+        with self._lock:
+            self.reconcile()
+            seen = set()
+            for ch in channels:
+                seen.add(ch.chan_id)
+                rec = self._observe_one(ch.chan_id, ch.channel_point, ch.our_policy)
+                if rec is not None:
+                    found.append(rec)
+            for known in self.journal.known_policies():
+                if known.open and known.chan_id not in seen:
+                    self.journal.set_open(known.chan_id, False)
+        return found
+
+    # ---- reconciliation --------------------------------------------------------------------
+
+    def reconcile(self) -> list[ChangeRecord]:
+        """Resolve every write left without outcome (a crash between INTENT and VERIFIED) by
+        reading the node; each opens the circuit breaker as an interrupted write."""
+        resolved = []
+        with self._lock:
+            for rec in self.journal.pending_changes():
+                actual = self._read(rec.chan_id)
+                if actual is None:
+                    self.journal.transition(
+                        rec.change_id,
+                        ChangeState.FAILED if rec.state is ChangeState.INTENT
+                        else ChangeState.MISMATCHED,
+                        "reconciled after an interruption: the channel is no longer open, its "
+                        "policy cannot be read",
+                    )
+                    self.journal.set_open(rec.chan_id, False)
+                else:
+                    state, detail = planning.resolve_pending(rec, actual)
+                    self.journal.transition(
+                        rec.change_id, state, detail, observed=actual, known_after=True
+                    )
+                self.journal.record_crash(
+                    CrashKind.INTERRUPTED_WRITE,
+                    f"change {rec.change_id}",
+                    f"write on channel {rec.chan_id} was interrupted in state {rec.state.value}",
+                )
+                resolved.append(self.journal.change(rec.change_id))
+        return resolved
+
+    # ---- the write path --------------------------------------------------------------------
+
+    def apply_decision(
+        self, decision: Decision, channel_point: str, cycle_id: int = 0
+    ) -> ChangeRecord | None:
+        """Journal the decision, then act on it: NO_ACTION does nothing (None), fee changes go
+        through :meth:`apply_change`, CLOSE_CHANNEL through its own (refused) path."""
+        decision_id = self.journal.record_decision(decision, cycle_id)
+        if decision.kind is DecisionKind.NO_ACTION:
+            return None
+        if decision.kind is DecisionKind.CLOSE_CHANNEL:
+            return self._close(decision, channel_point, decision_id)
+        change = PolicyChange(
+            chan_id=decision.chan_id,
+            channel_point=channel_point,
+            old_policy=decision.current_policy,
+            new_policy=decision.proposed_policy,
+            origin=ChangeOrigin.SERVICE,
+            reasons=list(decision.reasons),
+            requested_at_s=self.journal.now_s(),
+        )
+        return self.apply_change(change, decision_id=decision_id)
+
+    def _close(self, decision: Decision, point: str, decision_id: int) -> ChangeRecord:
+        stops = gates.check_close(self.policy)
+        change_id = self.journal.record_change(
+            chan_id=decision.chan_id,
+            channel_point=point,
+            origin=ChangeOrigin.SERVICE,
+            mode=self.journal.mode(),
+            state=ChangeState.REFUSED,
+            old_policy=decision.current_policy,
+            new_policy=decision.current_policy,
+            reasons=list(decision.reasons),
+            detail="; ".join(s.reason for s in stops),
+            action=ChangeAction.CLOSE_CHANNEL,
+            decision_id=decision_id,
+            stopped_by=stops,
+        )
+        return self.journal.change(change_id)
+
+    def apply_change(self, change: PolicyChange, decision_id: int = 0) -> ChangeRecord:
+        """A change proposed by the service: every gate, then the mode decides how far it goes."""
+        if change.origin is not ChangeOrigin.SERVICE:
+            raise ValueError("apply_change takes service changes; rollbacks use rollback()")
+        with self._lock:
+            self.reconcile()
+            mode = self.journal.mode()
+            actual = self._read(change.chan_id)
+            if actual is None:
+                return self._stopped(
+                    change, mode, change.old_policy, decision_id, (),
+                    gates.check_channel_open(change.chan_id, False),
+                )
+            external = self._observe_one(change.chan_id, change.channel_point, actual)
+            now = self.journal.now_s()
+            counted = as_if_states(mode) | {ChangeState.EXTERNAL}
+            last_id, last_at = self.journal.last_change_at(change.chan_id, counted)
+            last_external = external is not None or (
+                last_id != 0 and self.journal.change(last_id).origin is ChangeOrigin.EXTERNAL
+            )
+            timing = gates.Timing(
+                now_s=now,
+                last_change_at_s=last_at,
+                last_change_id=last_id,
+                last_change_external=last_external,
+                changes_last_hour=self.journal.count_service_changes(
+                    now - gates.HOUR_S + 1, as_if_states(mode)
+                ),
+                changes_last_day=self.journal.count_service_changes(
+                    now - gates.DAY_S + 1, as_if_states(mode)
+                ),
+            )
+            stops = gates.check_service_change(
+                old=actual,
+                new=change.new_policy,
+                decided_on=change.old_policy,
+                policy=self.policy,
+                limits=self.limits,
+                timing=timing,
+                mode=mode,
+                pause=self.pause_state(),
+                open_crashes=len(self.open_crashes()),
+            )
+            if stops:
+                return self._stopped(change, mode, actual, decision_id, (), stops)
+            return self._write(change, mode, actual, decision_id, ())
+
+    def _stopped(
+        self,
+        change: PolicyChange,
+        mode: Mode,
+        old: ChannelPolicy,
+        decision_id: int,
+        rolls_back: tuple[int, ...],
+        stops: list[GateStop],
+    ) -> ChangeRecord:
+        refused = gates.outcome_is_refusal(stops)
+        change_id = self.journal.record_change(
+            chan_id=change.chan_id,
+            channel_point=change.channel_point,
+            origin=change.origin,
+            mode=mode,
+            state=ChangeState.REFUSED if refused else ChangeState.HELD,
+            old_policy=old,
+            new_policy=change.new_policy,
+            reasons=change.reasons,
+            detail="; ".join(f"{s.gate.value}: {s.reason}" for s in stops),
+            decision_id=decision_id,
+            rolls_back=rolls_back,
+            stopped_by=stops,
+        )
+        return self.journal.change(change_id)
+
+    def _write(
+        self,
+        change: PolicyChange,
+        mode: Mode,
+        old: ChannelPolicy,
+        decision_id: int,
+        rolls_back: tuple[int, ...],
+    ) -> ChangeRecord:
+        common = dict(
+            chan_id=change.chan_id,
+            channel_point=change.channel_point,
+            origin=change.origin,
+            mode=mode,
+            old_policy=old,
+            new_policy=change.new_policy,
+            reasons=change.reasons,
+            decision_id=decision_id,
+            rolls_back=rolls_back,
+        )
+        if mode is Mode.SHADOW and change.origin is ChangeOrigin.SERVICE:
+            cid = self.journal.record_change(
+                state=ChangeState.SHADOWED, detail="shadow mode: would have been sent", **common
+            )
+            return self.journal.change(cid)
+        if mode is Mode.DRY_RUN and change.origin is ChangeOrigin.SERVICE:
+            cid = self.journal.record_change(
+                state=ChangeState.NOT_EXECUTED,
+                detail="dry-run mode: every gate passed, the node call was skipped",
+                **common,
+            )
+            return self.journal.change(cid)
+        cid = self.journal.record_change(
+            state=ChangeState.INTENT,
+            detail=f"about to write {describe(change.new_policy)}",
+            **common,
+        )
+        try:
+            self.node.update_policy(change.channel_point, change.new_policy)
+        except Exception as exc:  # noqa: BLE001 - every failure is journaled, then reported
+            self.journal.transition(cid, ChangeState.FAILED, f"the node refused: {exc}")
+            self.journal.record_crash(
+                CrashKind.ACTUATION_ERROR, f"change {cid}", f"write failed: {exc}"
+            )
+            return self.journal.change(cid)
+        self.journal.transition(cid, ChangeState.APPLIED, "the node accepted the write")
+        try:
+            back = self.node.get_policy(change.chan_id)
+        except Exception as exc:  # noqa: BLE001
+            self.journal.record_crash(
+                CrashKind.ACTUATION_ERROR,
+                f"change {cid}",
+                f"read-back failed: {exc}; reconciliation will resolve it",
+            )
+            return self.journal.change(cid)
+        if same_policy(back, change.new_policy):
+            self.journal.transition(
+                cid, ChangeState.VERIFIED, "read back: the node shows the policy written",
+                observed=back, known_after=True,
+            )
+        else:
+            detail = f"read back {describe(back)}, wrote {describe(change.new_policy)}"
+            self.journal.transition(
+                cid, ChangeState.MISMATCHED, detail, observed=back, known_after=True
+            )
+            self.journal.record_crash(CrashKind.VERIFICATION_MISMATCH, f"change {cid}", detail)
+        return self.journal.change(cid)
+
+    # ---- rollback --------------------------------------------------------------------------
+
+    def rollback(self, change_id: int) -> ChangeRecord:
+        """Undo one change (it must be its channel's latest effective change)."""
+        with self._lock:
+            self.reconcile()
+            try:
+                target = self.journal.change(change_id)
+            except KeyError:
+                raise RollbackRefused(f"the journal has no change {change_id}") from None
+            history = self.journal.changes(chan_id=target.chan_id)
+            plan = planning.plan_rollback(
+                target, planning.latest_effective(history).get(target.chan_id)
+            )
+            return self._execute_rollback(plan)
+
+    def rollback_last(self) -> ChangeRecord:
+        with self._lock:
+            self.reconcile()
+            last = planning.latest_overall(self.journal.changes())
+            return self.rollback(last.change_id)
+
+    def rollback_since(self, since_s: int) -> tuple[list[ChangeRecord], list[str]]:
+        """Undo every applied change since ``since_s``, one write per channel. Returns the
+        rollbacks made (held ones included) and the refusals, one sentence per channel."""
+        with self._lock:
+            self.reconcile()
+            plans = planning.plan_rollback_since(since_s, self.journal.changes())
+            if not plans:
+                raise RollbackRefused("no applied change since that time; nothing to roll back")
+            done, refused = [], []
+            for plan in plans:
+                try:
+                    done.append(self._execute_rollback(plan))
+                except RollbackRefused as exc:
+                    refused.append(str(exc))
+            return done, refused
+
+    def _execute_rollback(self, plan: RollbackPlan) -> ChangeRecord:
+        ids = ", ".join(str(i) for i in plan.change_ids)
+        actual = self._read(plan.chan_id)
+        if actual is None:
+            self.journal.set_open(plan.chan_id, False)
+            raise RollbackRefused(
+                f"channel {plan.chan_id} is closed; change {ids} cannot be rolled back"
+            )
+        external = self._observe_one(plan.chan_id, plan.channel_point, actual)
+        if external is not None or not same_policy(actual, plan.from_policy):
+            newer = f" (recorded as external change {external.change_id})" if external else ""
+            raise RollbackRefused(
+                f"channel {plan.chan_id} was changed on the node since change {ids}{newer}; "
+                "roll back the newer change first"
+            )
+        change = PolicyChange(
+            chan_id=plan.chan_id,
+            channel_point=plan.channel_point,
+            old_policy=actual,
+            new_policy=plan.to_policy,
+            origin=ChangeOrigin.ROLLBACK,
+            reasons=[f"rollback of change {ids} asked for by the operator"],
+            requested_at_s=self.journal.now_s(),
+        )
+        stops = gates.check_rollback(self.pause_state())
+        if stops:
+            return self._stopped(change, self.journal.mode(), actual, 0, plan.change_ids, stops)
+        return self._write(change, self.journal.mode(), actual, 0, plan.change_ids)

@@ -1,0 +1,248 @@
+"""The gates every change made by the service passes before the node is called. Pure functions.
+
+Each check returns the list of :class:`GateStop` that closed (empty: the change may go). A
+REFUSE stop means the change itself is not acceptable (bounds, step, minimum change, closing,
+stale decision, closed channel); a HOLD stop means the same change could pass later (cooldown,
+caps, pause, circuit breaker). Rollbacks asked for by the operator pass only the pause switch
+and the closed-channel check: an undo is never held by cooldown, caps or the breaker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mcp_optimizer.messages.domain import ChannelPolicy
+from mcp_optimizer.messages.journal import Gate, GateEffect, GateStop, Mode, PauseState
+from mcp_optimizer.policies.config import Policy
+
+HOUR_S = 3600
+DAY_S = 86400
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Global caps on the service's own changes (gossip hygiene)."""
+
+    max_changes_per_hour: int
+    max_changes_per_day: int
+
+
+@dataclass(frozen=True)
+class Timing:
+    """What the journal says about recent changes, at ``now_s``."""
+
+    now_s: int
+    last_change_at_s: int
+    """The channel's latest change (ours, a rollback or external); 0 when none."""
+    last_change_id: int
+    """Its change id; 0 when none."""
+    last_change_external: bool
+    """Whether that latest change was made by someone else."""
+    changes_last_hour: int
+    """The service's changes (all channels) in the last hour."""
+    changes_last_day: int
+    """The service's changes (all channels) in the last day."""
+
+
+def _refuse(gate: Gate, reason: str) -> GateStop:
+    return GateStop(gate=gate, effect=GateEffect.REFUSE, reason=reason)
+
+
+def _hold(gate: Gate, reason: str) -> GateStop:
+    return GateStop(gate=gate, effect=GateEffect.HOLD, reason=reason)
+
+
+def check_bounds(new: ChannelPolicy, policy: Policy) -> list[GateStop]:
+    b = policy.bounds
+    stops = []
+    for field, value, lo, hi in (
+        ("base_fee_msat", new.base_fee_msat, b.min_base_fee_msat, b.max_base_fee_msat),
+        ("fee_rate_ppm", new.fee_rate_ppm, b.min_fee_rate_ppm, b.max_fee_rate_ppm),
+        (
+            "inbound_base_fee_msat", new.inbound_base_fee_msat,
+            b.min_inbound_base_fee_msat, b.max_inbound_base_fee_msat,
+        ),
+        (
+            "inbound_fee_rate_ppm", new.inbound_fee_rate_ppm,
+            b.min_inbound_fee_rate_ppm, b.max_inbound_fee_rate_ppm,
+        ),
+    ):
+        if not lo <= value <= hi:
+            stops.append(
+                _refuse(Gate.FEE_BOUNDS, f"{field} {value} is outside the bounds [{lo}, {hi}]")
+            )
+    return stops
+
+
+def check_step(old: ChannelPolicy, new: ChannelPolicy, policy: Policy) -> list[GateStop]:
+    s = policy.steps
+    stops = []
+    for field, a, b, most in (
+        ("fee_rate_ppm", old.fee_rate_ppm, new.fee_rate_ppm, s.max_fee_rate_step_ppm),
+        ("base_fee_msat", old.base_fee_msat, new.base_fee_msat, s.max_base_fee_step_msat),
+        (
+            "inbound_fee_rate_ppm", old.inbound_fee_rate_ppm, new.inbound_fee_rate_ppm,
+            s.max_fee_rate_step_ppm,
+        ),
+        (
+            "inbound_base_fee_msat", old.inbound_base_fee_msat, new.inbound_base_fee_msat,
+            s.max_base_fee_step_msat,
+        ),
+    ):
+        if abs(b - a) > most:
+            stops.append(
+                _refuse(
+                    Gate.MAX_STEP,
+                    f"{field} moves by {b - a:+d} ({a} -> {b}), more than the largest step "
+                    f"{most}",
+                )
+            )
+    return stops
+
+
+def check_min_change(old: ChannelPolicy, new: ChannelPolicy, policy: Policy) -> list[GateStop]:
+    """Refuse a change whose only effect is a fee-rate move below ``steps.min_change_ppm``."""
+    others_same = (
+        old.base_fee_msat == new.base_fee_msat
+        and old.inbound_base_fee_msat == new.inbound_base_fee_msat
+        and old.time_lock_delta == new.time_lock_delta
+        and old.min_htlc_msat == new.min_htlc_msat
+        and old.max_htlc_msat == new.max_htlc_msat
+    )
+    rate = abs(new.fee_rate_ppm - old.fee_rate_ppm)
+    inbound = abs(new.inbound_fee_rate_ppm - old.inbound_fee_rate_ppm)
+    least = policy.steps.min_change_ppm
+    if others_same and rate == 0 and inbound == 0:
+        return [_refuse(Gate.MIN_CHANGE, "the new policy equals the current one")]
+    if others_same and max(rate, inbound) < least:
+        return [
+            _refuse(
+                Gate.MIN_CHANGE,
+                f"fee rate moves by {rate} ppm and inbound rate by {inbound} ppm, less than "
+                f"the minimum change {least} ppm",
+            )
+        ]
+    return []
+
+
+def check_stale(actual: ChannelPolicy, decided_on: ChannelPolicy) -> list[GateStop]:
+    from mcp_optimizer.journal.states import describe, same_policy
+
+    if same_policy(actual, decided_on):
+        return []
+    return [
+        _refuse(
+            Gate.STALE_DECISION,
+            f"the node now shows {describe(actual)}, not {describe(decided_on)} the decision "
+            "was based on",
+        )
+    ]
+
+
+def check_channel_open(chan_id: int, is_open: bool) -> list[GateStop]:
+    if is_open:
+        return []
+    return [_refuse(Gate.CHANNEL_CLOSED, f"channel {chan_id} is not open on the node")]
+
+
+def check_timing(t: Timing, policy: Policy, limits: Limits) -> list[GateStop]:
+    stops = []
+    if t.last_change_id and t.now_s - t.last_change_at_s < policy.cooldown_s:
+        who = "someone else (external change)" if t.last_change_external else "change"
+        stops.append(
+            _hold(
+                Gate.COOLDOWN,
+                f"the channel was changed by {who} {t.last_change_id} "
+                f"{t.now_s - t.last_change_at_s} s ago; cooldown is {policy.cooldown_s} s",
+            )
+        )
+    if t.changes_last_hour >= limits.max_changes_per_hour:
+        stops.append(
+            _hold(
+                Gate.HOURLY_CAP,
+                f"{t.changes_last_hour} changes in the last hour; the cap is "
+                f"{limits.max_changes_per_hour}",
+            )
+        )
+    if t.changes_last_day >= limits.max_changes_per_day:
+        stops.append(
+            _hold(
+                Gate.DAILY_CAP,
+                f"{t.changes_last_day} changes in the last day; the cap is "
+                f"{limits.max_changes_per_day}",
+            )
+        )
+    return stops
+
+
+def check_switches(mode: Mode, pause: PauseState, open_crashes: int) -> list[GateStop]:
+    """The kill switch and the circuit breaker; they hold live writes only."""
+    if mode is not Mode.LIVE:
+        return []
+    stops = []
+    if pause.paused:
+        stops.append(_hold(Gate.PAUSED, "paused by " + ", ".join(pause.sources)))
+    if open_crashes:
+        stops.append(
+            _hold(
+                Gate.CIRCUIT_BREAKER,
+                f"{open_crashes} crash(es) not acknowledged; run `mcp-optimizer ack-crash`",
+            )
+        )
+    return stops
+
+
+def check_close(policy: Policy) -> list[GateStop]:
+    """Closing: refused unless enabled; when enabled, refused as not implemented."""
+    if not policy.close.execute:
+        return [
+            _refuse(
+                Gate.CLOSE_DISABLED,
+                "closing channels is a recommendation only (policy close.execute is false)",
+            )
+        ]
+    return [
+        _refuse(
+            Gate.CLOSE_UNSUPPORTED,
+            "close.execute is true, but this version cannot close channels (LND's "
+            "CloseChannel is not among the calls it makes); close it by hand",
+        )
+    ]
+
+
+def check_service_change(
+    *,
+    old: ChannelPolicy,
+    new: ChannelPolicy,
+    decided_on: ChannelPolicy,
+    policy: Policy,
+    limits: Limits,
+    timing: Timing,
+    mode: Mode,
+    pause: PauseState,
+    open_crashes: int,
+) -> list[GateStop]:
+    """Every gate of a policy change proposed by the service, refusals first.
+
+    ``old`` is the policy the node shows now, ``decided_on`` the one the decision saw.
+    """
+    return (
+        check_stale(old, decided_on)
+        + check_bounds(new, policy)
+        + check_step(old, new, policy)
+        + check_min_change(old, new, policy)
+        + check_timing(timing, policy, limits)
+        + check_switches(mode, pause, open_crashes)
+    )
+
+
+def check_rollback(pause: PauseState) -> list[GateStop]:
+    """A rollback is held only by the kill switch, in every mode: nothing is written while
+    paused."""
+    if pause.paused:
+        return [_hold(Gate.PAUSED, "paused by " + ", ".join(pause.sources))]
+    return []
+
+
+def outcome_is_refusal(stops: list[GateStop]) -> bool:
+    return any(s.effect is GateEffect.REFUSE for s in stops)
