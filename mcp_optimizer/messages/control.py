@@ -1,0 +1,320 @@
+"""The control socket's protocol: typed requests, typed replies, and the frame envelope.
+
+A frame is a 4-byte big-endian length followed by that many bytes of JSON (msgspec): a
+:class:`ControlRequestFrame` from the client, a :class:`ControlReplyFrame` back. Each request
+gets exactly one reply; a request the server cannot read gets a :class:`ControlError`.
+"""
+
+from __future__ import annotations
+
+from .base import Message, TaggedMessage
+from .decision import Decision
+from .journal import ChangeRecord, CrashRecord, Mode, PauseState
+
+CONTROL_PROTOCOL_VERSION = 1
+"""Version of this protocol; a frame with another version is answered ``unsupported_version``."""
+
+MAX_FRAME_BYTES = 1 << 20
+"""Largest frame accepted by default (1 MiB); a longer one is refused and the connection closed."""
+
+
+# ---------------------------------------------------------------------------------- requests
+class StatusRequest(TaggedMessage):
+    """Ask for the service's health: actors, restarts, mode, cycles, pause and safe mode."""
+
+
+class PauseRequest(TaggedMessage):
+    """Stop writing to the node (kill switch) until resumed; scheduled cycles are skipped."""
+
+    reason: str
+    """Why, in the operator's words (shown in status)."""
+
+
+class ResumeRequest(TaggedMessage):
+    """Lift a pause set over the socket."""
+
+
+class SetModeRequest(TaggedMessage):
+    """Switch between shadow, dry-run and live (journaled)."""
+
+    mode: Mode
+    """The mode to switch to."""
+
+
+class EvaluateNowRequest(TaggedMessage):
+    """Run a full cycle now (after the running one, if any; never two at once)."""
+
+    wait: bool
+    """True: reply when the cycle has finished, with its summary; false: reply once queued."""
+
+
+class ListDecisionsRequest(TaggedMessage):
+    """The most recent journaled decisions, newest first."""
+
+    limit: int
+    """How many decisions at most."""
+
+
+class RollbackChange(TaggedMessage):
+    """Undo one change."""
+
+    change_id: int
+    """The journal's change id."""
+
+
+class RollbackLast(TaggedMessage):
+    """Undo the most recent change made by this service."""
+
+
+class RollbackSince(TaggedMessage):
+    """Undo every change made by this service since a time, newest first."""
+
+    since_at_s: int
+    """Unix seconds."""
+
+
+RollbackTarget = RollbackChange | RollbackLast | RollbackSince
+
+
+class RollbackRequest(TaggedMessage):
+    """Restore the previous policy of one or more changes through the journaled path."""
+
+    target: RollbackTarget
+    """Which change(s)."""
+
+
+class AckCrashRequest(TaggedMessage):
+    """Acknowledge every unacknowledged crash: releases held actions, leaves safe mode."""
+
+
+ControlRequest = (
+    StatusRequest
+    | PauseRequest
+    | ResumeRequest
+    | SetModeRequest
+    | EvaluateNowRequest
+    | ListDecisionsRequest
+    | RollbackRequest
+    | AckCrashRequest
+)
+
+
+class ControlRequestFrame(Message):
+    """What a client sends: one request with the protocol version it speaks."""
+
+    protocol_version: int
+    """Must equal ``CONTROL_PROTOCOL_VERSION``."""
+    request: ControlRequest
+    """The request."""
+
+
+# ------------------------------------------------------------------------------ status parts
+class CrashSeen(TaggedMessage):
+    """The last crash of an actor."""
+
+    cause: str
+    """Exception class and message."""
+    at_s: int
+    """When (Unix seconds)."""
+
+
+class NoCrash(TaggedMessage):
+    """The actor never crashed since the service started."""
+
+
+LastCrash = CrashSeen | NoCrash
+
+
+class ActorHealth(Message):
+    """One supervised actor."""
+
+    name: str
+    """Its name in the supervisor's registry."""
+    state: str
+    """running, restarting, stopped (by its restart type) or failed (stopped for good)."""
+    generation: int
+    """1 at first start, +1 per restart."""
+    crashes: int
+    """Crashes since the service started."""
+    restarts: int
+    """Restarts since the service started."""
+    last_crash: LastCrash
+    """The last crash, or none."""
+
+
+class CycleDone(TaggedMessage):
+    """The last finished cycle."""
+
+    cycle_id: int
+    """Sequence number since the service started (1, 2...)."""
+    trigger: str
+    """What started it: schedule, evaluate-now, or the node event(s) that triggered it."""
+    started_at_s: int
+    """Unix seconds."""
+    finished_at_s: int
+    """Unix seconds."""
+    outcome: str
+    """ok, partial (some stage failed for some channels) or failed."""
+    detail: str
+    """What happened, in words (failed stage and cause, counts)."""
+    channels: int
+    """Channels evaluated."""
+    decisions: int
+    """Decisions made."""
+    actions: int
+    """Decisions that were not NO_ACTION."""
+
+
+class NoCycleYet(TaggedMessage):
+    """No cycle has finished since the service started."""
+
+
+LastCycle = CycleDone | NoCycleYet
+
+
+class NextCycleAt(TaggedMessage):
+    """When the next cycle is due."""
+
+    at_s: int
+    """Unix seconds."""
+    trigger: str
+    """schedule, or the pending node events."""
+
+
+class NoCycleDue(TaggedMessage):
+    """No cycle will start by itself (paused, or the service is stopping)."""
+
+    reason: str
+    """Why."""
+
+
+NextCycle = NextCycleAt | NoCycleDue
+
+
+class SafeModeOn(TaggedMessage):
+    """Safe mode: a part failed past its restart intensity; no policy writes until ack-crash."""
+
+    reasons: list[str]
+    """Each escalation, in words."""
+
+
+class SafeModeOff(TaggedMessage):
+    """Normal operation."""
+
+
+SafeModeState = SafeModeOn | SafeModeOff
+
+
+# ------------------------------------------------------------------------------------ replies
+class StatusReply(TaggedMessage):
+    """The service's health."""
+
+    node: str
+    """Which node the service drives (LND at host:port, or the embedded simulator)."""
+    started_at_s: int
+    """When the service started (Unix seconds)."""
+    mode: Mode
+    """shadow, dry-run or live."""
+    pause: PauseState
+    """The kill switch and which sources hold it (API, environment, file flag)."""
+    safe_mode: SafeModeState
+    """Whether writes are stopped by an escalation, and why."""
+    actors: list[ActorHealth]
+    """Every supervised actor, in start order."""
+    cycle_running: bool
+    """Whether a cycle is running now."""
+    last_cycle: LastCycle
+    """The last finished cycle."""
+    next_cycle: NextCycle
+    """When the next one is due."""
+    open_crashes: list[CrashRecord]
+    """Crashes not acknowledged yet: they hold live actions until ``ack-crash``."""
+
+
+class Done(TaggedMessage):
+    """The request was carried out."""
+
+    detail: str
+    """What was done, in words."""
+
+
+class CycleQueued(TaggedMessage):
+    """An evaluate-now request was accepted; the cycle runs as soon as none is running."""
+
+    detail: str
+    """In words."""
+
+
+class CycleFinished(TaggedMessage):
+    """An evaluate-now request with ``wait``: the cycle's summary."""
+
+    cycle: CycleDone
+    """The cycle."""
+
+
+class DecisionEntry(Message):
+    """One journaled decision."""
+
+    decision_id: int
+    """The journal's id."""
+    mode: Mode
+    """The mode the service was in when it decided."""
+    decision: Decision
+    """The decision, with its reasons and factors."""
+
+
+class DecisionsReply(TaggedMessage):
+    """Recent decisions, newest first."""
+
+    decisions: list[DecisionEntry]
+    """At most the requested number."""
+
+
+class RollbackReply(TaggedMessage):
+    """What a rollback did."""
+
+    changes: list[ChangeRecord]
+    """The rollback changes journaled (applied, held or failed: see each state)."""
+    refused: list[str]
+    """Channels whose change could not be rolled back, one sentence each."""
+
+
+class AckCrashReply(TaggedMessage):
+    """What was acknowledged."""
+
+    acknowledged: list[CrashRecord]
+    """The crashes acknowledged (the circuit breaker is closed again)."""
+    safe_mode_cleared: list[str]
+    """The escalations that had put the service in safe mode, now cleared."""
+    revived: list[str]
+    """Actors restarted because they had been stopped for good."""
+
+
+class ControlError(TaggedMessage):
+    """The request was not carried out."""
+
+    code: str
+    """bad_frame, frame_too_large, unsupported_version, not_available, refused, internal."""
+    message: str
+    """One sentence for the operator."""
+
+
+ControlReply = (
+    StatusReply
+    | Done
+    | CycleQueued
+    | CycleFinished
+    | DecisionsReply
+    | RollbackReply
+    | AckCrashReply
+    | ControlError
+)
+
+
+class ControlReplyFrame(Message):
+    """What the server sends back: one reply."""
+
+    protocol_version: int
+    """The server's ``CONTROL_PROTOCOL_VERSION``."""
+    reply: ControlReply
+    """The reply."""

@@ -1,0 +1,1 @@
+"""The running service: scheduler, control socket, and ``mcp-optimizer run``."""

@@ -1,0 +1,66 @@
+"""A blocking client of the control socket, for the CLI and for other tools."""
+
+from __future__ import annotations
+
+import errno
+import socket
+from pathlib import Path
+
+from mcp_optimizer.messages.control import MAX_FRAME_BYTES, ControlReply, ControlRequest
+
+from .frames import HEADER, FrameError, decode_reply, encode_request
+
+
+class ControlUnavailable(RuntimeError):
+    """No service answers on the socket (absent, refused, or broke the connection)."""
+
+
+def _recv_exactly(sock: socket.socket, n: int) -> bytes:
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            raise ControlUnavailable("the service closed the connection without a reply")
+        buf += chunk
+    return bytes(buf)
+
+
+def request(path: Path | str, req: ControlRequest, *, timeout_s: float = 30.0) -> ControlReply:
+    """Send one request, return the service's reply.
+
+    Raises :class:`ControlUnavailable` with one sentence when nothing answers on ``path``.
+    """
+    path = Path(path)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout_s)
+    try:
+        try:
+            sock.connect(str(path))
+        except FileNotFoundError:
+            raise ControlUnavailable(
+                f"no service is running: the control socket {path} does not exist"
+            ) from None
+        except ConnectionRefusedError:
+            raise ControlUnavailable(
+                f"no service is running: the control socket {path} refuses connections"
+            ) from None
+        except PermissionError:
+            raise ControlUnavailable(f"permission denied on the control socket {path}") from None
+        except OSError as exc:
+            if exc.errno == errno.ENOTSOCK:
+                raise ControlUnavailable(f"{path} is not a control socket") from None
+            raise ControlUnavailable(f"cannot connect to {path}: {exc.strerror}") from None
+        try:
+            sock.sendall(encode_request(req))
+            (length,) = HEADER.unpack(_recv_exactly(sock, HEADER.size))
+            if length > 64 * MAX_FRAME_BYTES:
+                raise ControlUnavailable(f"the service sent an oversized reply ({length} bytes)")
+            return decode_reply(_recv_exactly(sock, length))
+        except TimeoutError:
+            raise ControlUnavailable(f"the service gave no reply within {timeout_s:g} s") from None
+        except (ConnectionResetError, BrokenPipeError):
+            raise ControlUnavailable("the service closed the connection without a reply") from None
+        except FrameError as exc:
+            raise ControlUnavailable(str(exc)) from None
+    finally:
+        sock.close()
