@@ -340,7 +340,7 @@ class SimulatedNode:
         if seconds < 0:
             raise ValueError(f"cannot advance the clock by a negative duration ({seconds} s)")
         with self._lock:
-            events = self._core.advance(int(seconds))
+            events = self._core.advance(int(seconds), bool(self._listeners))
         self._emit(events)
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:

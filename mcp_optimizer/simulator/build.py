@@ -1,0 +1,521 @@
+"""Build a simulated node from a scenario, and the unlocked core :class:`SimulatedNode` wraps.
+
+Random streams are split from the scenario seed with ``numpy.random.SeedSequence``: one for the
+graph, one for our channels, one for the pre-generated history and one for live time, so the
+same scenario always gives the same node and the same history.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from . import market as mk
+from .errors import ScenarioError
+from .graphgen import (
+    GraphArrays,
+    block_height_at,
+    channel_point,
+    make_scid,
+    random_pubkey,
+    real_graph,
+    sample_quantiles,
+    synthetic_graph,
+)
+from .model import (
+    ForwardColumns,
+    SimChannel,
+    SimChannelEvent,
+    SimGraphEdge,
+    SimGraphNode,
+    SimHtlcEvent,
+    SimPolicy,
+)
+from .profiles import PROFILES
+from .scenario import Scenario
+
+VERSION = "0.18.4-beta simulator"
+LOCAL_TIME_LOCK_DELTA = 80
+RESERVE_FRACTION = 0.01
+DAY = 86_400
+
+
+def _empty_columns() -> ForwardColumns:
+    z = np.zeros(0, dtype=np.int64)
+    return ForwardColumns(z, z, z, z, z, z)
+
+
+class _Core:
+    """The node's state without locking (SimulatedNode holds the lock)."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self.scenario_name = scenario.name
+        self.alias = scenario.alias
+        self.version = VERSION
+        self.allow_positive_inbound = scenario.allow_positive_inbound
+        seeds = np.random.SeedSequence(scenario.seed).spawn(4)
+        g_rng, c_rng, h_rng, live_rng = (np.random.default_rng(s) for s in seeds)
+        self._live_rng = live_rng
+        start = scenario.start_s
+        self.now_s = start
+        self.monitor_start_s = int(start - round(scenario.history_days * DAY))
+
+        g = scenario.graph
+        if g.source == "synthetic":
+            self.g: GraphArrays = synthetic_graph(g.nodes, g_rng, start)
+        else:
+            path = Path(g.path)
+            if not path.is_absolute():
+                path = Path(scenario.base_dir) / path
+            self.g = real_graph(path, g.snapshot, g_rng, start)
+        n_ch = scenario.channel_count
+        if n_ch >= self.g.node_count:
+            raise ScenarioError(
+                f"scenario {scenario.name}: {n_ch} channels need as many distinct peers but the"
+                f" graph has {self.g.node_count} nodes"
+            )
+        self.identity_pubkey = random_pubkey(c_rng)
+        self._build_channels(c_rng)
+        self._fwd_chunks: list[ForwardColumns] = []
+        self._fail_chunks: list[ForwardColumns] = []
+        result = mk.simulate(
+            self.m, self.monitor_start_s, start, h_rng, scenario.market.step_s
+        )
+        self._store(result)
+        # caches for the graph (the part that is not ours never changes)
+        self._other_nodes: list[SimGraphNode] | None = None
+        self._other_edges: list[SimGraphEdge] | None = None
+        self._node_index: dict[str, int] | None = None
+        self._edge_index: dict[int, int] | None = None
+        self._deg = self.g.degrees()
+        self._cap_sum = np.bincount(
+            np.concatenate([self.g.n1, self.g.n2]),
+            weights=np.concatenate([self.g.capacity_sat, self.g.capacity_sat]).astype(float),
+            minlength=self.g.node_count,
+        )
+
+    # -- construction --------------------------------------------------------------------
+
+    def _build_channels(self, rng: np.random.Generator) -> None:
+        sc = self.scenario
+        g = self.g
+        n = sc.channel_count
+        deg = g.degrees().astype(np.float64)
+        peers = rng.choice(g.node_count, size=n, replace=False, p=deg / deg.sum())
+        ref_all = g.reference_fees()
+        present_ppm = np.concatenate([g.ppm[:, 0][g.present[:, 0]], g.ppm[:, 1][g.present[:, 1]]])
+        network_median = float(np.median(present_ppm)) if present_ppm.size else 0.0
+        ref = ref_all[peers]
+        ref = np.where(ref < 0, network_median, ref)
+        ref = np.maximum(ref, sc.market.reference_fee_floor_ppm)
+
+        profile_of: list[str] = []
+        cap = np.zeros(n, dtype=np.int64)
+        ratio = np.zeros(n)
+        ppm = np.zeros(n, dtype=np.int64)
+        base = np.zeros(n, dtype=np.int64)
+        age_s = np.zeros(n, dtype=np.int64)
+        initiator = np.zeros(n, dtype=bool)
+        out_rate = np.zeros(n)
+        in_weight = np.zeros(n)
+        mean_on = np.zeros(n)
+        mean_off = np.zeros(n)
+        i = 0
+        for grp in sc.groups:
+            prof = PROFILES[grp.profile]
+            k = grp.count
+            sl = slice(i, i + k)
+            profile_of.extend([grp.profile] * k)
+            lo, hi = grp.capacity_sat
+            cap[sl] = np.rint(np.exp(rng.uniform(math.log(lo), math.log(hi), k))).astype(np.int64)
+            ratio[sl] = rng.uniform(grp.balance_ratio[0], grp.balance_ratio[1], k)
+            if grp.fee_ppm is None:
+                mult = rng.uniform(prof.fee_ratio[0], prof.fee_ratio[1], k)
+                ppm[sl] = np.rint(ref[sl] * mult).astype(np.int64)
+            else:
+                ppm[sl] = rng.integers(grp.fee_ppm[0], grp.fee_ppm[1] + 1, k)
+            base[sl] = rng.integers(grp.base_fee_msat[0], grp.base_fee_msat[1] + 1, k)
+            age_s[sl] = np.rint(rng.uniform(grp.age_days[0], grp.age_days[1], k) * DAY)
+            initiator[sl] = rng.random(k) < prof.initiator_probability
+            scale = sc.market.volume_scale
+            out_rate[sl] = grp.forwards_per_day * scale / DAY
+            factor = grp.forwards_per_day / prof.out_per_day if prof.out_per_day > 0 else 1.0
+            in_weight[sl] = prof.in_per_day * factor * scale
+            mean_on[sl] = prof.mean_online_s
+            mean_off[sl] = prof.mean_offline_s
+            i += k
+
+        start = sc.start_s
+        opened_at = start - age_s
+        height = np.array([block_height_at(int(t)) for t in opened_at], dtype=np.int64)
+        out_index = rng.integers(0, 2, n)
+        self.chan_ids = make_scid(height, 1_000_000 + np.arange(n), out_index)
+        self.channel_points = [
+            channel_point(sc.seed, int(s), int(o))
+            for s, o in zip(self.chan_ids, out_index, strict=True)
+        ]
+        self._index_by_point = {p: j for j, p in enumerate(self.channel_points)}
+        self._index_by_chan_id = {int(c): j for j, c in enumerate(self.chan_ids)}
+        self.peer_node = peers.astype(np.int64)
+        self.peer_pubkeys = [g.pubkeys[p] for p in peers]
+        self.capacity_sat = cap
+        self.initiator = initiator
+        self.profiles = profile_of
+        self.opened_at_s = opened_at.astype(np.int64)
+        self.local_cltv = np.full(n, LOCAL_TIME_LOCK_DELTA, dtype=np.int64)
+
+        # The peer's side of each channel: drawn like any announced policy.
+        r_base = np.rint(sample_quantiles(rng, "fee_base_msat", n)).astype(np.int64)
+        r_ppm = np.rint(sample_quantiles(rng, "fee_rate_ppm", n)).astype(np.int64)
+        r_cltv = np.rint(sample_quantiles(rng, "time_lock_delta", n)).astype(np.int64)
+        r_min = np.rint(sample_quantiles(rng, "htlc_min_msat", n)).astype(np.int64)
+        r_upd = start - rng.integers(0, 14 * DAY, n)
+        self.remote_policies = [
+            SimPolicy(
+                base_fee_msat=int(r_base[j]),
+                fee_rate_ppm=int(r_ppm[j]),
+                inbound_base_fee_msat=0,
+                inbound_fee_rate_ppm=0,
+                time_lock_delta=max(int(r_cltv[j]), 18),
+                min_htlc_msat=int(r_min[j]),
+                max_htlc_msat=int(cap[j]) * 990,
+                disabled=False,
+                last_update_s=int(r_upd[j]),
+            )
+            for j in range(n)
+        ]
+
+        cap_msat = cap * 1000
+        local = np.rint(ratio * cap).astype(np.int64) * 1000
+        p_online = mean_on / (mean_on + mean_off)
+        online = rng.random(n) < p_online
+        self.m = mk.MarketState(
+            local_msat=local,
+            remote_msat=cap_msat - local,
+            reserve_msat=np.rint(cap * RESERVE_FRACTION).astype(np.int64) * 1000,
+            out_rate_per_s=out_rate,
+            in_weight=in_weight,
+            ref_ppm=ref.astype(np.float64),
+            online=online,
+            mean_online_s=mean_on,
+            mean_offline_s=mean_off,
+            opened_at_s=self.opened_at_s,
+            uptime_s=np.zeros(n),
+            monitor_start_s=self.monitor_start_s,
+            base_fee_msat=base,
+            fee_rate_ppm=ppm,
+            inbound_base_fee_msat=np.zeros(n, dtype=np.int64),
+            inbound_fee_rate_ppm=np.zeros(n, dtype=np.int64),
+            min_htlc_msat=np.full(n, 1000, dtype=np.int64),
+            max_htlc_msat=cap * 990,
+            disabled=~online,
+            manual=np.zeros(n, dtype=np.int8),
+            policy_update_s=np.minimum(
+                start - rng.integers(0, 30 * DAY, n), start
+            ).astype(np.int64),
+            elasticity=sc.market.elasticity,
+            median_amount_msat=sc.market.amount_median_sat * 1000,
+            amount_sigma=sc.market.amount_sigma,
+        )
+        self.m.policy_update_s = np.maximum(self.m.policy_update_s, self.opened_at_s)
+
+    def _store(self, r: mk.WindowResult) -> None:
+        ids = self.chan_ids
+        if r.fwd_ts_ns.size:
+            self._fwd_chunks.append(
+                ForwardColumns(
+                    r.fwd_ts_ns,
+                    ids[r.fwd_in],
+                    ids[r.fwd_out],
+                    r.fwd_amt_in,
+                    r.fwd_amt_out,
+                    r.fwd_fee,
+                )
+            )
+        if r.fail_ts_ns.size:
+            z = np.zeros_like(r.fail_amt)
+            self._fail_chunks.append(
+                ForwardColumns(r.fail_ts_ns, ids[r.fail_in], ids[r.fail_out], z, r.fail_amt, z)
+            )
+
+    # -- clock -----------------------------------------------------------------------------
+
+    def block_height_at(self, ts_s: int) -> int:
+        return block_height_at(ts_s)
+
+    def advance(self, seconds: int, want_events: bool) -> list[SimChannelEvent | SimHtlcEvent]:
+        if seconds == 0:
+            return []
+        t0, t1 = self.now_s, self.now_s + seconds
+        r = mk.simulate(self.m, t0, t1, self._live_rng, self.scenario.market.step_s)
+        self._store(r)
+        self.now_s = t1
+        if not want_events:
+            return []
+        ids = self.chan_ids.tolist()
+        timed: list[tuple[int, int, object]] = []
+        for ts, j, is_online in r.status_changes:
+            kind = "active" if is_online else "inactive"
+            event = SimChannelEvent(kind, ids[j], self.channel_points[j])
+            timed.append((ts * 1_000_000_000, 0, event))
+        for ts, ci, co in zip(
+            r.fwd_ts_ns.tolist(), r.fwd_in.tolist(), r.fwd_out.tolist(), strict=True
+        ):
+            timed.append((ts, 1, SimHtlcEvent("forward", ids[ci], ids[co], ts, "")))
+            timed.append((ts, 2, SimHtlcEvent("settle", ids[ci], ids[co], ts, "")))
+        for ts, ci, co in zip(
+            r.fail_ts_ns.tolist(), r.fail_in.tolist(), r.fail_out.tolist(), strict=True
+        ):
+            timed.append(
+                (ts, 1, SimHtlcEvent("link_fail", ids[ci], ids[co], ts, "INSUFFICIENT_BALANCE"))
+            )
+        timed.sort(key=lambda t: (t[0], t[1]))
+        return [t[2] for t in timed]  # type: ignore[misc]
+
+    # -- our channels ----------------------------------------------------------------------
+
+    def index_of(self, channel_point: str) -> int:
+        try:
+            return self._index_by_point[channel_point]
+        except KeyError:
+            raise KeyError(f"no channel with channel point {channel_point}") from None
+
+    def local_policy(self, j: int) -> SimPolicy:
+        m = self.m
+        return SimPolicy(
+            base_fee_msat=int(m.base_fee_msat[j]),
+            fee_rate_ppm=int(m.fee_rate_ppm[j]),
+            inbound_base_fee_msat=int(m.inbound_base_fee_msat[j]),
+            inbound_fee_rate_ppm=int(m.inbound_fee_rate_ppm[j]),
+            time_lock_delta=int(self.local_cltv[j]),
+            min_htlc_msat=int(m.min_htlc_msat[j]),
+            max_htlc_msat=int(m.max_htlc_msat[j]),
+            disabled=bool(m.disabled[j]),
+            last_update_s=int(m.policy_update_s[j]),
+        )
+
+    def channel(self, j: int) -> SimChannel:
+        m = self.m
+        now = self.now_s
+        opened = int(self.opened_at_s[j])
+        lifetime = max(0, now - max(opened, self.monitor_start_s))
+        return SimChannel(
+            chan_id=int(self.chan_ids[j]),
+            channel_point=self.channel_points[j],
+            remote_pubkey=self.peer_pubkeys[j],
+            capacity_sat=int(self.capacity_sat[j]),
+            local_balance_sat=int(m.local_msat[j]) // 1000,
+            remote_balance_sat=int(m.remote_msat[j]) // 1000,
+            active=bool(m.online[j]) and opened <= now,
+            initiator=bool(self.initiator[j]),
+            opened_at_s=opened,
+            lifetime_s=lifetime,
+            uptime_s=min(lifetime, int(m.uptime_s[j])),
+            profile=self.profiles[j],
+            local_policy=self.local_policy(j),
+            remote_policy=self.remote_policies[j],
+        )
+
+    def channels(self) -> list[SimChannel]:
+        return [self.channel(j) for j in range(len(self.channel_points))]
+
+    def set_local_policy(self, j: int, p: SimPolicy) -> None:
+        m = self.m
+        m.base_fee_msat[j] = p.base_fee_msat
+        m.fee_rate_ppm[j] = p.fee_rate_ppm
+        m.inbound_base_fee_msat[j] = p.inbound_base_fee_msat
+        m.inbound_fee_rate_ppm[j] = p.inbound_fee_rate_ppm
+        self.local_cltv[j] = p.time_lock_delta
+        m.min_htlc_msat[j] = p.min_htlc_msat
+        m.max_htlc_msat[j] = p.max_htlc_msat
+        m.disabled[j] = p.disabled
+        m.policy_update_s[j] = self.now_s
+
+    def set_channel_status(self, j: int, action: str) -> list[SimChannelEvent | SimHtlcEvent]:
+        m = self.m
+        if action == "enable":
+            m.manual[j], m.disabled[j] = 1, False
+        elif action == "disable":
+            m.manual[j], m.disabled[j] = 2, True
+        elif action == "auto":
+            m.manual[j], m.disabled[j] = 0, not bool(m.online[j])
+        else:
+            raise ValueError(f"channel status action must be enable, disable or auto: {action!r}")
+        m.policy_update_s[j] = self.now_s
+        return []
+
+    # -- graph -------------------------------------------------------------------------------
+
+    def _policy(self, e: int, d: int) -> SimPolicy | None:
+        g = self.g
+        if not g.present[e, d]:
+            return None
+        return SimPolicy(
+            base_fee_msat=int(g.base[e, d]),
+            fee_rate_ppm=int(g.ppm[e, d]),
+            inbound_base_fee_msat=0,
+            inbound_fee_rate_ppm=0,
+            time_lock_delta=int(g.cltv[e, d]),
+            min_htlc_msat=int(g.hmin[e, d]),
+            max_htlc_msat=int(g.hmax[e, d]),
+            disabled=False,
+            last_update_s=int(g.update_s[e]),
+        )
+
+    def _other_edge(self, e: int) -> SimGraphEdge:
+        g = self.g
+        a, b = int(g.n1[e]), int(g.n2[e])
+        pa, pb = g.pubkeys[a], g.pubkeys[b]
+        p0, p1 = self._policy(e, 0), self._policy(e, 1)
+        if pa > pb:
+            pa, pb, p0, p1 = pb, pa, p1, p0
+        scid = int(g.scid[e])
+        return SimGraphEdge(
+            chan_id=scid,
+            channel_point=channel_point(self.scenario.seed, scid, int(g.out_index[e])),
+            node1_pub=pa,
+            node2_pub=pb,
+            capacity_sat=int(g.capacity_sat[e]),
+            node1_policy=p0,
+            node2_policy=p1,
+            last_update_s=int(g.update_s[e]),
+        )
+
+    def _our_edge(self, j: int) -> SimGraphEdge:
+        ours, theirs = self.local_policy(j), self.remote_policies[j]
+        a, b = self.identity_pubkey, self.peer_pubkeys[j]
+        if a < b:
+            n1, n2, p1, p2 = a, b, ours, theirs
+        else:
+            n1, n2, p1, p2 = b, a, theirs, ours
+        return SimGraphEdge(
+            chan_id=int(self.chan_ids[j]),
+            channel_point=self.channel_points[j],
+            node1_pub=n1,
+            node2_pub=n2,
+            capacity_sat=int(self.capacity_sat[j]),
+            node1_policy=p1,
+            node2_policy=p2,
+            last_update_s=max(ours.last_update_s, theirs.last_update_s),
+        )
+
+    def _our_node(self) -> SimGraphNode:
+        return SimGraphNode(
+            pubkey=self.identity_pubkey,
+            alias=self.alias,
+            addresses=("127.0.0.1:9735",),
+            last_update_s=int(self.scenario.start_s),
+        )
+
+    def _nodes(self) -> list[SimGraphNode]:
+        if self._other_nodes is None:
+            g = self.g
+            self._other_nodes = [
+                SimGraphNode(
+                    pubkey=g.pubkeys[i],
+                    alias=g.aliases[i],
+                    addresses=g.addresses[i],
+                    last_update_s=int(g.node_update_s[i]),
+                )
+                for i in range(g.node_count)
+            ]
+        return self._other_nodes
+
+    def graph(self) -> tuple[list[SimGraphNode], list[SimGraphEdge]]:
+        if self._other_edges is None:
+            self._other_edges = [self._other_edge(e) for e in range(self.g.edge_count)]
+        nodes = [*self._nodes(), self._our_node()]
+        edges = [*self._other_edges, *(self._our_edge(j) for j in range(len(self.chan_ids)))]
+        return nodes, edges
+
+    def _node_idx(self) -> dict[str, int]:
+        if self._node_index is None:
+            self._node_index = {p: i for i, p in enumerate(self.g.pubkeys)}
+        return self._node_index
+
+    def graph_node(self, pubkey: str) -> SimGraphNode | None:
+        if pubkey == self.identity_pubkey:
+            return self._our_node()
+        i = self._node_idx().get(pubkey)
+        return None if i is None else self._nodes()[i]
+
+    def node_channel_stats(self, pubkey: str) -> tuple[int, int]:
+        if pubkey == self.identity_pubkey:
+            return len(self.chan_ids), int(self.capacity_sat.sum())
+        i = self._node_idx().get(pubkey)
+        if i is None:
+            return 0, 0
+        mine = self.peer_node == i
+        return (
+            int(self._deg[i]) + int(mine.sum()),
+            int(round(self._cap_sum[i])) + int(self.capacity_sat[mine].sum()),
+        )
+
+    def edge(self, chan_id: int) -> SimGraphEdge | None:
+        j = self._index_by_chan_id.get(chan_id)
+        if j is not None:
+            return self._our_edge(j)
+        if self._edge_index is None:
+            self._edge_index = {int(s): e for e, s in enumerate(self.g.scid.tolist())}
+        e = self._edge_index.get(chan_id)
+        return None if e is None else self._other_edge(e)
+
+    # -- history -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _consolidate(chunks: list[ForwardColumns]) -> ForwardColumns:
+        if not chunks:
+            return _empty_columns()
+        if len(chunks) > 1:
+            merged = ForwardColumns(
+                *(
+                    np.concatenate([getattr(c, f) for c in chunks])
+                    for f in (
+                        "timestamp_ns",
+                        "chan_id_in",
+                        "chan_id_out",
+                        "amt_in_msat",
+                        "amt_out_msat",
+                        "fee_msat",
+                    )
+                )
+            )
+            chunks[:] = [merged]
+        return chunks[0]
+
+    @staticmethod
+    def _window(c: ForwardColumns, start_s: int, end_s: int) -> ForwardColumns:
+        ts = c.timestamp_ns
+        lo = int(np.searchsorted(ts, int(start_s) * 1_000_000_000, side="left"))
+        hi = int(np.searchsorted(ts, int(end_s) * 1_000_000_000, side="left"))
+        hi = max(lo, hi)
+        return ForwardColumns(
+            ts[lo:hi],
+            c.chan_id_in[lo:hi],
+            c.chan_id_out[lo:hi],
+            c.amt_in_msat[lo:hi],
+            c.amt_out_msat[lo:hi],
+            c.fee_msat[lo:hi],
+        )
+
+    def forward_columns(self, start_s: int, end_s: int) -> ForwardColumns:
+        return self._window(self._consolidate(self._fwd_chunks), start_s, end_s)
+
+    def forward_count(self) -> int:
+        return len(self._consolidate(self._fwd_chunks))
+
+    def failures(self, start_s: int, end_s: int) -> list[SimHtlcEvent]:
+        c = self._window(self._consolidate(self._fail_chunks), start_s, end_s)
+        return [
+            SimHtlcEvent("link_fail", ci, co, ts, "INSUFFICIENT_BALANCE")
+            for ts, ci, co in zip(
+                c.timestamp_ns.tolist(), c.chan_id_in.tolist(), c.chan_id_out.tolist(), strict=True
+            )
+        ]
+
+
+def build_core(scenario: Scenario) -> _Core:
+    return _Core(scenario)
