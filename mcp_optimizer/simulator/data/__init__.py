@@ -1,0 +1,1 @@
+"""Data tables the simulator ships (made from the real graph snapshot)."""
