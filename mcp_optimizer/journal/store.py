@@ -190,6 +190,13 @@ class Journal:
         with self._lock:
             return int(self._con.execute("PRAGMA user_version").fetchone()[0])
 
+    def durability(self) -> dict[str, str]:
+        """The settings that make records durable: WAL and synchronous=FULL."""
+        with self._lock:
+            mode = self._con.execute("PRAGMA journal_mode").fetchone()[0]
+            sync = self._con.execute("PRAGMA synchronous").fetchone()[0]
+        return {"journal_mode": mode, "synchronous": {2: "FULL", 3: "EXTRA"}.get(sync, str(sync))}
+
     def close(self) -> None:
         with self._lock:
             self._con.close()
