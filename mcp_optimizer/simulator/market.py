@@ -99,9 +99,13 @@ def demand_share(st: MarketState) -> np.ndarray:
     return 2.0 / (1.0 + np.power(ratio, st.elasticity))
 
 
-def simulate(st: MarketState, t0: int, t1: int, rng: np.random.Generator, step_s: int) -> (
-    WindowResult
-):
+BLOCK_CELLS = 1 << 20
+"""Steps x channels handled at once (bounds memory on big nodes)."""
+
+
+def simulate(
+    st: MarketState, t0: int, t1: int, rng: np.random.Generator, step_s: int
+) -> WindowResult:
     """Run the market from ``t0`` to ``t1`` (seconds), mutating ``st``; return what happened."""
     n = st.size
     if t1 <= t0 or n == 0:
@@ -110,96 +114,115 @@ def simulate(st: MarketState, t0: int, t1: int, rng: np.random.Generator, step_s
     starts = t0 + np.arange(n_steps, dtype=np.int64) * step_s
     ends = np.minimum(starts + step_s, t1)
     dts = (ends - starts).astype(np.float64)
+    monitored = np.clip(ends - np.maximum(starts, st.monitor_start_s), 0, None)
 
-    # Peer uptime: Markov chain step by step.
-    online = np.empty((n_steps, n), dtype=bool)
+    # Peer uptime: a Markov chain, step by step. up[k, c]: peer online and channel open.
+    up = np.empty((n_steps, n), dtype=bool)
     state = st.online.copy()
     changes: list[tuple[int, int, bool]] = []
-    p_off_base = st.mean_online_s
-    p_on_base = st.mean_offline_s
+    uptime = st.uptime_s.copy()
     for k in range(n_steps):
         dt = dts[k]
         u = rng.random(n)
-        p_off = -np.expm1(-dt / p_off_base)
-        p_on = -np.expm1(-dt / p_on_base)
-        flip = np.where(state, u < p_off, u < p_on)
+        flip = np.where(
+            state, u < -np.expm1(-dt / st.mean_online_s), u < -np.expm1(-dt / st.mean_offline_s)
+        )
         if flip.any():
             state = state ^ flip
             ts = int(starts[k])
             changes.extend((ts, int(i), bool(state[i])) for i in np.flatnonzero(flip))
-        online[k] = state
+        up[k] = state & (st.opened_at_s <= starts[k])
+        uptime += up[k] * float(monitored[k])
     st.online = state
-    opened = st.opened_at_s[None, :] <= starts[:, None]
-    up = online & opened
-    monitored = np.maximum(starts, st.monitor_start_s)
-    st.uptime_s = st.uptime_s + (
-        up * np.clip(ends - monitored, 0, None)[:, None].astype(np.float64)
-    ).sum(axis=0)
+    st.uptime_s = uptime
 
     # Automatic status: our side is disabled while the peer is offline.
     auto = st.manual == 0
-    if changes:
-        for ts, i, is_online in changes:
-            if auto[i]:
-                st.disabled[i] = not is_online
-                st.policy_update_s[i] = ts
-    # Out-carrying channels per step: online, opened, not disabled by hand or policy.
-    # (automatic channels follow their peer; the others carry unless our policy is disabled)
+    for ts, i, is_online in changes:
+        if auto[i]:
+            st.disabled[i] = not is_online
+            st.policy_update_s[i] = ts
+    # Automatic channels follow their peer; the others carry unless our policy is disabled.
     forced_off = ~auto & st.disabled
-    carry = up & ~forced_off[None, :] if forced_off.any() else up
     rate = st.out_rate_per_s * demand_share(st)
-    lam = carry * (dts[:, None] * rate[None, :])
+    rate = np.where(forced_off, 0.0, rate)
+    cdf = np.cumsum(st.in_weight, dtype=np.float64)
+    if cdf[-1] <= 0 or not rate.any():
+        return _empty(changes)
+
+    parts: list[tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]] = []
+    block = max(1, BLOCK_CELLS // n)
+    for b0 in range(0, n_steps, block):
+        b1 = min(n_steps, b0 + block)
+        parts.append(_block(st, rng, cdf, rate, up, starts, dts, b0, b1))
+    ok = [p[0] for p in parts]
+    failed = [p[1] for p in parts]
+    del parts
+
+    def cat(chunks: list[tuple[np.ndarray, ...]], f: int) -> np.ndarray:
+        return np.concatenate([c[f] for c in chunks])
+
+    return WindowResult(
+        fwd_ts_ns=cat(ok, 0),
+        fwd_in=cat(ok, 1),
+        fwd_out=cat(ok, 2),
+        fwd_amt_in=cat(ok, 3),
+        fwd_amt_out=cat(ok, 4),
+        fwd_fee=cat(ok, 5),
+        fail_ts_ns=cat(failed, 0),
+        fail_in=cat(failed, 1),
+        fail_out=cat(failed, 2),
+        fail_amt=cat(failed, 3),
+        status_changes=changes,
+    )
+
+
+def _block(
+    st: MarketState,
+    rng: np.random.Generator,
+    cdf: np.ndarray,
+    rate: np.ndarray,
+    up: np.ndarray,
+    starts: np.ndarray,
+    dts: np.ndarray,
+    b0: int,
+    b1: int,
+) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+    """Draw and play the attempts of steps ``b0..b1``: (settled columns, failed columns)."""
+    n = st.size
+    ub = up[b0:b1]
+    lam = ub * (dts[b0:b1, None] * rate[None, :])
     counts = rng.poisson(lam)
     total = int(counts.sum())
-    if total == 0:
-        return _empty(changes)
-    flat = np.repeat(np.arange(n_steps * n, dtype=np.int64), counts.ravel())
-    step_idx = flat // n
+    flat = np.repeat(np.arange(counts.size, dtype=np.int64), counts.ravel())
+    step_idx = flat // n + b0
     out_ch = flat % n
-
-    # Incoming side.
-    cdf = np.cumsum(st.in_weight, dtype=np.float64)
-    if cdf[-1] <= 0:
-        return _empty(changes)
     in_ch = np.searchsorted(cdf, rng.random(total) * cdf[-1], side="right")
     in_ch = np.minimum(in_ch, n - 1)
     ts_ns = (
         (starts[step_idx].astype(np.float64) + rng.random(total) * dts[step_idx]) * 1e9
     ).astype(np.int64)
-    amount = np.exp(
-        np.log(st.median_amount_msat) + st.amount_sigma * rng.standard_normal(total)
-    )
+    amount = np.exp(np.log(st.median_amount_msat) + st.amount_sigma * rng.standard_normal(total))
     keep = (in_ch != out_ch) & up[step_idx, in_ch]
     in_ch, out_ch, ts_ns, amount = in_ch[keep], out_ch[keep], ts_ns[keep], amount[keep]
-    amt_out = np.clip(
-        amount.astype(np.int64), st.min_htlc_msat[out_ch], st.max_htlc_msat[out_ch]
-    )
+    amt_out = np.clip(amount.astype(np.int64), st.min_htlc_msat[out_ch], st.max_htlc_msat[out_ch])
     amt_out = np.maximum(amt_out, 1)
     fee_out = st.base_fee_msat[out_ch] + (amt_out * st.fee_rate_ppm[out_ch]) // 1_000_000
-    fee_in = st.inbound_base_fee_msat[in_ch] + (
-        (amt_out + fee_out) * st.inbound_fee_rate_ppm[in_ch]
-    ) // 1_000_000
+    fee_in = (
+        st.inbound_base_fee_msat[in_ch]
+        + ((amt_out + fee_out) * st.inbound_fee_rate_ppm[in_ch]) // 1_000_000
+    )
     fee = np.maximum(fee_out + fee_in, 0)
     amt_in = amt_out + fee
     order = np.argsort(ts_ns, kind="stable")
     in_ch, out_ch, ts_ns = in_ch[order], out_ch[order], ts_ns[order]
     amt_out, amt_in, fee = amt_out[order], amt_in[order], fee[order]
-
     status = _play(st, in_ch, out_ch, amt_in, amt_out)
     ok = status == 1
     failed = status == 2
-    return WindowResult(
-        fwd_ts_ns=ts_ns[ok],
-        fwd_in=in_ch[ok],
-        fwd_out=out_ch[ok],
-        fwd_amt_in=amt_in[ok],
-        fwd_amt_out=amt_out[ok],
-        fwd_fee=fee[ok],
-        fail_ts_ns=ts_ns[failed],
-        fail_in=in_ch[failed],
-        fail_out=out_ch[failed],
-        fail_amt=amt_out[failed],
-        status_changes=changes,
+    return (
+        (ts_ns[ok], in_ch[ok], out_ch[ok], amt_in[ok], amt_out[ok], fee[ok]),
+        (ts_ns[failed], in_ch[failed], out_ch[failed], amt_out[failed]),
     )
 
 
