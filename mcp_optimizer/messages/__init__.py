@@ -76,6 +76,7 @@ from .domain import (
     UptimeKnown,
     UptimeUnknown,
 )
+from .graph_facts import CompetitorFees, CompetitorFeeSummary, CompetitorFeesUnknown
 from .journal import (
     ChangeAction,
     ChangeEvent,
@@ -221,4 +222,7 @@ __all__ = [
     "Uptime",
     "UptimeKnown",
     "UptimeUnknown",
+    "CompetitorFees",
+    "CompetitorFeesUnknown",
+    "CompetitorFeeSummary",
 ]
