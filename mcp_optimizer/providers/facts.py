@@ -1,0 +1,285 @@
+"""Fallback chains: each fact about a peer from the first source that gives it, fresh.
+
+| fact | chain | freshness setting |
+| --- | --- | --- |
+| centrality | Amboss -> local graph | ``MCP_PROVIDER_CENTRALITY_MAX_AGE_S`` |
+| node record | mempool -> LND GetNodeInfo | ``MCP_PROVIDER_NODE_MAX_AGE_S`` |
+| uptime | Amboss -> LND (the peer's uptime on our channels) | ``MCP_PROVIDER_UPTIME_MAX_AGE_S`` |
+| ranks | Amboss | ``MCP_PROVIDER_NODE_MAX_AGE_S`` |
+| network statistics | mempool | ``MCP_PROVIDER_STATS_MAX_AGE_S`` |
+
+Sources are injected: the remote providers (None when not configured), and plain callables
+for the local ones, so that this module works with whatever the local-graph and LND parts
+provide. A source that fails, answers "unknown", or answers with data older than the
+freshness limit is recorded in a :class:`SourceAttempt` and the next source is asked. When
+none gives a fresh value, the fact is explicitly unknown, with every source's reason; the
+reason starts with ``stale:`` when a source had data that was only too old.
+
+Nothing here raises for a provider's sake: an outage, a refusal, a malformed answer, or an
+exception from an injected callable all end as an unknown fact, so a cycle always completes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from mcp_optimizer.messages import (
+    Centrality,
+    CentralityKnown,
+    CentralityUnknown,
+    NetworkStats,
+    NetworkStatsKnown,
+    NetworkStatsUnknown,
+    Node,
+    NodeRecord,
+    NodeRecordKnown,
+    NodeRecordUnknown,
+    PeerFacts,
+    PeerRanks,
+    PeerRanksUnknown,
+    SourceAttempt,
+    SourceOutcome,
+    Uptime,
+    UptimeUnknown,
+)
+
+from .amboss import AmbossProvider
+from .http import Freshness, ProviderError, ProviderMetrics
+from .http.parsing import check_pubkey
+from .mempool import MempoolProvider
+
+FUTURE_TOLERANCE_S = 300
+"""Data stamped up to this far in the future (clock skew) is accepted as fresh."""
+
+_KIND_TO_OUTCOME = {
+    "unavailable": SourceOutcome.UNAVAILABLE,
+    "circuit_open": SourceOutcome.CIRCUIT_OPEN,
+    "rejected": SourceOutcome.REJECTED,
+    "not_found": SourceOutcome.NOT_FOUND,
+    "parse_error": SourceOutcome.PARSE_ERROR,
+}
+
+Step = tuple[str, Callable[[], Any] | None]
+
+
+def centrality_from_map(
+    get_map: Callable[[], Mapping[str, CentralityKnown]],
+) -> Callable[[str], Centrality]:
+    """Adapt a ``pubkey -> CentralityKnown`` mapping getter (the local-graph cache) to a source.
+
+    ``get_map`` is called on every lookup, so that it can return the latest cached result.
+    A peer missing from the mapping is unknown to the local graph.
+    """
+
+    def lookup(pubkey: str) -> Centrality:
+        found = get_map().get(pubkey)
+        if found is None:
+            return CentralityUnknown(reason="peer not in the local graph")
+        return found
+
+    return lookup
+
+
+def node_record_from_lnd(node: Node, observed_at_s: int) -> NodeRecordKnown:
+    """LND's GetNodeInfo answer (as a ``Node``) as a node record read at ``observed_at_s``."""
+    return NodeRecordKnown(
+        pubkey=node.pubkey,
+        alias=node.alias,
+        capacity_sat=node.capacity_sat,
+        channel_count=node.channel_count,
+        source="lnd",
+        observed_at_s=observed_at_s,
+    )
+
+
+class PeerFactsResolver:
+    """Resolves facts about peers through their fallback chains. Thread-safe if its sources are."""
+
+    def __init__(
+        self,
+        *,
+        freshness: Freshness,
+        metrics: ProviderMetrics,
+        amboss: AmbossProvider | None = None,
+        mempool: MempoolProvider | None = None,
+        local_centrality: Callable[[str], Centrality] | None = None,
+        lnd_node_info: Callable[[str], Node] | None = None,
+        lnd_uptime: Callable[[str], Uptime] | None = None,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.freshness = freshness
+        self.metrics = metrics
+        self.amboss = amboss
+        self.mempool = mempool
+        self.local_centrality = local_centrality
+        self.lnd_node_info = lnd_node_info
+        self.lnd_uptime = lnd_uptime
+        self._wall_clock = wall_clock
+
+    # -- the chain ------------------------------------------------------------------------
+
+    def _now(self) -> int:
+        return int(self._wall_clock())
+
+    def _run(
+        self, fact: str, steps: list[Step], max_age_s: int, sources: list[SourceAttempt]
+    ) -> tuple[Any, str]:
+        """The first fresh known value and its source, or (None, the reason it is unknown)."""
+        stale: list[str] = []
+        others: list[str] = []
+        for index, (source, call) in enumerate(steps):
+            at_s = self._now()
+            outcome, detail, value = self._ask(call, at_s, max_age_s, source)
+            sources.append(
+                SourceAttempt(fact=fact, source=source, outcome=outcome, detail=detail, at_s=at_s)
+            )
+            if outcome is SourceOutcome.USED:
+                self.metrics.fact_results.labels(fact=fact, source=source).inc()
+                return value, ""
+            (stale if outcome is SourceOutcome.STALE else others).append(f"{source}: {detail}")
+            if index + 1 < len(steps) and outcome is not SourceOutcome.NOT_CONFIGURED:
+                self.metrics.fact_fallbacks.labels(fact=fact, source=source).inc()
+        self.metrics.fact_results.labels(fact=fact, source="none").inc()
+        if stale:
+            return None, "stale: " + "; ".join(stale + others)
+        return None, "no source could tell: " + "; ".join(others)
+
+    def _ask(
+        self, call: Callable[[], Any] | None, at_s: int, max_age_s: int, source: str
+    ) -> tuple[SourceOutcome, str, Any]:
+        if call is None:
+            return SourceOutcome.NOT_CONFIGURED, "not configured", None
+        try:
+            value = call()
+        except ProviderError as exc:
+            return _KIND_TO_OUTCOME.get(exc.kind, SourceOutcome.ERROR), exc.reason, None
+        except Exception as exc:  # an injected local source failed: report, never crash
+            return SourceOutcome.ERROR, f"{type(exc).__name__}: {exc}", None
+        observed = getattr(value, "observed_at_s", None)
+        if observed is None:
+            return SourceOutcome.UNKNOWN, str(getattr(value, "reason", "unknown")), None
+        age = at_s - observed
+        if age > max_age_s:
+            return (
+                SourceOutcome.STALE,
+                f"data observed {age} s ago, older than the {max_age_s} s limit",
+                None,
+            )
+        if -age > FUTURE_TOLERANCE_S:
+            return SourceOutcome.ERROR, f"data stamped {-age} s in the future", None
+        return SourceOutcome.USED, "", value
+
+    # -- facts ----------------------------------------------------------------------------
+
+    def centrality(self, pubkey: str, sources: list[SourceAttempt]) -> Centrality:
+        """Amboss, then the local graph."""
+        amboss, local = self.amboss, self.local_centrality
+        value, reason = self._run(
+            "centrality",
+            [
+                ("amboss", (lambda: amboss.centrality(pubkey)) if amboss else None),
+                ("local-graph", (lambda: local(pubkey)) if local else None),
+            ],
+            self.freshness.centrality_max_age_s,
+            sources,
+        )
+        return value if value is not None else CentralityUnknown(reason=reason)
+
+    def uptime(self, pubkey: str, sources: list[SourceAttempt]) -> Uptime:
+        """Amboss, then LND's own view of the peer."""
+        amboss, lnd = self.amboss, self.lnd_uptime
+        value, reason = self._run(
+            "uptime",
+            [
+                ("amboss", (lambda: amboss.uptime(pubkey)) if amboss else None),
+                ("lnd", (lambda: lnd(pubkey)) if lnd else None),
+            ],
+            self.freshness.uptime_max_age_s,
+            sources,
+        )
+        return value if value is not None else UptimeUnknown(reason=reason)
+
+    def node_record(self, pubkey: str, sources: list[SourceAttempt]) -> NodeRecord:
+        """mempool, then LND's GetNodeInfo."""
+        mempool, lnd = self.mempool, self.lnd_node_info
+
+        def from_lnd() -> NodeRecordKnown:
+            assert lnd is not None
+            return node_record_from_lnd(lnd(pubkey), self._now())
+
+        value, reason = self._run(
+            "node_record",
+            [
+                ("mempool", (lambda: mempool.node(pubkey)) if mempool else None),
+                ("lnd", from_lnd if lnd else None),
+            ],
+            self.freshness.node_max_age_s,
+            sources,
+        )
+        return value if value is not None else NodeRecordUnknown(pubkey=pubkey, reason=reason)
+
+    def ranks(self, pubkey: str, sources: list[SourceAttempt]) -> PeerRanks:
+        """Amboss only (no local equivalent)."""
+        amboss = self.amboss
+        value, reason = self._run(
+            "ranks",
+            [("amboss", (lambda: amboss.ranks(pubkey)) if amboss else None)],
+            self.freshness.node_max_age_s,
+            sources,
+        )
+        return value if value is not None else PeerRanksUnknown(reason=reason)
+
+    def network_stats(self, sources: list[SourceAttempt] | None = None) -> NetworkStats:
+        """mempool's latest daily statistics."""
+        mempool = self.mempool
+        value, reason = self._run(
+            "network_stats",
+            [("mempool", mempool.network_stats if mempool else None)],
+            self.freshness.stats_max_age_s,
+            [] if sources is None else sources,
+        )
+        if value is None:
+            return NetworkStatsUnknown(reason=reason)
+        assert isinstance(value, NetworkStatsKnown)
+        return value
+
+    def resolve_peer(self, pubkey: str) -> PeerFacts:
+        """Every fact about one peer; never raises for a provider's sake."""
+        resolved_at_s = self._now()
+        sources: list[SourceAttempt] = []
+        try:
+            check_pubkey(pubkey)
+        except ValueError as exc:
+            reason = str(exc)
+            return PeerFacts(
+                pubkey=pubkey,
+                node_record=NodeRecordUnknown(pubkey=pubkey, reason=reason),
+                centrality=CentralityUnknown(reason=reason),
+                uptime=UptimeUnknown(reason=reason),
+                ranks=PeerRanksUnknown(reason=reason),
+                sources=[],
+                resolved_at_s=resolved_at_s,
+            )
+        return PeerFacts(
+            pubkey=pubkey,
+            node_record=self.node_record(pubkey, sources),
+            centrality=self.centrality(pubkey, sources),
+            uptime=self.uptime(pubkey, sources),
+            ranks=self.ranks(pubkey, sources),
+            sources=sources,
+            resolved_at_s=resolved_at_s,
+        )
+
+    def resolve_peers(self, pubkeys: Iterable[str]) -> dict[str, PeerFacts]:
+        """:meth:`resolve_peer` for each distinct key, in order."""
+        return {key: self.resolve_peer(key) for key in dict.fromkeys(pubkeys)}
+
+
+__all__ = [
+    "FUTURE_TOLERANCE_S",
+    "PeerFactsResolver",
+    "centrality_from_map",
+    "node_record_from_lnd",
+]
