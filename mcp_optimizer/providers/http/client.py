@@ -34,6 +34,7 @@ import tenacity
 from .breaker import BreakerState, CircuitBreaker
 from .errors import (
     CircuitOpenError,
+    ProviderError,
     ProviderNotFound,
     ProviderParseError,
     ProviderRejected,
@@ -178,8 +179,9 @@ class ProviderHttpClient:
         """Make one call and return ``parse(body)``; raise a :class:`ProviderError` otherwise.
 
         ``parse`` turns the body of a 2xx answer into a typed result and raises
-        :class:`ProviderParseError` when it cannot (any other exception it raises is
-        reported as a parse error too: a provider's answer never crashes the caller).
+        :class:`ProviderParseError` when it cannot, or another :class:`ProviderError` for a
+        refusal carried in a 2xx (a GraphQL error). Any other exception it raises is reported
+        as a parse error: a provider's answer never crashes the caller.
         """
         start = self._clock()
         deadline = start + self.policy.total_budget_s
@@ -217,8 +219,8 @@ class ProviderHttpClient:
             self.breaker.record_success()
             try:
                 result = parse(body)
-            except ProviderParseError:
-                outcome = "parse_error"
+            except ProviderError as exc:  # parse may also find a refusal inside a 200
+                outcome = exc.kind
                 raise
             except Exception as exc:
                 outcome = "parse_error"

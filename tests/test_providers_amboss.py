@@ -1,0 +1,203 @@
+"""The Amboss GraphQL provider against a real HTTP server on loopback."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+from providers_loopback import LoopbackServer, Reply, json_reply
+
+from mcp_optimizer.messages import CentralityKnown, PeerRanksKnown, UptimeKnown
+from mcp_optimizer.providers.amboss import (
+    CENTRALITY_QUERY,
+    RANKS_QUERY,
+    UPTIME_QUERY,
+    AmbossProvider,
+)
+from mcp_optimizer.providers.http import (
+    ProviderMetrics,
+    ProviderNotFound,
+    ProviderParseError,
+    ProviderRejected,
+    RetryPolicy,
+    load_provider_settings,
+)
+
+PEER = "03" + "5c" * 32
+KEY = "test-key-123"
+POLICY = RetryPolicy(
+    connect_timeout_s=0.2, read_timeout_s=0.2, max_attempts=3, total_budget_s=0.5,
+    backoff_initial_s=0.02, backoff_max_s=0.05,
+)
+RANKS = {
+    "data": {
+        "getNode": {
+            "graph_info": {
+                "metrics": {
+                    "capacity": "1250000000",
+                    "capacity_rank": 42,
+                    "channels": 310,
+                    "channels_rank": 17,
+                }
+            }
+        }
+    }
+}
+
+
+@pytest.fixture
+def server():
+    with LoopbackServer() as srv:
+        yield srv
+
+
+def provider(url: str) -> AmbossProvider:
+    settings = load_provider_settings(
+        {"MCP_AMBOSS_API_KEY": KEY, "MCP_AMBOSS_URL": url + "/graphql"}
+    )
+    made = AmbossProvider.from_settings(replace(settings, retry=POLICY), ProviderMetrics())
+    assert made is not None
+    return made
+
+
+def by_query(answers: dict[str, Reply]):
+    """Answer each GraphQL query with its own reply."""
+
+    def answer(hit) -> Reply:
+        query = json.loads(hit.body)["query"]
+        return answers[query]
+
+    return answer
+
+
+def test_not_built_without_a_key() -> None:
+    assert AmbossProvider.from_settings(load_provider_settings({}), ProviderMetrics()) is None
+
+
+def test_ranks_with_bearer_key(server: LoopbackServer) -> None:
+    server.script("POST", "/graphql", json_reply(RANKS))
+    ranks = provider(server.url).ranks(PEER)
+    assert ranks == PeerRanksKnown(
+        capacity_sat=1250000000,
+        capacity_rank=42,
+        channel_count=310,
+        channel_rank=17,
+        source="amboss",
+        observed_at_s=ranks.observed_at_s,
+    )
+    hit = server.hits[0]
+    assert hit.headers["authorization"] == f"Bearer {KEY}"
+    sent = json.loads(hit.body)
+    assert sent == {"query": RANKS_QUERY, "variables": {"pubkey": PEER}}
+
+
+def test_centrality_and_uptime(server: LoopbackServer) -> None:
+    server.script(
+        "POST",
+        "/graphql",
+        by_query(
+            {
+                CENTRALITY_QUERY: json_reply(
+                    {"data": {"getNode": {"graph_info": {"centrality": {
+                        "betweenness": 0.125, "betweenness_rank": 88}}}}}
+                ),
+                UPTIME_QUERY: json_reply(
+                    {"data": {"getNode": {"health": {
+                        "uptime_percent": 99.5, "checked_at": "2026-11-27T08:00:00Z"}}}}
+                ),
+            }
+        ),
+    )
+    amboss = provider(server.url)
+    c = amboss.centrality(PEER)
+    assert c == CentralityKnown(
+        normalized_ppm=125000, rank=88, source="amboss", observed_at_s=c.observed_at_s
+    )
+    assert amboss.uptime(PEER) == UptimeKnown(
+        ratio_ppm=995000, source="amboss", observed_at_s=1795766400
+    )
+
+
+def test_graphql_errors_are_rejected_not_retried(server: LoopbackServer) -> None:
+    server.script(
+        "POST",
+        "/graphql",
+        json_reply({"errors": [{"message": 'Cannot query field "centrality" on type "GraphInfo".'}],
+                    "data": None}),
+    )
+    with pytest.raises(ProviderRejected, match='Cannot query field "centrality"'):
+        provider(server.url).centrality(PEER)
+    assert len(server.hits) == 1
+
+
+def test_graphql_validation_error_as_http_400(server: LoopbackServer) -> None:
+    body = {"errors": [{"message": "Cannot query field \"health\" on type \"Node\"."}]}
+    server.script("POST", "/graphql", json_reply(body, status=400))
+    with pytest.raises(ProviderRejected, match="HTTP 400"):
+        provider(server.url).uptime(PEER)
+    assert len(server.hits) == 1
+
+
+def test_unauthorized(server: LoopbackServer) -> None:
+    server.script("POST", "/graphql", Reply(401, body=b"Unauthorized"))
+    with pytest.raises(ProviderRejected, match="API key"):
+        provider(server.url).ranks(PEER)
+
+
+def test_unknown_node_is_not_found(server: LoopbackServer) -> None:
+    server.script("POST", "/graphql", json_reply({"data": {"getNode": None}}))
+    with pytest.raises(ProviderNotFound):
+        provider(server.url).ranks(PEER)
+
+
+@pytest.mark.parametrize(
+    ("metrics", "field"),
+    [
+        ({"capacity": "1", "capacity_rank": 1, "channels": 2}, "channels_rank"),
+        ({"capacity": "1", "capacity_rank": "1", "channels": 2, "channels_rank": 3},
+         "capacity_rank"),
+        ({"capacity": "1", "capacity_rank": 0, "channels": 2, "channels_rank": 3},
+         "capacity_rank"),
+        ({"capacity": "lots", "capacity_rank": 1, "channels": 2, "channels_rank": 3}, "capacity"),
+        ({"capacity": None, "capacity_rank": 1, "channels": 2, "channels_rank": 3}, "capacity"),
+    ],
+)
+def test_schema_drift_names_the_field(server: LoopbackServer, metrics: dict, field: str) -> None:
+    body = {"data": {"getNode": {"graph_info": {"metrics": metrics}}}}
+    server.script("POST", "/graphql", json_reply(body))
+    with pytest.raises(ProviderParseError) as info:
+        provider(server.url).ranks(PEER)
+    assert info.value.field == f"$.data.getNode.graph_info.metrics.{field}"
+
+
+def test_metrics_null_is_a_parse_error(server: LoopbackServer) -> None:
+    body = {"data": {"getNode": {"graph_info": {"metrics": None}}}}
+    server.script("POST", "/graphql", json_reply(body))
+    with pytest.raises(ProviderParseError) as info:
+        provider(server.url).ranks(PEER)
+    assert info.value.field == "$.data.getNode.graph_info.metrics"
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"betweenness": 1.5, "betweenness_rank": 3}, "betweenness"),
+        ({"betweenness": "0.1", "betweenness_rank": 3}, "betweenness"),
+        ({"betweenness": 0.1}, "betweenness_rank"),
+    ],
+)
+def test_centrality_out_of_range(server: LoopbackServer, payload: dict, field: str) -> None:
+    body = {"data": {"getNode": {"graph_info": {"centrality": payload}}}}
+    server.script("POST", "/graphql", json_reply(body))
+    with pytest.raises(ProviderParseError) as info:
+        provider(server.url).centrality(PEER)
+    assert info.value.field == f"$.data.getNode.graph_info.centrality.{field}"
+
+
+@pytest.mark.parametrize("body", [b"", b"{\"data\": {\"getNode\"", b"not json", b"{}"])
+def test_malformed_truncated_or_empty(server: LoopbackServer, body: bytes) -> None:
+    server.script("POST", "/graphql", Reply(body=body))
+    with pytest.raises(ProviderParseError) as info:
+        provider(server.url).ranks(PEER)
+    assert info.value.field in ("$", "$.data")
