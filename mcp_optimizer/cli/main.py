@@ -13,6 +13,7 @@ import sys
 COMMAND_MODULES = [
     "mcp_optimizer.cli.cycle",
     "mcp_optimizer.cli.evaluate",
+    "mcp_optimizer.cli.journal",
     "mcp_optimizer.cli.schema",
 ]
 

@@ -144,17 +144,34 @@ class Journal:
         clock: Callable[[], float] = time.time,
         *,
         create: bool = True,
+        readonly: bool = False,
     ) -> Journal:
         """Open (or create) ``<data_dir>/journal.sqlite3``, migrating an older schema forward.
 
         Before a migration the old file is copied next to it (``journal.sqlite3.vN.bak``).
-        ``create=False`` refuses to create a missing journal (for read-only commands).
+        ``create=False`` refuses to create a missing journal. ``readonly=True`` (for
+        ``history`` and ``shadow-report``) never writes: no creation, no migration.
         """
         path = journal_path(data_dir)
         existed = path.exists()
-        if not existed and not create:
+        if not existed and (not create or readonly):
             raise JournalError(f"no journal at {path}: the service has not run with this data dir")
         version = _check_existing(path) if existed else 0
+        if readonly:
+            if version != schema.SCHEMA_VERSION:
+                raise JournalError(
+                    f"journal {path} has schema version {version}; start the service once to "
+                    f"migrate it to version {schema.SCHEMA_VERSION}"
+                )
+            try:
+                con = sqlite3.connect(
+                    f"file:{path}?mode=ro", uri=True, isolation_level=None,
+                    check_same_thread=False, timeout=10.0,
+                )
+                con.execute("PRAGMA busy_timeout=10000")
+            except sqlite3.Error as exc:
+                raise JournalError(f"journal {path} cannot be opened ({exc})") from None
+            return cls(con, path, clock)
         if not existed:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)

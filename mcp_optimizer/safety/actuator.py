@@ -20,6 +20,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol
@@ -56,7 +57,7 @@ class NodePort(Protocol):
 
     def get_policy(self, chan_id: int) -> ChannelPolicy: ...
 
-    def update_policy(self, channel_point: str, policy: ChannelPolicy) -> None: ...
+    def update_policy(self, channel_point: str, policy: ChannelPolicy) -> object: ...
 
 
 class WriterBusy(JournalError):
@@ -68,17 +69,23 @@ class NodeUnavailable(Exception):
 
 
 class _WriterLock:
-    def __init__(self, data_dir: Path):
+    def __init__(self, data_dir: Path, wait_s: float):
         self.path = data_dir / WRITER_LOCK
         self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(self._fd)
-            raise WriterBusy(
-                f"another process (the running service?) holds {self.path}; send this through "
-                "its control socket instead"
-            ) from None
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() < deadline:
+                    time.sleep(0.005)
+                    continue
+                os.close(self._fd)
+                raise WriterBusy(
+                    f"another process (the running service?) holds {self.path}; send this "
+                    "through its control socket instead"
+                ) from None
         os.ftruncate(self._fd, 0)
         os.write(self._fd, f"{os.getpid()}\n".encode())
 
@@ -100,7 +107,11 @@ class Actuator:
         policy: Policy,
         data_dir: str | Path,
         environ: Mapping[str, str] | None = None,
+        *,
+        lock_wait_s: float = 0.0,
     ):
+        """Take the data directory's writer lock (waiting up to ``lock_wait_s``), read the
+        safety settings from ``environ`` (default ``os.environ``)."""
         self.journal = journal
         self.node = node
         self.policy = policy
@@ -108,7 +119,7 @@ class Actuator:
         self.limits = limits_from_env(environ)
         self.pause_sources = PauseSources(self.data_dir, paused_from_env(environ))
         self._lock = threading.RLock()
-        self._writer = _WriterLock(self.data_dir)
+        self._writer = _WriterLock(self.data_dir, lock_wait_s)
 
     def close(self) -> None:
         self._writer.release()

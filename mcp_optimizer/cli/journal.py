@@ -1,0 +1,343 @@
+"""Verbs over the journal: ``history``, ``shadow-report``, ``rollback``, ``ack-crash``.
+
+``history`` and ``shadow-report`` read the journal file directly (read-only; they work with or
+without a running service). ``rollback`` and ``ack-crash`` go through the running service's
+control socket; when no service answers there, they act directly: ``ack-crash`` on the journal,
+``rollback`` on the journal and the node named by the ``MCP_LND_*`` variables, through the same
+journaled, verified write path (refused if a service still holds the data directory).
+
+The data directory is ``--data-dir``, else ``MCP_DATA_DIR``, else ``./var``; the control socket
+is ``--socket``, else ``MCP_CONTROL_SOCKET``, else ``<data dir>/control.sock``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import msgspec
+
+from mcp_optimizer.journal import Journal, JournalError, RollbackRefused
+from mcp_optimizer.journal.reports import shadow_report
+from mcp_optimizer.journal.states import describe
+from mcp_optimizer.messages.domain import ChannelPolicy
+from mcp_optimizer.messages.journal import ChangeRecord, ChangeState, CrashRecord
+
+from .main import CliError
+
+_json = msgspec.json.Encoder()
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def data_dir(args: argparse.Namespace) -> Path:
+    return Path(args.data_dir or os.environ.get("MCP_DATA_DIR") or "var")
+
+
+def socket_path(args: argparse.Namespace) -> Path:
+    given = getattr(args, "socket", None) or os.environ.get("MCP_CONTROL_SOCKET")
+    return Path(given) if given else data_dir(args) / "control.sock"
+
+
+def parse_time(text: str, now_s: int) -> int:
+    """Unix seconds from ``1790000000``, ``2026-11-27``, ``2026-11-27T08:00:00Z`` or an age
+    like ``90m``, ``6h``, ``7d`` (that long ago)."""
+    t = text.strip()
+    if re.fullmatch(r"\d{9,}", t):
+        return int(t)
+    m = re.fullmatch(r"(\d+)([smhdw])", t)
+    if m:
+        return now_s - int(m.group(1)) * _UNITS[m.group(2)]
+    try:
+        dt = datetime.fromisoformat(t.replace("Z", "+00:00"))
+    except ValueError:
+        raise CliError(
+            f"time {text!r} is not understood: give Unix seconds, an ISO date/time "
+            "(2026-11-27T08:00:00Z) or an age such as 6h or 7d",
+            2,
+        ) from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return int(dt.timestamp())
+
+
+def _when(at_s: int) -> str:
+    return datetime.fromtimestamp(at_s, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _open_readonly(args: argparse.Namespace) -> Journal:
+    try:
+        return Journal.open(data_dir(args), readonly=True)
+    except JournalError as exc:
+        raise CliError(str(exc), 1) from None
+
+
+def _fee(p: ChannelPolicy) -> str:
+    return f"{p.base_fee_msat}/{p.fee_rate_ppm}"
+
+
+def change_lines(rec: ChangeRecord) -> list[str]:
+    """One line per change, then its reasons, gates and last event, indented."""
+    who = {"service": "service", "rollback": "rollback", "external": "external"}[
+        rec.origin.value
+    ]
+    extra = f" undoes {','.join(map(str, rec.rolls_back))}" if rec.rolls_back else ""
+    action = "" if rec.action.value == "update_policy" else " CLOSE"
+    lines = [
+        f"{rec.change_id:>6}  {_when(rec.requested_at_s)}  {rec.chan_id:>20}  {who:<8} "
+        f"{rec.mode.value:<7} {rec.state.value:<12} {_fee(rec.old_policy)} -> "
+        f"{_fee(rec.new_policy)}{action}{extra}"
+    ]
+    for r in rec.reasons:
+        lines.append(f"{'':8}why: {r}")
+    for s in rec.stopped_by:
+        lines.append(f"{'':8}{s.effect.value} by {s.gate.value}: {s.reason}")
+    if rec.events:
+        lines.append(f"{'':8}{rec.events[-1].state.value}: {rec.events[-1].detail}")
+    return lines
+
+
+HISTORY_HEADER = (
+    f"{'id':>6}  {'time (UTC)':<19}  {'channel':>20}  {'origin':<8} {'mode':<7} "
+    f"{'state':<12} base msat/ppm"
+)
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    since = parse_time(args.since, int(time.time())) if args.since else 0
+    with _open_readonly(args) as j:
+        recs = j.changes(chan_id=args.channel, since_s=since)
+    if args.json:
+        sys.stdout.write(_json.encode(recs).decode() + "\n")
+        return 0
+    if not recs:
+        print("no change in the journal" + (" for that filter" if args.channel or since else ""))
+        return 0
+    print(HISTORY_HEADER)
+    for rec in recs:
+        print("\n".join(change_lines(rec)))
+    return 0
+
+
+def cmd_shadow_report(args: argparse.Namespace) -> int:
+    if args.days <= 0:
+        raise CliError(f"--days {args.days}: expected a positive number of days", 2)
+    now = int(time.time())
+    since = now - int(args.days * 86400)
+    with _open_readonly(args) as j:
+        report = shadow_report(j.changes(since_s=since), j.known_policies(), since, now)
+    if args.json:
+        sys.stdout.write(_json.encode(report).decode() + "\n")
+        return 0
+    print(f"Shadow report, {_when(since)} to {_when(now)} UTC (base msat/ppm):")
+    if not report.channels:
+        print("no would-be change and no external change in the period")
+    else:
+        print(
+            f"{'channel':>20}  {'would':>5}  {'stopped':>7}  {'would write':>12}  "
+            f"{'external':>8}  {'on node':>12}  {'gap ppm':>7}"
+        )
+        for row in report.channels:
+            would = (
+                _fee(row.last_would_policy)
+                if isinstance(row.last_would_policy, ChannelPolicy)
+                else "-"
+            )
+            actual = (
+                _fee(row.actual_policy) if isinstance(row.actual_policy, ChannelPolicy) else "?"
+            )
+            print(
+                f"{row.chan_id:>20}  {row.would_change_count:>5}  {row.stopped_count:>7}  "
+                f"{would:>12}  {row.external_change_count:>8}  {actual:>12}  "
+                f"{row.fee_rate_gap_ppm:>+7}"
+            )
+    print(f"Effect: {report.simulated_effect}")
+    return 0
+
+
+# ---- rollback and ack-crash: through the service, or directly --------------------------------
+
+
+def _via_service(args: argparse.Namespace, request):
+    """The service's reply, or None when no service answers on the socket."""
+    from mcp_optimizer.runtime.control_client import ControlUnavailable
+    from mcp_optimizer.runtime.control_client import request as send
+
+    path = socket_path(args)
+    try:
+        return send(path, request)
+    except ControlUnavailable:
+        return None
+
+
+def _direct_actuator(args: argparse.Namespace):
+    from mcp_optimizer.policies.config import PolicyError, load_policy
+    from mcp_optimizer.providers.lnd.client import LndClient
+    from mcp_optimizer.providers.lnd.errors import LndError
+    from mcp_optimizer.providers.lnd.settings import LndSettings
+    from mcp_optimizer.safety.actuator import Actuator
+    from mcp_optimizer.safety.settings import SettingsError
+
+    try:
+        settings = LndSettings.from_env()
+    except LndError as exc:
+        raise CliError(
+            f"no service answers on {socket_path(args)}, and the node cannot be reached "
+            f"directly: {exc}",
+            1,
+        ) from None
+    try:
+        policy = load_policy(os.environ.get("MCP_POLICY_FILE") or None)
+    except PolicyError as exc:
+        raise CliError(str(exc), 2) from None
+    try:
+        journal = Journal.open(data_dir(args), create=False)
+    except JournalError as exc:
+        raise CliError(str(exc), 1) from None
+    try:
+        client = LndClient(settings)
+        return Actuator(journal, client, policy, data_dir(args)), journal, client
+    except (JournalError, SettingsError, LndError) as exc:
+        journal.close()
+        raise CliError(str(exc), 1) from None
+
+
+def _print_rollback(changes: list[ChangeRecord], refused: list[str], as_json: bool) -> int:
+    if as_json:
+        sys.stdout.write(_json.encode({"changes": changes, "refused": refused}).decode() + "\n")
+    else:
+        for rec in changes:
+            undone = ", ".join(map(str, rec.rolls_back))
+            print(
+                f"rollback of change {undone}: change {rec.change_id} {rec.state.value} on "
+                f"channel {rec.chan_id}; {describe(rec.new_policy)}"
+            )
+            for s in rec.stopped_by:
+                print(f"  {s.effect.value} by {s.gate.value}: {s.reason}")
+            if rec.state is not ChangeState.VERIFIED and rec.events:
+                print(f"  {rec.events[-1].detail}")
+        for r in refused:
+            print(f"refused: {r}")
+    ok = not refused and all(r.state is ChangeState.VERIFIED for r in changes)
+    return 0 if ok else 1
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    from mcp_optimizer.messages import control as c
+
+    chosen = [x for x in (args.change_id is not None, args.last, bool(args.since)) if x]
+    if len(chosen) != 1:
+        raise CliError("give exactly one of CHANGE_ID, --last or --since TIME", 2)
+    now = int(time.time())
+    since = parse_time(args.since, now) if args.since else 0
+    if args.change_id is not None:
+        target = c.RollbackChange(change_id=args.change_id)
+    elif args.last:
+        target = c.RollbackLast()
+    else:
+        target = c.RollbackSince(since_at_s=since)
+    reply = _via_service(args, c.RollbackRequest(target=target))
+    if isinstance(reply, c.RollbackReply):
+        return _print_rollback(reply.changes, reply.refused, args.json)
+    if isinstance(reply, c.ControlError):
+        raise CliError(f"the service refused: {reply.message}", 1)
+    if reply is not None:
+        raise CliError(f"the service answered {type(reply).__name__}, not a rollback reply", 1)
+    act, journal, client = _direct_actuator(args)
+    try:
+        if args.change_id is not None:
+            return _print_rollback([act.rollback(args.change_id)], [], args.json)
+        if args.last:
+            return _print_rollback([act.rollback_last()], [], args.json)
+        done, refused = act.rollback_since(since)
+        return _print_rollback(done, refused, args.json)
+    except RollbackRefused as exc:
+        raise CliError(f"refused: {exc}", 1) from None
+    except Exception as exc:  # the node failed: the journal already says so
+        from mcp_optimizer.providers.lnd.errors import LndError
+        from mcp_optimizer.safety.actuator import NodeUnavailable
+
+        if isinstance(exc, LndError | NodeUnavailable):
+            raise CliError(str(exc), 1) from None
+        raise
+    finally:
+        act.close()
+        journal.close()
+        client.close()
+
+
+def _print_acked(crashes: list[CrashRecord], extra: list[str], as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(_json.encode({"acknowledged": crashes, "also": extra}).decode() + "\n")
+        return
+    if not crashes and not extra:
+        print("nothing to acknowledge: no crash is open")
+        return
+    print(f"acknowledged {len(crashes)} crash(es); held live changes are released:")
+    for cr in crashes:
+        print(f"  #{cr.crash_id} {_when(cr.at_s)} {cr.kind.value} in {cr.source}: {cr.detail}")
+    for e in extra:
+        print(f"  {e}")
+
+
+def cmd_ack_crash(args: argparse.Namespace) -> int:
+    from mcp_optimizer.messages import control as c
+
+    reply = _via_service(args, c.AckCrashRequest())
+    if isinstance(reply, c.AckCrashReply):
+        extra = [f"safe mode cleared: {s}" for s in reply.safe_mode_cleared]
+        extra += [f"actor revived: {r}" for r in reply.revived]
+        _print_acked(reply.acknowledged, extra, args.json)
+        return 0
+    if isinstance(reply, c.ControlError):
+        raise CliError(f"the service refused: {reply.message}", 1)
+    if reply is not None:
+        raise CliError(f"the service answered {type(reply).__name__}, not an ack reply", 1)
+    try:
+        with Journal.open(data_dir(args), create=False) as j:
+            _print_acked(j.acknowledge_crashes(), [], args.json)
+    except JournalError as exc:
+        raise CliError(str(exc), 1) from None
+    return 0
+
+
+def _common(p: argparse.ArgumentParser, socket: bool = False) -> None:
+    p.add_argument(
+        "--data-dir", help="the service's data directory (default $MCP_DATA_DIR or ./var)"
+    )
+    if socket:
+        p.add_argument(
+            "--socket",
+            help="the control socket (default $MCP_CONTROL_SOCKET or DATA_DIR/control.sock)",
+        )
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("history", help="every policy change: who, why, and its verification")
+    p.add_argument("--channel", type=int, help="only this channel id")
+    p.add_argument("--since", help="only changes since TIME (Unix s, ISO date/time, or 6h/7d)")
+    _common(p)
+    p.set_defaults(func=cmd_history)
+
+    p = sub.add_parser(
+        "shadow-report", help="what it would have done per channel vs what changed on the node"
+    )
+    p.add_argument("--days", type=float, default=7.0, help="the period, in days (default 7)")
+    _common(p)
+    p.set_defaults(func=cmd_shadow_report)
+
+    p = sub.add_parser("rollback", help="restore the policy before a change (journaled, verified)")
+    p.add_argument("change_id", nargs="?", type=int, metavar="CHANGE_ID", help="the change id")
+    p.add_argument("--last", action="store_true", help="the most recent applied change")
+    p.add_argument("--since", help="every applied change since TIME (one write per channel)")
+    _common(p, socket=True)
+    p.set_defaults(func=cmd_rollback)
+
+    p = sub.add_parser("ack-crash", help="acknowledge open crashes: releases held live changes")
+    _common(p, socket=True)
+    p.set_defaults(func=cmd_ack_crash)
