@@ -11,10 +11,12 @@ import importlib
 import sys
 
 COMMAND_MODULES = [
+    "mcp_optimizer.cli.control",
     "mcp_optimizer.cli.cycle",
     "mcp_optimizer.cli.evaluate",
     "mcp_optimizer.cli.journal",
     "mcp_optimizer.cli.schema",
+    "mcp_optimizer.cli.simulate",
 ]
 
 

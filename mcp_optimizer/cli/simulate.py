@@ -1,0 +1,128 @@
+"""Verb ``simulate``: serve a simulated LND node on LND's gRPC interface until stopped.
+
+``mcp-optimizer simulate --scenario NAME|FILE --listen 127.0.0.1:PORT --state-dir DIR
+[--speed N]`` builds the scenario's node, serves it over TLS with macaroons written to DIR
+(``tls.cert``, ``admin.macaroon``, ``readonly.macaroon``), prints where it listens, and
+advances the simulated clock by N simulated seconds per real second (0 freezes it). SIGINT or
+SIGTERM stops it cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from .main import CliError
+
+TICK_S = 0.25
+"""How often the ticker advances the clock (simulated time moves in small steps)."""
+
+
+class Ticker:
+    """Advances ``node`` by ``speed`` simulated seconds per real second on its own thread."""
+
+    def __init__(self, node, speed: float) -> None:
+        self.node = node
+        self.speed = speed
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sim-ticker", daemon=True)
+        self.error: BaseException | None = None
+
+    def start(self) -> None:
+        if self.speed > 0:
+            self._thread.start()
+
+    def _run(self) -> None:
+        owed = 0.0
+        last = time.monotonic()
+        while not self._stop.wait(TICK_S):
+            now = time.monotonic()
+            owed += (now - last) * self.speed
+            last = now
+            step = int(owed)
+            if step <= 0:
+                continue
+            owed -= step
+            try:
+                self.node.advance(step)
+            except Exception as exc:  # keep serving what exists; say why the clock stopped
+                self.error = exc
+                print(f"mcp-optimizer simulate: the clock stopped: {exc}", file=sys.stderr)
+                return
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(10)
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from mcp_optimizer.simulator.grpc import ServerStartError, start_server
+    from mcp_optimizer.simulator.grpc.credentials import CredentialsError
+    from mcp_optimizer.simulator.model import ScenarioError, SimulatedNode
+
+    if args.speed < 0:
+        raise CliError(f"--speed must be 0 or more simulated seconds per second, not {args.speed}")
+    try:
+        node = SimulatedNode.from_scenario(args.scenario)
+    except ScenarioError as exc:
+        raise CliError(str(exc)) from None
+    stop = threading.Event()
+    previous = {
+        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        try:
+            server = start_server(node, args.listen, Path(args.state_dir))
+        except (ServerStartError, CredentialsError) as exc:
+            raise CliError(str(exc)) from None
+        ticker = Ticker(node, args.speed)
+        ticker.start()
+        print(
+            f"simulating scenario {args.scenario} (node {node.identity_pubkey}, "
+            f"{len(node.channels())} channels) on {server.address}",
+            flush=True,
+        )
+        print(f"tls cert: {server.tls_cert_path}", flush=True)
+        print(f"admin macaroon: {server.admin_macaroon_path}", flush=True)
+        print(f"readonly macaroon: {server.readonly_macaroon_path}", flush=True)
+        print(f"clock speed: {args.speed:g} simulated s per s; stop with Ctrl-C", flush=True)
+        try:
+            while not stop.wait(0.5):
+                pass
+        finally:
+            ticker.stop()
+            server.stop()
+        print("simulator stopped", flush=True)
+        return 0
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "simulate", help="serve a simulated LND node over gRPC (TLS and macaroons, like LND)"
+    )
+    p.add_argument(
+        "--scenario", required=True, help="a shipped scenario name, or a scenario YAML file"
+    )
+    p.add_argument(
+        "--listen", default="127.0.0.1:10009", help="HOST:PORT to serve on (default %(default)s)"
+    )
+    p.add_argument(
+        "--state-dir",
+        required=True,
+        help="where tls.cert, tls.key, admin.macaroon and readonly.macaroon are kept",
+    )
+    p.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="simulated seconds per real second (default 1; 0 freezes the clock)",
+    )
+    p.set_defaults(func=cmd_simulate)
