@@ -7,7 +7,11 @@ crashed while handling this very request: it is being restarted), or :class:`Act
 
 from __future__ import annotations
 
-from .base import TaggedMessage
+from .base import Message, TaggedMessage
+from .decision import Decision, DecisionKind
+from .domain import Centrality, Channel, ChannelSnapshot, LastChange
+from .journal import ChangeRecord
+from .node import ChannelGraph, ForwardingEvent, HtlcEvent
 
 ACTOR_PROTOCOL_VERSION = 1
 """Version of the actor message set; raised when a field changes meaning."""
@@ -42,3 +46,241 @@ class ActorUnavailable(TaggedMessage):
 
 
 ActorFailure = ActorFailed | ActorUnavailable
+
+
+class StageError(TaggedMessage):
+    """An expected failure, not a crash: the actor is fine but could not do what was asked
+    (the node unreachable, a provider down...). Nothing is restarted."""
+
+    actor: str
+    """Name of the actor that answers."""
+    request: str
+    """Type name of the request."""
+    reason: str
+    """What went wrong, in one sentence."""
+
+
+# ------------------------------------------------------------------- LND provider actor (lnd)
+class ReadChannelsRequest(TaggedMessage):
+    """Ask the LND provider for our channels (ListChannels plus both policies)."""
+
+
+class ChannelsRead(TaggedMessage):
+    """Our open channels."""
+
+    channels: list[Channel]
+    """Every open channel, with its peer and both directions' policies."""
+    read_at_s: int
+    """The node's time when they were read (Unix seconds; the simulated clock on the simulator)."""
+
+
+class ReadForwardsRequest(TaggedMessage):
+    """Ask the LND provider for forwards and failed HTLCs within ``[start_s, end_s)``."""
+
+    start_s: int
+    """Window start (Unix seconds, included)."""
+    end_s: int
+    """Window end (Unix seconds, excluded)."""
+
+
+class ForwardsRead(TaggedMessage):
+    """Forwards (ForwardingHistory) and HTLC failures (from the event stream) in a window."""
+
+    forwards: list[ForwardingEvent]
+    """Successful forwards, by time."""
+    failures: list[HtlcEvent]
+    """Failed forwards seen on the HTLC event stream since the service started."""
+
+
+class ReadGraphRequest(TaggedMessage):
+    """Ask the LND provider for the public graph (DescribeGraph)."""
+
+
+class GraphRead(TaggedMessage):
+    """The public graph."""
+
+    graph: ChannelGraph
+    """Nodes and channels as our node sees them."""
+
+
+# --------------------------------------------------------------------------- ingestion
+class IngestRequest(TaggedMessage):
+    """Read everything one cycle needs from the node; the node's clock is the cycle's time."""
+
+    history_window_s: int
+    """How far back forwards are read."""
+
+
+class NodeData(TaggedMessage):
+    """What ingestion read for one cycle."""
+
+    channels: list[Channel]
+    """Our open channels."""
+    forwards: list[ForwardingEvent]
+    """Forwards over the history window."""
+    failures: list[HtlcEvent]
+    """HTLC failures over the history window (as far as the event stream saw them)."""
+    read_at_s: int
+    """The node's time when the channels were read: the cycle's "now" (Unix seconds)."""
+
+
+# ----------------------------------------------------------------------- preprocessing
+class ChannelLastChange(Message):
+    """The last policy change known for a channel (from the journal)."""
+
+    chan_id: int
+    """The channel."""
+    last_change: LastChange
+    """When, or never."""
+
+
+class PreprocessRequest(TaggedMessage):
+    """Turn raw node data into one snapshot per channel."""
+
+    data: NodeData
+    """What ingestion read."""
+    now_s: int
+    """The snapshot time."""
+    recent_window_s: int
+    """The under-performance window."""
+    history_window_s: int
+    """The long window."""
+    last_changes: list[ChannelLastChange]
+    """Last change per channel (channels not listed never changed)."""
+
+
+class SnapshotsReply(TaggedMessage):
+    """Snapshots, one per channel."""
+
+    snapshots: list[ChannelSnapshot]
+    """In channel order."""
+
+
+# ---------------------------------------------------------------------- scorer / providers
+class ScoreRequest(TaggedMessage):
+    """Fill in the peer facts the decision weighs (centrality...) from provider actors."""
+
+    snapshots: list[ChannelSnapshot]
+    """Snapshots whose peers' facts are to be filled in."""
+
+
+class PeerFactsRequest(TaggedMessage):
+    """Ask a provider actor for facts about peers."""
+
+    pubkeys: list[str]
+    """The peers."""
+    now_s: int
+    """The cycle's time."""
+
+
+class PeerCentrality(Message):
+    """One peer's centrality, or why it is unknown."""
+
+    pubkey: str
+    """The peer."""
+    centrality: Centrality
+    """Known, or unknown with the reason."""
+
+
+class PeerFactsReply(TaggedMessage):
+    """Facts about the requested peers (every requested peer is listed)."""
+
+    centrality: list[PeerCentrality]
+    """One entry per requested peer."""
+
+
+class ScoredReply(TaggedMessage):
+    """Snapshots with peer facts filled in, and notes on what could not be filled."""
+
+    snapshots: list[ChannelSnapshot]
+    """In the order given."""
+    notes: list[str]
+    """What a provider could not give (the facts stay unknown, with the reason)."""
+
+
+# ------------------------------------------------------------------------------ decider
+class DecideRequest(TaggedMessage):
+    """Evaluate each snapshot with the policy."""
+
+    snapshots: list[ChannelSnapshot]
+    """The snapshots."""
+
+
+class DecidedReply(TaggedMessage):
+    """One decision per snapshot."""
+
+    decisions: list[Decision]
+    """In snapshot order."""
+
+
+# ----------------------------------------------------------------------------- actuator
+class ObserveRequest(TaggedMessage):
+    """Compare the node's policies with the journal; record external changes."""
+
+    channels: list[Channel]
+    """The channels as just read."""
+
+
+class ObservedReply(TaggedMessage):
+    """External changes found."""
+
+    external: list[ChangeRecord]
+    """Changes made on the node by someone else, now journaled."""
+
+
+class LastChangesRequest(TaggedMessage):
+    """Ask the journal for each channel's last counted change (for the cooldown)."""
+
+    chan_ids: list[int]
+    """The channels."""
+
+
+class LastChangesReply(TaggedMessage):
+    """Each requested channel's last change."""
+
+    entries: list[ChannelLastChange]
+    """One per requested channel."""
+
+
+class ChannelPoint(Message):
+    """A channel id and its funding outpoint."""
+
+    chan_id: int
+    """The channel."""
+    channel_point: str
+    """``txid:index``."""
+
+
+class ActuateRequest(TaggedMessage):
+    """Journal the decisions and act on them through the gates."""
+
+    cycle_id: int
+    """The journal's cycle id."""
+    decisions: list[Decision]
+    """The cycle's decisions."""
+    channel_points: list[ChannelPoint]
+    """Outpoint of each decided channel (writes address channels by outpoint)."""
+    writes_allowed: bool
+    """False in safe mode: decisions are journaled, nothing goes through the write path."""
+    hold_reason: str
+    """Why writes are not allowed (empty when they are)."""
+
+
+class ActuationOutcome(Message):
+    """What became of one decision."""
+
+    chan_id: int
+    """The channel."""
+    kind: DecisionKind
+    """The decision's kind."""
+    outcome: str
+    """``no action``, the change's final state (verified, held, shadowed...), or ``held``."""
+    detail: str
+    """Gate that stopped it, error, or change id, in words."""
+
+
+class ActuationReport(TaggedMessage):
+    """One outcome per decision."""
+
+    outcomes: list[ActuationOutcome]
+    """In decision order."""

@@ -115,6 +115,7 @@ class Supervisor:
         safe_mode: SafeMode | None = None,
         poll_s: float = 0.1,
         name: str = "root",
+        on_crash: Callable[[str, str], None] | None = None,
     ) -> None:
         names = [s.name for s in specs]
         dupes = sorted({n for n in names if names.count(n) > 1})
@@ -137,6 +138,8 @@ class Supervisor:
         self._closing = threading.Event()
         self._watcher: threading.Thread | None = None
         self.escalations: list[str] = []
+        self.on_crash = on_crash
+        """Called (from the watcher thread) with the actor's name and cause at each crash."""
 
     # ----------------------------------------------------------------- lifecycle
     def start(self) -> None:
@@ -334,6 +337,11 @@ class Supervisor:
                 logger.error(
                     "actor {} crashed (crash #{}): {}", name, record.crashes, cause
                 )
+                if self.on_crash is not None:
+                    try:
+                        self.on_crash(name, cause)
+                    except Exception:  # noqa: BLE001 - recording must not stop supervision
+                        logger.exception("recording the crash of {} failed", name)
             else:
                 logger.warning("actor {} stopped by itself: {}", name, cause)
             if record.ref is not None and record.ref.is_alive():

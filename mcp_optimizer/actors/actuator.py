@@ -1,0 +1,84 @@
+"""The actuator actor: a shell over the journaled write path (``safety.actuator.Actuator``).
+
+The write path itself (journal intent, gates, node call, read-back) belongs to the Actuator;
+this actor only turns messages into its calls, and in safe mode journals the decisions without
+writing anything.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mcp_optimizer.journal.states import as_if_states
+from mcp_optimizer.messages import ChangeState, DecisionKind, LastChangeAt, NeverChanged
+from mcp_optimizer.messages.actors import (
+    ActuateRequest,
+    ActuationOutcome,
+    ActuationReport,
+    ChannelLastChange,
+    LastChangesReply,
+    LastChangesRequest,
+    ObservedReply,
+    ObserveRequest,
+    StageError,
+)
+from mcp_optimizer.safety.actuator import Actuator, NodeUnavailable
+from mcp_optimizer.supervisor.supervisor import ActorContext
+
+from .base import SupervisedActor
+
+
+class ActuatorActor(SupervisedActor):
+    def __init__(self, ctx: ActorContext, actuator: Actuator) -> None:
+        super().__init__(ctx)
+        self.actuator = actuator
+
+    def handle(self, message: Any) -> Any:
+        match message:
+            case ObserveRequest(channels=channels):
+                try:
+                    return ObservedReply(external=self.actuator.observe(channels))
+                except NodeUnavailable as exc:
+                    return self._error(message, str(exc))
+            case LastChangesRequest(chan_ids=chan_ids):
+                journal = self.actuator.journal
+                counted = as_if_states(journal.mode()) | {ChangeState.EXTERNAL}
+                entries = []
+                for cid in chan_ids:
+                    change_id, at_s = journal.last_change_at(cid, counted)
+                    last = LastChangeAt(at_s=at_s) if change_id else NeverChanged()
+                    entries.append(ChannelLastChange(chan_id=cid, last_change=last))
+                return LastChangesReply(entries=entries)
+            case ActuateRequest() as m:
+                return ActuationReport(outcomes=self._actuate(m))
+        raise TypeError(f"actuator cannot handle {type(message).__name__}")
+
+    def _actuate(self, m: ActuateRequest) -> list[ActuationOutcome]:
+        points = {p.chan_id: p.channel_point for p in m.channel_points}
+        outcomes = []
+        for d in m.decisions:
+            if not m.writes_allowed:
+                self.actuator.journal.record_decision(d, m.cycle_id)
+                outcome, detail = (
+                    ("no action", "") if d.kind is DecisionKind.NO_ACTION
+                    else ("held", m.hold_reason)
+                )
+            else:
+                try:
+                    rec = self.actuator.apply_decision(d, points[d.chan_id], m.cycle_id)
+                except NodeUnavailable as exc:
+                    outcome, detail = "failed", str(exc)
+                else:
+                    if rec is None:
+                        outcome, detail = "no action", ""
+                    else:
+                        gates = "; ".join(s.reason for s in rec.stopped_by)
+                        outcome = rec.state.value
+                        detail = f"change {rec.change_id}" + (f": {gates}" if gates else "")
+            outcomes.append(
+                ActuationOutcome(chan_id=d.chan_id, kind=d.kind, outcome=outcome, detail=detail)
+            )
+        return outcomes
+
+    def _error(self, message: Any, reason: str) -> StageError:
+        return StageError(actor=self.ctx.name, request=type(message).__name__, reason=reason)

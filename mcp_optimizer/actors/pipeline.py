@@ -1,0 +1,130 @@
+"""The pipeline actors: ingestion, preprocessing, scorer, decider. Thin shells over pure code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mcp_optimizer.messages.actors import (
+    ChannelsRead,
+    DecidedReply,
+    DecideRequest,
+    ForwardsRead,
+    IngestRequest,
+    NodeData,
+    PeerFactsReply,
+    PeerFactsRequest,
+    PreprocessRequest,
+    ReadChannelsRequest,
+    ReadForwardsRequest,
+    ScoredReply,
+    ScoreRequest,
+    SnapshotsReply,
+    StageError,
+)
+from mcp_optimizer.policies.config import Policy
+from mcp_optimizer.policies.engine import evaluate_channel
+from mcp_optimizer.preprocess import build_snapshots
+from mcp_optimizer.supervisor.supervisor import ActorContext
+
+from .base import SupervisedActor
+from .enrich import peers_of, with_centrality
+
+
+def _why(reply: Any) -> str:
+    """The reason carried by a failure reply, in words."""
+    for attr in ("reason", "error"):
+        text = getattr(reply, attr, "")
+        if text:
+            return f"{getattr(reply, 'actor', '?')}: {text}"
+    return f"unexpected reply {type(reply).__name__}"
+
+
+class IngestionActor(SupervisedActor):
+    """Reads channels and forwards through the ``lnd`` actor."""
+
+    def handle(self, message: Any) -> Any:
+        match message:
+            case IngestRequest(history_window_s=window):
+                channels = self.ask_peer("lnd", ReadChannelsRequest())
+                if not isinstance(channels, ChannelsRead):
+                    return self._error(message, f"channels not read ({_why(channels)})")
+                now_s = channels.read_at_s
+                forwards = self.ask_peer(
+                    "lnd", ReadForwardsRequest(start_s=now_s - window, end_s=now_s)
+                )
+                if not isinstance(forwards, ForwardsRead):
+                    return self._error(message, f"forwards not read ({_why(forwards)})")
+                return NodeData(
+                    channels=channels.channels,
+                    forwards=forwards.forwards,
+                    failures=forwards.failures,
+                    read_at_s=channels.read_at_s,
+                )
+        raise TypeError(f"ingestion cannot handle {type(message).__name__}")
+
+    def _error(self, message: Any, reason: str) -> StageError:
+        return StageError(actor=self.ctx.name, request=type(message).__name__, reason=reason)
+
+
+class PreprocessingActor(SupervisedActor):
+    """Runs :func:`mcp_optimizer.preprocess.build_snapshots`."""
+
+    def handle(self, message: Any) -> Any:
+        match message:
+            case PreprocessRequest() as m:
+                last = {e.chan_id: e.last_change for e in m.last_changes}
+                snapshots = build_snapshots(
+                    m.data.channels,
+                    m.data.forwards,
+                    m.data.failures,
+                    m.now_s,
+                    m.recent_window_s,
+                    m.history_window_s,
+                    last,
+                )
+                return SnapshotsReply(snapshots=snapshots)
+        raise TypeError(f"preprocessing cannot handle {type(message).__name__}")
+
+
+class ScorerActor(SupervisedActor):
+    """Fills in peer facts from the provider actors (centrality from ``local_graph``)."""
+
+    def __init__(self, ctx: ActorContext, providers: tuple[str, ...] = ("local_graph",)):
+        super().__init__(ctx)
+        self.providers = providers
+
+    def handle(self, message: Any) -> Any:
+        match message:
+            case ScoreRequest(snapshots=snapshots):
+                notes: list[str] = []
+                if not snapshots:
+                    return ScoredReply(snapshots=[], notes=[])
+                now_s = snapshots[0].taken_at_s
+                for provider in self.providers:
+                    reply = self.ask_peer(
+                        provider, PeerFactsRequest(pubkeys=peers_of(snapshots), now_s=now_s)
+                    )
+                    if not isinstance(reply, PeerFactsReply):
+                        notes.append(f"peer facts from {provider} unavailable ({_why(reply)})")
+                        continue
+                    found = {e.pubkey: e.centrality for e in reply.centrality}
+                    snapshots = with_centrality(snapshots, found)
+                    unknown = sum(1 for c in found.values() if type(c).__name__.endswith("Unknown"))
+                    if unknown:
+                        notes.append(f"{provider}: centrality unknown for {unknown} peer(s)")
+                return ScoredReply(snapshots=snapshots, notes=notes)
+        raise TypeError(f"scorer cannot handle {type(message).__name__}")
+
+
+class DeciderActor(SupervisedActor):
+    """Runs the pure engine on each snapshot."""
+
+    def __init__(self, ctx: ActorContext, policy: Policy):
+        super().__init__(ctx)
+        self.policy = policy
+
+    def handle(self, message: Any) -> Any:
+        match message:
+            case DecideRequest(snapshots=snapshots):
+                return DecidedReply(decisions=[evaluate_channel(s, self.policy) for s in snapshots])
+        raise TypeError(f"decider cannot handle {type(message).__name__}")

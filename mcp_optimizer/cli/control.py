@@ -1,0 +1,239 @@
+"""Verbs that talk to the running service over its control socket, and ``run`` itself.
+
+``status``, ``pause``, ``resume``, ``mode``, ``evaluate-now``, ``decisions``: human output by
+default, ``--json`` for scripts. No service answering on the socket: one line on stderr, exit
+status 1. The socket is ``--socket``, else ``MCP_CONTROL_SOCKET``, else
+``<MCP_DATA_DIR>/control.sock``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+import msgspec
+
+from mcp_optimizer.messages import Mode
+from mcp_optimizer.messages.control import (
+    ControlError,
+    ControlReply,
+    ControlRequest,
+    CrashSeen,
+    CycleDone,
+    CycleFinished,
+    DecisionsReply,
+    EvaluateNowRequest,
+    ListDecisionsRequest,
+    NextCycleAt,
+    PauseRequest,
+    ResumeRequest,
+    SafeModeOn,
+    SetModeRequest,
+    StatusReply,
+    StatusRequest,
+)
+from mcp_optimizer.runtime.control_client import ControlUnavailable, request
+from mcp_optimizer.runtime.settings import control_socket_path
+
+from .main import CliError
+
+
+def _when(at_s: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(at_s))
+
+
+def send(args: argparse.Namespace, req: ControlRequest, timeout_s: float = 30.0) -> ControlReply:
+    """Send ``req`` to the service; raise CliError (status 1) when it does not answer or
+    refuses."""
+    path = Path(args.socket) if args.socket else control_socket_path()
+    try:
+        reply = request(path, req, timeout_s=timeout_s)
+    except ControlUnavailable as exc:
+        raise CliError(str(exc), 1) from None
+    if isinstance(reply, ControlError):
+        if getattr(args, "json", False):
+            print(msgspec.json.encode(reply).decode())
+        raise CliError(f"the service refused: {reply.message} ({reply.code})", 1)
+    return reply
+
+
+def _print_json(reply: ControlReply) -> None:
+    print(msgspec.json.encode(reply).decode())
+
+
+def render_status(s: StatusReply) -> str:
+    lines = [
+        f"node:       {s.node}",
+        f"running since {_when(s.started_at_s)}",
+        f"mode:       {s.mode.value}",
+        "paused:     " + (f"YES ({', '.join(s.pause.sources)})" if s.pause.paused else "no"),
+    ]
+    if isinstance(s.safe_mode, SafeModeOn):
+        lines.append("safe mode:  ON (no policy writes until ack-crash): "
+                     + "; ".join(s.safe_mode.reasons))
+    else:
+        lines.append("safe mode:  off")
+    if isinstance(s.last_cycle, CycleDone):
+        c = s.last_cycle
+        lines.append(f"last cycle: #{c.cycle_id} {c.outcome} at {_when(c.finished_at_s)} "
+                     f"({c.trigger}): {c.detail}")
+    else:
+        lines.append("last cycle: none yet")
+    if s.cycle_running:
+        lines.append("cycle:      running now")
+    if isinstance(s.next_cycle, NextCycleAt):
+        lines.append(f"next cycle: {_when(s.next_cycle.at_s)} ({s.next_cycle.trigger})")
+    else:
+        lines.append(f"next cycle: none due ({s.next_cycle.reason})")
+    lines.append(f"unacknowledged crashes: {len(s.open_crashes)}"
+                 + (" (live actions held until ack-crash)" if s.open_crashes else ""))
+    lines.append("actors:")
+    width = max((len(a.name) for a in s.actors), default=5)
+    for a in s.actors:
+        crash = (f"  last crash {_when(a.last_crash.at_s)}: {a.last_crash.cause}"
+                 if isinstance(a.last_crash, CrashSeen) else "")
+        lines.append(f"  {a.name:<{width}}  {a.state:<10} crashes {a.crashes:<3} "
+                     f"restarts {a.restarts:<3}{crash}")
+    return "\n".join(lines)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    reply = send(args, StatusRequest())
+    if args.json:
+        _print_json(reply)
+    else:
+        assert isinstance(reply, StatusReply)
+        print(render_status(reply))
+    return 0
+
+
+def _simple(args: argparse.Namespace, req: ControlRequest) -> int:
+    reply = send(args, req)
+    if args.json:
+        _print_json(reply)
+    else:
+        print(getattr(reply, "detail", type(reply).__name__))
+    return 0
+
+
+def cmd_pause(args: argparse.Namespace) -> int:
+    return _simple(args, PauseRequest(reason=args.reason))
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    return _simple(args, ResumeRequest())
+
+
+def cmd_mode(args: argparse.Namespace) -> int:
+    if args.mode is None:
+        reply = send(args, StatusRequest())
+        assert isinstance(reply, StatusReply)
+        if args.json:
+            print(msgspec.json.encode({"mode": reply.mode.value}).decode())
+        else:
+            print(reply.mode.value)
+        return 0
+    return _simple(args, SetModeRequest(mode=Mode(args.mode)))
+
+
+def cmd_evaluate_now(args: argparse.Namespace) -> int:
+    reply = send(args, EvaluateNowRequest(wait=args.wait), timeout_s=args.timeout)
+    if args.json:
+        _print_json(reply)
+        return 0
+    if isinstance(reply, CycleFinished):
+        c = reply.cycle
+        print(f"cycle #{c.cycle_id} {c.outcome}: {c.detail}")
+        return 0 if c.outcome in ("ok", "partial") else 1
+    print(getattr(reply, "detail", ""))
+    return 0
+
+
+def cmd_decisions(args: argparse.Namespace) -> int:
+    reply = send(args, ListDecisionsRequest(limit=args.limit))
+    if args.json:
+        _print_json(reply)
+        return 0
+    assert isinstance(reply, DecisionsReply)
+    if not reply.decisions:
+        print("no decision journaled yet")
+        return 0
+    for e in reply.decisions:
+        d = e.decision
+        fee = (f"{d.current_policy.fee_rate_ppm} -> {d.proposed_policy.fee_rate_ppm} ppm"
+               if d.proposed_policy != d.current_policy else f"{d.current_policy.fee_rate_ppm} ppm")
+        print(f"#{e.decision_id} {_when(d.evaluated_at_s)} [{e.mode.value}] channel {d.chan_id} "
+              f"{d.kind.value} {fee} score {d.score:.2f}")
+        for r in d.reasons:
+            print(f"    - {r}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from mcp_optimizer.runtime.run import run_service
+    from mcp_optimizer.runtime.settings import ServiceSettings
+
+    env = dict(os.environ)
+    if args.data_dir:
+        env["MCP_DATA_DIR"] = args.data_dir
+    if args.socket:
+        env["MCP_CONTROL_SOCKET"] = args.socket
+    if args.policy:
+        env["MCP_POLICY_FILE"] = args.policy
+    try:
+        settings = ServiceSettings.from_env(env)
+        return run_service(settings, env)
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:  # noqa: BLE001 - every start failure is told in one sentence
+        if type(exc).__module__.startswith(("mcp_optimizer", "msgspec")) or isinstance(
+            exc, (ValueError, OSError)
+        ):
+            raise CliError(f"cannot run: {exc}", 2) from None
+        raise
+
+
+def _common(p: argparse.ArgumentParser, json_flag: bool = True) -> None:
+    p.add_argument("--socket", help="control socket path (default: MCP_CONTROL_SOCKET, or "
+                   "control.sock in MCP_DATA_DIR)")
+    if json_flag:
+        p.add_argument("--json", action="store_true", help="print the reply as JSON")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="run the service: actors, scheduler and control socket")
+    p.add_argument("--data-dir", help="data directory (default: MCP_DATA_DIR or ~/.mcp-optimizer)")
+    p.add_argument("--policy", help="a policy YAML file laid over the default policy")
+    _common(p, json_flag=False)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("status", help="the running service's health")
+    _common(p)
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("pause", help="kill switch: write nothing to the node until resumed")
+    p.add_argument("--reason", default="", help="why (shown in status)")
+    _common(p)
+    p.set_defaults(func=cmd_pause)
+
+    p = sub.add_parser("resume", help="lift a pause set with `pause`")
+    _common(p)
+    p.set_defaults(func=cmd_resume)
+
+    p = sub.add_parser("mode", help="show or set the mode: shadow, dry-run, live")
+    p.add_argument("mode", nargs="?", choices=[m.value for m in Mode])
+    _common(p)
+    p.set_defaults(func=cmd_mode)
+
+    p = sub.add_parser("evaluate-now", help="run a full cycle now")
+    p.add_argument("--wait", action="store_true", help="wait for the cycle and print its outcome")
+    p.add_argument("--timeout", type=float, default=600.0, help="seconds to wait (default 600)")
+    _common(p)
+    p.set_defaults(func=cmd_evaluate_now)
+
+    p = sub.add_parser("decisions", help="the latest journaled decisions, newest first")
+    p.add_argument("--limit", type=int, default=20, help="how many (default 20)")
+    _common(p)
+    p.set_defaults(func=cmd_decisions)

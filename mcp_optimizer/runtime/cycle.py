@@ -1,0 +1,184 @@
+"""One cycle: ingestion > preprocessing > scoring > decision > action, by asking the actors.
+
+Runs in a worker thread (actor asks block). Every stage's reply is checked: a crash
+(``ActorFailed``), an actor that cannot answer (``ActorUnavailable``) or an expected failure
+(``StageError``) ends the cycle with outcome ``failed`` naming the stage and the cause, except
+the scorer, whose failure leaves peer facts unknown (outcome ``partial``). The journal records
+the cycle's start, its decisions and outcome. Between stages and between writes the cycle
+checks ``stop``: a stopping service abandons what is left, never a write half-done.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from loguru import logger
+
+from mcp_optimizer.journal import Journal
+from mcp_optimizer.messages import DecisionKind
+from mcp_optimizer.messages.actors import (
+    ActuateRequest,
+    ActuationOutcome,
+    ActuationReport,
+    ChannelPoint,
+    DecidedReply,
+    DecideRequest,
+    IngestRequest,
+    LastChangesReply,
+    LastChangesRequest,
+    NodeData,
+    ObservedReply,
+    ObserveRequest,
+    PreprocessRequest,
+    ScoredReply,
+    ScoreRequest,
+    SnapshotsReply,
+)
+from mcp_optimizer.messages.control import CycleDone
+from mcp_optimizer.policies.config import Policy
+from mcp_optimizer.supervisor import Supervisor
+
+
+class StageFailed(Exception):
+    def __init__(self, stage: str, reply: Any) -> None:
+        why = ""
+        for attr in ("reason", "error"):
+            why = getattr(reply, attr, "")
+            if why:
+                break
+        kind = type(reply).__name__
+        if kind == "ActorFailed":
+            why = f"{reply.actor} crashed ({reply.error_type}: {reply.error}); it is restarted"
+        super().__init__(f"{stage} failed: {why or 'unexpected reply ' + kind}")
+        self.stage = stage
+
+
+class Abandoned(Exception):
+    pass
+
+
+@dataclass
+class CycleRunner:
+    registry: Supervisor
+    journal: Journal
+    policy: Policy
+    wall: Callable[[], float]
+    stop: threading.Event = field(default_factory=threading.Event)
+    ask_timeout_s: float = 300.0
+    last_outcomes: list[ActuationOutcome] = field(default_factory=list)
+
+    def _ask(self, stage: str, actor: str, message: Any, expected: type) -> Any:
+        if self.stop.is_set():
+            raise Abandoned(f"service stopping before {stage}")
+        reply = self.registry.ask(actor, message, self.ask_timeout_s)
+        if not isinstance(reply, expected):
+            raise StageFailed(stage, reply)
+        return reply
+
+    def run(self, trigger: str) -> CycleDone:
+        started = int(self.wall())
+        cycle_id = self.journal.begin_cycle(trigger)
+        counts = {"channels": 0, "decisions": 0, "actions": 0}
+        notes: list[str] = []
+        try:
+            self._stages(cycle_id, counts, notes)
+            outcome = "partial" if any(n.startswith("scorer failed") for n in notes) else "ok"
+        except StageFailed as exc:
+            outcome, notes = "failed", [str(exc), *notes]
+        except Abandoned as exc:
+            outcome, notes = "abandoned", [str(exc), *notes]
+        except Exception as exc:  # noqa: BLE001 - a bug here must not kill the scheduler
+            logger.exception("cycle {} failed", cycle_id)
+            outcome, notes = "failed", [f"cycle runner error: {type(exc).__name__}: {exc}"]
+        detail = (
+            f"{counts['channels']} channels, {counts['decisions']} decisions, "
+            f"{counts['actions']} actions"
+        )
+        if notes:
+            detail += "; " + "; ".join(notes)
+        self.journal.finish_cycle(cycle_id, outcome, detail)
+        done = CycleDone(
+            cycle_id=cycle_id,
+            trigger=trigger,
+            started_at_s=started,
+            finished_at_s=int(self.wall()),
+            outcome=outcome,
+            detail=detail,
+            channels=counts["channels"],
+            decisions=counts["decisions"],
+            actions=counts["actions"],
+        )
+        log = logger.info if outcome == "ok" else logger.warning
+        log("cycle {} ({}) {}: {}", cycle_id, trigger, outcome, detail)
+        return done
+
+    def _stages(self, cycle_id: int, counts: dict[str, int], notes: list[str]) -> None:
+        history_s = self.policy.windows.history_s
+        recent_s = self.policy.underperformance.window_s
+        data: NodeData = self._ask(
+            "ingestion", "ingestion", IngestRequest(history_window_s=history_s), NodeData
+        )
+        counts["channels"] = len(data.channels)
+        observed: ObservedReply = self._ask(
+            "observation", "actuator", ObserveRequest(channels=data.channels), ObservedReply
+        )
+        if observed.external:
+            notes.append(f"{len(observed.external)} external change(s) recorded")
+        ids = [c.chan_id for c in data.channels]
+        last: LastChangesReply = self._ask(
+            "journal lookup", "actuator", LastChangesRequest(chan_ids=ids), LastChangesReply
+        )
+        snaps: SnapshotsReply = self._ask(
+            "preprocessing",
+            "preprocessing",
+            PreprocessRequest(
+                data=data,
+                now_s=data.read_at_s,
+                recent_window_s=recent_s,
+                history_window_s=history_s,
+                last_changes=last.entries,
+            ),
+            SnapshotsReply,
+        )
+        snapshots = snaps.snapshots
+        try:
+            scored: ScoredReply = self._ask(
+                "scorer", "scorer", ScoreRequest(snapshots=snapshots), ScoredReply
+            )
+            snapshots = scored.snapshots
+            notes.extend(scored.notes)
+        except StageFailed as exc:
+            notes.append(f"{exc}; peer facts left unknown")
+        decided: DecidedReply = self._ask(
+            "decider", "decider", DecideRequest(snapshots=snapshots), DecidedReply
+        )
+        counts["decisions"] = len(decided.decisions)
+        points = {c.chan_id: c.channel_point for c in data.channels}
+        safe = self.registry.safe_mode
+        self.last_outcomes = []
+        for decision in decided.decisions:
+            if decision.kind is not DecisionKind.NO_ACTION:
+                counts["actions"] += 1
+            writes_allowed = not safe.active
+            report: ActuationReport = self._ask(
+                "actuator",
+                "actuator",
+                ActuateRequest(
+                    cycle_id=cycle_id,
+                    decisions=[decision],
+                    channel_points=[
+                        ChannelPoint(chan_id=decision.chan_id,
+                                     channel_point=points[decision.chan_id])
+                    ],
+                    writes_allowed=writes_allowed,
+                    hold_reason="" if writes_allowed else "safe mode: " + "; ".join(safe.reasons),
+                ),
+                ActuationReport,
+            )
+            self.last_outcomes.extend(report.outcomes)
+        held = sum(1 for o in self.last_outcomes if o.outcome == "held")
+        if safe.active and held:
+            notes.append(f"safe mode: {held} action(s) held")

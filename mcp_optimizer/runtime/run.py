@@ -1,0 +1,206 @@
+"""``mcp-optimizer run``: the actor tree, the scheduler and the control socket in one process.
+
+Without any ``MCP_LND_*`` variable the service starts the embedded simulator (a simulated node
+served over LND's real gRPC interface on 127.0.0.1, a free port) and says so. SIGTERM or SIGINT
+stop it cleanly: no new cycle starts, the running one finishes its current write and abandons
+the rest, the actors stop in reverse order, the logs are flushed.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from contextlib import ExitStack
+from pathlib import Path
+
+import trio
+from loguru import logger
+
+from mcp_optimizer.actors.actuator import ActuatorActor
+from mcp_optimizer.actors.failures import FailureLog
+from mcp_optimizer.actors.pipeline import (
+    DeciderActor,
+    IngestionActor,
+    PreprocessingActor,
+    ScorerActor,
+)
+from mcp_optimizer.actors.providers import CentralityFn, LndActor, LocalGraphActor
+from mcp_optimizer.journal import Journal
+from mcp_optimizer.messages import CrashKind
+from mcp_optimizer.policies.config import Policy, load_policy
+from mcp_optimizer.providers.lnd.client import LndClient
+from mcp_optimizer.providers.lnd.errors import LndError
+from mcp_optimizer.providers.lnd.settings import LndSettings
+from mcp_optimizer.safety.actuator import Actuator
+from mcp_optimizer.supervisor import ChildSpec, Supervisor
+
+from .cycle import CycleRunner
+from .service import EventFeed, Service
+from .settings import ServiceSettings
+
+LOG_FILE = "service.log"
+
+
+def _centrality() -> tuple[CentralityFn | None, str]:
+    """The local-graph centrality function, when this build has it."""
+    try:
+        from mcp_optimizer.providers.local_graph import compute_centrality  # type: ignore
+    except ImportError as exc:
+        return None, f"local-graph centrality is not available in this build ({exc})"
+    return compute_centrality, ""
+
+
+def child_specs(
+    client: LndClient,
+    actuator: Actuator,
+    policy: Policy,
+    failures: FailureLog,
+) -> list[ChildSpec]:
+    """The supervision tree's children, providers first (start order; stopped in reverse)."""
+    compute, why = _centrality()
+    return [
+        ChildSpec(name="lnd", factory=lambda ctx: LndActor.start(
+            ctx, client, failures, expected_errors=(LndError,))),
+        ChildSpec(name="local_graph", factory=lambda ctx: LocalGraphActor.start(
+            ctx, compute, unavailable_reason=why)),
+        ChildSpec(name="ingestion", factory=lambda ctx: IngestionActor.start(ctx)),
+        ChildSpec(name="preprocessing", factory=lambda ctx: PreprocessingActor.start(ctx)),
+        ChildSpec(name="scorer", factory=lambda ctx: ScorerActor.start(ctx)),
+        ChildSpec(name="decider", factory=lambda ctx: DeciderActor.start(ctx, policy)),
+        ChildSpec(name="actuator", factory=lambda ctx: ActuatorActor.start(ctx, actuator),
+                  writes_policy=True),
+    ]
+
+
+def configure_logging(data_dir: Path, level: str = "INFO") -> None:
+    logger.remove()
+    logger.add(sys.stderr, level=level, format="{time:YYYY-MM-DD HH:mm:ss} {level} {message}")
+    logger.add(
+        data_dir / LOG_FILE, level="DEBUG", rotation="10 MB", retention=5, enqueue=False,
+        format="{time:YYYY-MM-DD HH:mm:ss.SSS} {level} {name}:{line} {message}",
+    )
+
+
+class SimTicker:
+    """Advances the embedded simulator's clock ``speed`` simulated seconds per real second."""
+
+    def __init__(self, node, speed: float) -> None:
+        self.node, self.speed = node, speed
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sim-ticker", daemon=True)
+
+    def start(self) -> None:
+        if self.speed > 0:
+            self._thread.start()
+
+    def _run(self) -> None:
+        owed = 0.0
+        last = time.monotonic()
+        while not self._stop.wait(1.0):
+            now = time.monotonic()
+            owed += (now - last) * self.speed
+            last = now
+            step = int(owed)
+            if step > 0:
+                owed -= step
+                try:
+                    self.node.advance(step)
+                except Exception:  # noqa: BLE001
+                    logger.exception("simulator clock could not advance")
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+
+def run_service(settings: ServiceSettings, environ: Mapping[str, str] | None = None) -> int:
+    """Run until SIGTERM/SIGINT. Raises ``StartError`` subclasses (``ValueError``, journal and
+    LND config errors) with a sentence when it cannot start."""
+    env = os.environ if environ is None else environ
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    configure_logging(settings.data_dir)
+    policy = load_policy(settings.policy_file, env)
+    with ExitStack() as stack:
+        if settings.use_simulator:
+            from mcp_optimizer.simulator.grpc import start_server
+            from mcp_optimizer.simulator.model import SimulatedNode
+
+            node = SimulatedNode.from_scenario(settings.sim_scenario)
+            server = start_server(node, "127.0.0.1:0", settings.data_dir / "simulator")
+            stack.callback(server.stop)
+            ticker = SimTicker(node, settings.sim_speed)
+            ticker.start()
+            stack.callback(ticker.stop)
+            lnd_settings = LndSettings(
+                host=server.address,
+                tls_cert_path=server.tls_cert_path,
+                macaroon_path=server.admin_macaroon_path,
+            )
+            clock = node.now_s  # the client's "now" (observation times) is the simulated clock
+            description = (
+                f"embedded simulator (scenario {settings.sim_scenario}) at {server.address}"
+            )
+            logger.warning(
+                "no LND settings (MCP_LND_*): running against the EMBEDDED SIMULATOR, "
+                "scenario {}, at {} (clock x{:g})",
+                settings.sim_scenario, server.address, settings.sim_speed,
+            )
+        else:
+            lnd_settings = LndSettings.from_env(env)
+            description = f"LND at {lnd_settings.host}"
+            logger.info("driving LND at {}", lnd_settings.host)
+            clock = time.time
+        client = LndClient(lnd_settings, clock=clock)
+        stack.callback(client.close)
+        journal = Journal.open(settings.data_dir)
+        stack.callback(journal.close)
+        actuator = Actuator(journal, client, policy, settings.data_dir, env)
+        stack.callback(actuator.close)
+        try:
+            resolved = actuator.reconcile()
+            if resolved:
+                logger.warning("reconciled {} interrupted write(s) at start", len(resolved))
+        except Exception as exc:  # noqa: BLE001 - the node may be down; cycles will retry
+            logger.warning("reconciliation at start postponed: {}", exc)
+        failures = FailureLog()
+
+        def on_crash(name: str, cause: str) -> None:
+            actuator.record_crash(CrashKind.ACTOR_RESTART, name, cause)
+
+        supervisor = Supervisor(
+            child_specs(client, actuator, policy, failures),
+            intensity=settings.intensity,
+            on_crash=on_crash,
+        )
+        supervisor.start()
+        stack.callback(supervisor.stop)
+        runner = CycleRunner(registry=supervisor, journal=journal, policy=policy, wall=time.time)
+        service = Service(
+            supervisor=supervisor,
+            actuator=actuator,
+            runner=runner,
+            schedule=settings.schedule,
+            socket_path=settings.socket_path,
+            node_description=description,
+            events=EventFeed(
+                channel_events=client.channel_events,
+                htlc_events=client.htlc_events,
+                on_htlc=failures.add,
+            ),
+        )
+        logger.info(
+            "service started: mode {}, control socket {}, data dir {}",
+            actuator.mode().value, settings.socket_path, settings.data_dir,
+        )
+        trio.run(service.main, (signal.SIGTERM, signal.SIGINT))
+        logger.info("service stopping")
+    logger.info("service stopped")
+    logger.complete()
+    return 0
+
+

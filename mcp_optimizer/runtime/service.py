@@ -1,0 +1,319 @@
+"""The running service's trio side: scheduler, control handler, node event feed.
+
+:class:`Service` owns no actor: it asks the supervisor's children by name, runs cycles in a
+worker thread (never two at once), and answers the control socket.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import trio
+from loguru import logger
+
+from mcp_optimizer.journal import RollbackRefused
+from mcp_optimizer.messages import ChannelEventKind
+from mcp_optimizer.messages.control import (
+    AckCrashReply,
+    AckCrashRequest,
+    ActorHealth,
+    ControlError,
+    ControlReply,
+    ControlRequest,
+    CrashSeen,
+    CycleDone,
+    CycleFinished,
+    CycleQueued,
+    DecisionEntry,
+    DecisionsReply,
+    Done,
+    EvaluateNowRequest,
+    LastCycle,
+    ListDecisionsRequest,
+    NextCycle,
+    NextCycleAt,
+    NoCrash,
+    NoCycleDue,
+    NoCycleYet,
+    PauseRequest,
+    ResumeRequest,
+    RollbackChange,
+    RollbackLast,
+    RollbackReply,
+    RollbackRequest,
+    RollbackSince,
+    SafeModeOff,
+    SafeModeOn,
+    SetModeRequest,
+    StatusReply,
+    StatusRequest,
+)
+from mcp_optimizer.safety.actuator import Actuator
+from mcp_optimizer.supervisor import Supervisor
+
+from .control_server import ControlServer
+from .cycle import CycleRunner
+from .schedule import CycleStart, ScheduleSettings
+from .scheduler import CycleDriver
+
+BY = "control-socket"
+TRIGGERING_KINDS = {
+    ChannelEventKind.OPENED: "channel opened",
+    ChannelEventKind.CLOSED: "channel closed",
+    ChannelEventKind.INACTIVE: "channel inactive",
+}
+
+
+@dataclass
+class EventFeed:
+    """Where node events come from: callables returning cancellable iterators (LndClient's
+    ``channel_events`` / ``htlc_events``)."""
+
+    channel_events: Callable[[], Any]
+    htlc_events: Callable[[], Any]
+    on_htlc: Callable[[Any], bool]
+    """Keeps an HTLC event (the failure log); True when it is a failure."""
+
+
+class Service:
+    def __init__(
+        self,
+        *,
+        supervisor: Supervisor,
+        actuator: Actuator,
+        runner: CycleRunner,
+        schedule: ScheduleSettings,
+        socket_path: Path,
+        node_description: str,
+        events: EventFeed | None = None,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.supervisor = supervisor
+        self.actuator = actuator
+        self.runner = runner
+        self.socket_path = socket_path
+        self.node_description = node_description
+        self.events = events
+        self.wall = wall
+        self.started_at_s = int(wall())
+        self.last_cycle: CycleDone | None = None
+        self.driver = CycleDriver(schedule, self._run_cycle)
+        self.control = ControlServer(socket_path, self.handle)
+        self._streams: list[Any] = []
+        self._stopping = threading.Event()
+
+    # ------------------------------------------------------------------------ cycles
+    async def _run_cycle(self, start: CycleStart) -> None:
+        done = await trio.to_thread.run_sync(self.runner.run, start.trigger)
+        self.last_cycle = done
+
+    # ----------------------------------------------------------------------- control
+    async def handle(self, request: ControlRequest) -> ControlReply:
+        match request:
+            case StatusRequest():
+                return await trio.to_thread.run_sync(self.status)
+            case PauseRequest(reason=reason):
+                state = await trio.to_thread.run_sync(
+                    lambda: self.actuator.pause(BY, reason or "paused over the control socket")
+                )
+                self.driver.set_paused(state.paused)
+                logger.warning("paused over the control socket: {}", reason or "(no reason)")
+                return Done(detail="paused: nothing is written to the node until resumed")
+            case ResumeRequest():
+                state = await trio.to_thread.run_sync(lambda: self.actuator.resume(BY))
+                self.driver.set_paused(state.paused)
+                if state.paused:
+                    return Done(
+                        detail="API pause lifted, but still paused by: " + ", ".join(state.sources)
+                    )
+                logger.warning("resumed over the control socket")
+                return Done(detail="resumed")
+            case SetModeRequest(mode=mode):
+                change = await trio.to_thread.run_sync(
+                    lambda: self.actuator.set_mode(mode, BY, "set over the control socket")
+                )
+                return Done(detail=f"mode {change.old_mode.value} -> {change.new_mode.value}")
+            case EvaluateNowRequest(wait=wait):
+                finished = self.driver.request_now()
+                if not wait:
+                    return CycleQueued(detail="a cycle starts as soon as none is running")
+                await finished.wait()
+                if self.last_cycle is None:  # pragma: no cover - set before the event
+                    return ControlError(code="internal", message="the cycle left no summary")
+                return CycleFinished(cycle=self.last_cycle)
+            case ListDecisionsRequest(limit=limit):
+                if limit < 1:
+                    return ControlError(code="refused", message="limit must be 1 or more")
+                rows = await trio.to_thread.run_sync(
+                    lambda: self.actuator.journal.decisions(limit=limit)
+                )
+                return DecisionsReply(
+                    decisions=[DecisionEntry(decision_id=i, mode=m, decision=d)
+                               for i, m, d in rows]
+                )
+            case RollbackRequest(target=target):
+                return await trio.to_thread.run_sync(self._rollback, target)
+            case AckCrashRequest():
+                return await trio.to_thread.run_sync(self._ack)
+        return ControlError(code="refused", message=f"unknown request {type(request).__name__}")
+
+    def _rollback(self, target: Any) -> ControlReply:
+        try:
+            match target:
+                case RollbackChange(change_id=cid):
+                    return RollbackReply(changes=[self.actuator.rollback(cid)], refused=[])
+                case RollbackLast():
+                    return RollbackReply(changes=[self.actuator.rollback_last()], refused=[])
+                case RollbackSince(since_at_s=since):
+                    done, refused = self.actuator.rollback_since(since)
+                    return RollbackReply(changes=done, refused=refused)
+        except RollbackRefused as exc:
+            return ControlError(code="refused", message=str(exc))
+        return ControlError(code="refused", message="unknown rollback target")
+
+    def _ack(self) -> AckCrashReply:
+        cleared = self.supervisor.safe_mode.reasons
+        revived = self.supervisor.revive()
+        acknowledged = self.actuator.ack_crashes()
+        logger.warning(
+            "crashes acknowledged over the control socket: {} crash record(s), {} escalation(s)",
+            len(acknowledged), len(cleared),
+        )
+        return AckCrashReply(acknowledged=acknowledged, safe_mode_cleared=cleared, revived=revived)
+
+    def status(self) -> StatusReply:
+        actors = []
+        for r in self.supervisor.snapshot():
+            last = (
+                CrashSeen(cause=r.last_crash, at_s=int(r.last_crash_at_s))
+                if r.crashes else NoCrash()
+            )
+            actors.append(ActorHealth(
+                name=r.spec.name, state=r.state.value, generation=r.generation,
+                crashes=r.crashes, restarts=r.restarts, last_crash=last,
+            ))
+        safe = self.supervisor.safe_mode
+        last_cycle: LastCycle = self.last_cycle if self.last_cycle is not None else NoCycleYet()
+        return StatusReply(
+            node=self.node_description,
+            started_at_s=self.started_at_s,
+            mode=self.actuator.mode(),
+            pause=self.actuator.pause_state(),
+            safe_mode=SafeModeOn(reasons=safe.reasons) if safe.active else SafeModeOff(),
+            actors=actors,
+            cycle_running=self._cycle_running,
+            last_cycle=last_cycle,
+            next_cycle=self._next_cycle,
+            open_crashes=self.actuator.open_crashes(),
+        )
+
+    # Updated from the trio thread (status is built in a worker thread).
+    _cycle_running: bool = False
+    _next_cycle: NextCycle = NoCycleDue(reason="the service is starting")
+
+    def _refresh_schedule_view(self) -> None:
+        self._cycle_running = self.driver.running
+        if self._stopping.is_set():
+            self._next_cycle = NoCycleDue(reason="the service is stopping")
+            return
+        nxt = self.driver.next_due_in()
+        if nxt is None:
+            reason = "paused" if self.driver.scheduler and self.driver.scheduler.paused else (
+                "a cycle is running" if self.driver.running else "nothing scheduled")
+            self._next_cycle = NoCycleDue(reason=reason)
+        else:
+            self._next_cycle = NextCycleAt(at_s=int(self.wall() + nxt[0]), trigger=nxt[1])
+
+    async def _schedule_view(self) -> None:
+        while True:
+            self._refresh_schedule_view()
+            await trio.sleep(0.2)
+
+    # --------------------------------------------------------------------- node events
+    def _feed(self, token: trio.lowlevel.TrioToken, which: str) -> None:
+        """Thread body: follow one event stream, reconnecting with a pause after errors."""
+        assert self.events is not None
+        opener = self.events.channel_events if which == "channel" else self.events.htlc_events
+        while not self._stopping.is_set():
+            try:
+                stream = opener()
+                self._streams.append(stream)
+                for ev in stream:
+                    if self._stopping.is_set():
+                        return
+                    self._on_event(token, which, ev)
+                if self._stopping.is_set():
+                    return
+                logger.warning("{} event stream ended; reconnecting", which)
+            except Exception as exc:  # noqa: BLE001 - the node may be down: retry later
+                if self._stopping.is_set():
+                    return
+                logger.warning("{} event stream failed ({}); retrying in 5 s", which, exc)
+            self._stopping.wait(5.0)
+
+    def _on_event(self, token: trio.lowlevel.TrioToken, which: str, ev: Any) -> None:
+        try:
+            if which == "channel":
+                what = TRIGGERING_KINDS.get(ev.kind)
+                if what is not None:
+                    trio.from_thread.run_sync(self.driver.on_event, what, trio_token=token)
+            elif self.events is not None and self.events.on_htlc(ev):
+                trio.from_thread.run_sync(self.driver.on_forward_failure, trio_token=token)
+        except trio.RunFinishedError:
+            self._stopping.set()
+
+    def _cancel_streams(self) -> None:
+        for s in self._streams:
+            try:
+                s.cancel()
+            except Exception:  # noqa: BLE001
+                pass
+
+    # ---------------------------------------------------------------------------- main
+    async def main(self, signals: Iterable[int] = ()) -> None:
+        """Run until a signal in ``signals`` arrives (or the task is cancelled)."""
+        token = trio.lowlevel.current_trio_token()
+        threads = []
+        try:
+            async with trio.open_nursery() as nursery:
+                await nursery.start(self.control.serve)
+                paused = await trio.to_thread.run_sync(lambda: self.actuator.pause_state().paused)
+                self.driver.set_paused(paused)
+                if paused:
+                    logger.warning("starting PAUSED: nothing is written to the node until resumed")
+                await nursery.start(self.driver.run)
+                nursery.start_soon(self._schedule_view)
+                if self.events is not None:
+                    for which in ("channel", "htlc"):
+                        t = threading.Thread(
+                            target=self._feed, args=(token, which), name=f"events-{which}",
+                            daemon=True,
+                        )
+                        t.start()
+                        threads.append(t)
+                if signals:
+                    with trio.open_signal_receiver(*signals) as receiver:
+                        async for signum in receiver:
+                            logger.warning("signal {} received: stopping", signum)
+                            break
+                    self._begin_stop()
+                    nursery.cancel_scope.cancel()
+                else:
+                    await trio.sleep(math.inf)
+        finally:
+            self._begin_stop()
+            for t in threads:
+                t.join(timeout=5)
+
+    def _begin_stop(self) -> None:
+        if not self._stopping.is_set():
+            self._stopping.set()
+            self.runner.stop.set()
+            self._cancel_streams()
+            self._refresh_schedule_view()

@@ -1,0 +1,121 @@
+"""The service's settings, from the environment. Anything invalid is refused with a sentence.
+
+``MCP_DATA_DIR``
+    Where the journal, the control socket, the log file and the embedded simulator's state
+    live (default ``~/.mcp-optimizer``).
+``MCP_CONTROL_SOCKET``
+    The control socket's path (default ``<data dir>/control.sock``).
+``MCP_POLICY_FILE``
+    A policy YAML file laid over the default policy (default: none).
+``MCP_CYCLE_INTERVAL_S``
+    Seconds between full cycles (default 21600, 6 h).
+``MCP_EVENT_DEBOUNCE_S`` / ``MCP_EVENT_MAX_DELAY_S``
+    Quiet time after node events before the cycle they ask for (default 30), and the longest
+    wait after the first event of a storm (default 300).
+``MCP_FAILURE_BURST``
+    ``COUNT/SECONDS``: forwarding failures that count as a burst (default ``20/60``).
+``MCP_RESTART_INTENSITY``
+    ``RESTARTS/SECONDS``: most restarts of one actor in that time before safe mode
+    (default ``3/60``).
+``MCP_SIM_SCENARIO`` / ``MCP_SIM_SPEED``
+    Without LND settings (no ``MCP_LND_*`` variable), the embedded simulator runs this scenario
+    (default ``demo``), its clock advancing this many simulated seconds per second (default 1).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from mcp_optimizer.supervisor import Intensity
+
+from .schedule import ScheduleSettings
+
+
+class SettingsError(ValueError):
+    """A setting that cannot be used; the message names it."""
+
+
+def data_dir_from_env(environ: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if environ is None else environ
+    text = env.get("MCP_DATA_DIR", "").strip()
+    return Path(text).expanduser() if text else Path("~/.mcp-optimizer").expanduser()
+
+
+def control_socket_path(environ: Mapping[str, str] | None = None) -> Path:
+    """Where the running service's control socket is (CLI and service agree on it)."""
+    env = os.environ if environ is None else environ
+    text = env.get("MCP_CONTROL_SOCKET", "").strip()
+    return Path(text).expanduser() if text else data_dir_from_env(env) / "control.sock"
+
+
+def _number(env: Mapping[str, str], name: str, default: float, minimum: float) -> float:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise SettingsError(f"{name}={text!r} is not a number") from None
+    if not value >= minimum:
+        raise SettingsError(f"{name}={text!r} must be at least {minimum:g}")
+    return value
+
+
+def _ratio(env: Mapping[str, str], name: str, default: tuple[int, float]) -> tuple[int, float]:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    count, sep, seconds = text.partition("/")
+    try:
+        n, s = int(count), float(seconds)
+    except ValueError:
+        n, s = -1, 0.0
+    if not sep or n < 0 or not s > 0:
+        raise SettingsError(f"{name}={text!r} is not COUNT/SECONDS (e.g. {default[0]}/"
+                            f"{default[1]:g})")
+    return n, s
+
+
+def lnd_configured(environ: Mapping[str, str] | None = None) -> bool:
+    env = os.environ if environ is None else environ
+    return any(k.startswith("MCP_LND_") and v.strip() for k, v in env.items())
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    data_dir: Path
+    socket_path: Path
+    policy_file: Path | None
+    schedule: ScheduleSettings
+    intensity: Intensity
+    use_simulator: bool
+    sim_scenario: str
+    sim_speed: float
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ServiceSettings:
+        env = os.environ if environ is None else environ
+        burst_n, burst_s = _ratio(env, "MCP_FAILURE_BURST", (20, 60.0))
+        if burst_n < 1:
+            raise SettingsError("MCP_FAILURE_BURST needs a COUNT of at least 1")
+        restarts, period = _ratio(env, "MCP_RESTART_INTENSITY", (3, 60.0))
+        policy = env.get("MCP_POLICY_FILE", "").strip()
+        return cls(
+            data_dir=data_dir_from_env(env),
+            socket_path=control_socket_path(env),
+            policy_file=Path(policy).expanduser() if policy else None,
+            schedule=ScheduleSettings(
+                interval_s=_number(env, "MCP_CYCLE_INTERVAL_S", 6 * 3600.0, 1.0),
+                debounce_s=_number(env, "MCP_EVENT_DEBOUNCE_S", 30.0, 0.0),
+                max_delay_s=_number(env, "MCP_EVENT_MAX_DELAY_S", 300.0, 1.0),
+                failure_burst_count=burst_n,
+                failure_burst_window_s=burst_s,
+            ),
+            intensity=Intensity(max_restarts=restarts, period_s=period),
+            use_simulator=not lnd_configured(env),
+            sim_scenario=env.get("MCP_SIM_SCENARIO", "").strip() or "demo",
+            sim_speed=_number(env, "MCP_SIM_SPEED", 1.0, 0.0),
+        )
