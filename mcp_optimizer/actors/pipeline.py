@@ -97,8 +97,9 @@ class ScorerActor(SupervisedActor):
         match message:
             case ScoreRequest(snapshots=snapshots):
                 notes: list[str] = []
+                complete = True
                 if not snapshots:
-                    return ScoredReply(snapshots=[], notes=[])
+                    return ScoredReply(snapshots=[], complete=True, notes=[])
                 now_s = snapshots[0].taken_at_s
                 for provider in self.providers:
                     reply = self.ask_peer(
@@ -106,13 +107,14 @@ class ScorerActor(SupervisedActor):
                     )
                     if not isinstance(reply, PeerFactsReply):
                         notes.append(f"peer facts from {provider} unavailable ({_why(reply)})")
+                        complete = False
                         continue
                     found = {e.pubkey: e.centrality for e in reply.centrality}
                     snapshots = with_centrality(snapshots, found)
                     unknown = sum(1 for c in found.values() if type(c).__name__.endswith("Unknown"))
                     if unknown:
                         notes.append(f"{provider}: centrality unknown for {unknown} peer(s)")
-                return ScoredReply(snapshots=snapshots, notes=notes)
+                return ScoredReply(snapshots=snapshots, complete=complete, notes=notes)
         raise TypeError(f"scorer cannot handle {type(message).__name__}")
 
 

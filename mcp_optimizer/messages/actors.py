@@ -194,6 +194,8 @@ class ScoredReply(TaggedMessage):
 
     snapshots: list[ChannelSnapshot]
     """In the order given."""
+    complete: bool
+    """True when every provider actor answered (facts may still be unknown, with reasons)."""
     notes: list[str]
     """What a provider could not give (the facts stay unknown, with the reason)."""
 

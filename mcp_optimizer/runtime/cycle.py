@@ -69,6 +69,7 @@ class CycleRunner:
     stop: threading.Event = field(default_factory=threading.Event)
     ask_timeout_s: float = 300.0
     last_outcomes: list[ActuationOutcome] = field(default_factory=list)
+    _partial: bool = False
 
     def _ask(self, stage: str, actor: str, message: Any, expected: type) -> Any:
         if self.stop.is_set():
@@ -83,9 +84,10 @@ class CycleRunner:
         cycle_id = self.journal.begin_cycle(trigger)
         counts = {"channels": 0, "decisions": 0, "actions": 0}
         notes: list[str] = []
+        self._partial = False
         try:
             self._stages(cycle_id, counts, notes)
-            outcome = "partial" if any(n.startswith("scorer failed") for n in notes) else "ok"
+            outcome = "partial" if self._partial else "ok"
         except StageFailed as exc:
             outcome, notes = "failed", [str(exc), *notes]
         except Abandoned as exc:
@@ -99,7 +101,13 @@ class CycleRunner:
         )
         if notes:
             detail += "; " + "; ".join(notes)
-        self.journal.finish_cycle(cycle_id, outcome, detail)
+        # The journal knows ok, failed and abandoned: a partial cycle is journaled as ok with
+        # "partial:" leading its detail.
+        journaled = ("ok", "partial: " + detail) if outcome == "partial" else (outcome, detail)
+        try:
+            self.journal.finish_cycle(cycle_id, *journaled)
+        except Exception:  # noqa: BLE001 - reported below and in the log, never fatal
+            logger.exception("cycle {} outcome could not be journaled", cycle_id)
         done = CycleDone(
             cycle_id=cycle_id,
             trigger=trigger,
@@ -150,8 +158,10 @@ class CycleRunner:
             )
             snapshots = scored.snapshots
             notes.extend(scored.notes)
+            self._partial = not scored.complete
         except StageFailed as exc:
             notes.append(f"{exc}; peer facts left unknown")
+            self._partial = True
         decided: DecidedReply = self._ask(
             "decider", "decider", DecideRequest(snapshots=snapshots), DecidedReply
         )

@@ -13,8 +13,8 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Mapping
-from contextlib import ExitStack
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import trio
@@ -118,22 +118,26 @@ class SimTicker:
             self._thread.join(timeout=5)
 
 
-def run_service(settings: ServiceSettings, environ: Mapping[str, str] | None = None) -> int:
-    """Run until SIGTERM/SIGINT. Raises ``StartError`` subclasses (``ValueError``, journal and
-    LND config errors) with a sentence when it cannot start."""
+@contextmanager
+def open_service(
+    settings: ServiceSettings, environ: Mapping[str, str] | None = None
+) -> Iterator[Service]:
+    """Build the whole service (node connection, journal, actuator, supervised actors) and
+    tear it down in reverse order on exit. ``Service.main`` runs it; tests also drive
+    ``service.runner.run(trigger)`` directly."""
     env = os.environ if environ is None else environ
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    configure_logging(settings.data_dir)
     policy = load_policy(settings.policy_file, env)
     with ExitStack() as stack:
+        sim_node = None
         if settings.use_simulator:
             from mcp_optimizer.simulator.grpc import start_server
             from mcp_optimizer.simulator.model import SimulatedNode
 
-            node = SimulatedNode.from_scenario(settings.sim_scenario)
-            server = start_server(node, "127.0.0.1:0", settings.data_dir / "simulator")
+            sim_node = SimulatedNode.from_scenario(settings.sim_scenario)
+            server = start_server(sim_node, "127.0.0.1:0", settings.data_dir / "simulator")
             stack.callback(server.stop)
-            ticker = SimTicker(node, settings.sim_speed)
+            ticker = SimTicker(sim_node, settings.sim_speed)
             ticker.start()
             stack.callback(ticker.stop)
             lnd_settings = LndSettings(
@@ -141,7 +145,7 @@ def run_service(settings: ServiceSettings, environ: Mapping[str, str] | None = N
                 tls_cert_path=server.tls_cert_path,
                 macaroon_path=server.admin_macaroon_path,
             )
-            clock = node.now_s  # the client's "now" (observation times) is the simulated clock
+            clock = sim_node.now_s  # the client's "now" (observation times): the simulated clock
             description = (
                 f"embedded simulator (scenario {settings.sim_scenario}) at {server.address}"
             )
@@ -152,9 +156,9 @@ def run_service(settings: ServiceSettings, environ: Mapping[str, str] | None = N
             )
         else:
             lnd_settings = LndSettings.from_env(env)
+            clock = time.time
             description = f"LND at {lnd_settings.host}"
             logger.info("driving LND at {}", lnd_settings.host)
-            clock = time.time
         client = LndClient(lnd_settings, clock=clock)
         stack.callback(client.close)
         journal = Journal.open(settings.data_dir)
@@ -193,14 +197,22 @@ def run_service(settings: ServiceSettings, environ: Mapping[str, str] | None = N
                 on_htlc=failures.add,
             ),
         )
+        service.sim_node = sim_node
+        service.client = client
+        yield service
+
+
+def run_service(settings: ServiceSettings, environ: Mapping[str, str] | None = None) -> int:
+    """Run until SIGTERM/SIGINT. Errors that stop the start carry one sentence."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    configure_logging(settings.data_dir)
+    with open_service(settings, environ) as service:
         logger.info(
             "service started: mode {}, control socket {}, data dir {}",
-            actuator.mode().value, settings.socket_path, settings.data_dir,
+            service.actuator.mode().value, settings.socket_path, settings.data_dir,
         )
         trio.run(service.main, (signal.SIGTERM, signal.SIGINT))
         logger.info("service stopping")
     logger.info("service stopped")
     logger.complete()
     return 0
-
-

@@ -106,6 +106,10 @@ class Service:
         self.driver = CycleDriver(schedule, self._run_cycle)
         self.control = ControlServer(socket_path, self.handle)
         self._streams: list[Any] = []
+        self.sim_node: Any = None
+        """The embedded simulator's node, when the service runs against it."""
+        self.client: Any = None
+        """The LND client the actors use."""
         self._stopping = threading.Event()
 
     # ------------------------------------------------------------------------ cycles

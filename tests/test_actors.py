@@ -1,0 +1,153 @@
+"""Crash each actor kind on purpose during a real cycle (simulator over gRPC, real journal):
+the cycle's outcome says what failed, the crashed actor is back within a second with fresh
+state, the others keep running untouched, counters, logs and the journal show the crash."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from loguru import logger
+
+from mcp_optimizer.actors.faults import FAULTS
+from mcp_optimizer.messages import CrashKind, Mode
+from mcp_optimizer.messages.control import SafeModeOff, SafeModeOn
+from mcp_optimizer.runtime.run import open_service
+from mcp_optimizer.runtime.settings import ServiceSettings
+from mcp_optimizer.supervisor import ChildState
+
+
+def settings(data_dir, intensity="3/60"):
+    return ServiceSettings.from_env({
+        "MCP_DATA_DIR": str(data_dir),
+        "MCP_SIM_SPEED": "0",
+        "MCP_RESTART_INTENSITY": intensity,
+    })
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory):
+    with open_service(settings(tmp_path_factory.mktemp("svc"))) as svc:
+        yield svc
+    FAULTS.disarm()
+
+
+@pytest.fixture
+def logs():
+    lines: list[str] = []
+    sink = logger.add(lambda m: lines.append(str(m)), level="INFO")
+    yield lines
+    logger.remove(sink)
+    FAULTS.disarm()
+
+
+def records(svc):
+    return {r.spec.name: r for r in svc.supervisor.snapshot()}
+
+
+def wait_running(svc, name, generation, timeout=1.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        r = records(svc)[name]
+        if r.state is ChildState.RUNNING and r.generation == generation:
+            return True
+        time.sleep(0.005)
+    return False
+
+
+def test_a_clean_cycle_runs_end_to_end(service):
+    done = service.runner.run("test")
+    assert done.outcome == "ok", done.detail
+    assert done.channels > 0 and done.decisions == done.channels
+    assert service.actuator.journal.cycles(limit=1)[0].outcome == "ok"
+
+
+# actor, request to crash on, expected cycle outcome, words expected in the cycle's detail
+CASES = [
+    ("lnd", "ReadChannelsRequest", "failed", "ingestion failed: channels not read"),
+    ("local_graph", "PeerFactsRequest", "partial", "peer facts from local_graph unavailable"),
+    ("ingestion", "IngestRequest", "failed", "ingestion failed: ingestion crashed"),
+    ("preprocessing", "PreprocessRequest", "failed", "preprocessing failed: preprocessing crashed"),
+    ("scorer", "ScoreRequest", "partial", "scorer failed: scorer crashed"),
+    ("decider", "DecideRequest", "failed", "decider failed: decider crashed"),
+    ("actuator", "ActuateRequest", "failed", "actuator failed: actuator crashed"),
+]
+
+
+@pytest.mark.parametrize(("actor", "request_type", "outcome", "words"), CASES,
+                         ids=[c[0] for c in CASES])
+def test_crash_during_a_cycle(service, logs, actor, request_type, outcome, words):
+    before = records(service)
+    crashes_before = len([c for c in service.actuator.journal.crashes()
+                          if c.source == actor])
+    FAULTS.arm(actor, request=request_type)
+    t0 = time.monotonic()
+    done = service.runner.run("test")
+    assert FAULTS.fired == [(actor, request_type)]
+    # the cycle's outcome is reported, naming the stage and the crash
+    assert done.outcome == outcome, done.detail
+    assert words in done.detail
+    assert "fault injected into " + actor in done.detail
+    journaled = service.actuator.journal.cycles(limit=1)[0]
+    assert journaled.outcome == ("ok" if outcome == "partial" else outcome)
+    assert words in journaled.detail
+    # back within a second of the crash, as a new generation
+    assert wait_running(service, actor, before[actor].generation + 1,
+                        timeout=max(0.0, 1.0 - (time.monotonic() - t0)) + 0.05)
+    after = records(service)
+    assert after[actor].crashes == before[actor].crashes + 1
+    assert after[actor].restarts == before[actor].restarts + 1
+    assert "InjectedFault" in after[actor].last_crash
+    # nobody else was touched
+    for name, rec in after.items():
+        if name != actor:
+            assert rec.generation == before[name].generation, name
+            assert rec.state is ChildState.RUNNING
+    # logs and journal show it; the breaker holds live writes until acknowledged
+    text = "\n".join(logs)
+    assert f"actor {actor} crashed (crash #{after[actor].crashes})" in text
+    assert f"actor {actor} restarted" in text
+    journal_crashes = [c for c in service.actuator.journal.crashes() if c.source == actor]
+    assert len(journal_crashes) == crashes_before + 1
+    assert journal_crashes[0].kind is CrashKind.ACTOR_RESTART
+    # and the next cycle works again, through the restarted actor
+    again = service.runner.run("test")
+    assert again.outcome == "ok", again.detail
+
+
+def test_restart_intensity_exceeded_enters_safe_mode_and_holds_writes(tmp_path, logs):
+    with open_service(settings(tmp_path, intensity="1/60")) as svc:
+        svc.actuator.set_mode(Mode.LIVE, by="test")
+        FAULTS.arm("scorer", times=2, request="ScoreRequest")
+        first = svc.runner.run("test")
+        assert first.outcome == "partial"
+        assert wait_running(svc, "scorer", 2)
+        second = svc.runner.run("test")  # second crash within 60 s: past the intensity
+        assert second.outcome == "partial"
+        deadline = time.monotonic() + 2
+        while records(svc)["scorer"].state is not ChildState.FAILED:
+            assert time.monotonic() < deadline, "scorer not stopped for good"
+            time.sleep(0.01)
+        status = svc.status()  # still answers
+        assert isinstance(status.safe_mode, SafeModeOn)
+        assert "scorer exited more than 1 times within 60 s" in status.safe_mode.reasons[0]
+        health = {a.name: a for a in status.actors}
+        assert health["scorer"].state == "failed"
+        assert all(a.state == "running" for n, a in health.items() if n != "scorer")
+        assert any("SAFE MODE" in line for line in logs)
+        # the rest keeps working; nothing is written, every action is held
+        changes_before = len(svc.actuator.journal.changes())
+        third = svc.runner.run("test")
+        assert third.outcome == "partial"
+        assert "scorer is failed" in third.detail
+        held = [o for o in svc.runner.last_outcomes if o.outcome == "held"]
+        acted = [o for o in svc.runner.last_outcomes if o.kind.value != "NO_ACTION"]
+        assert held == acted and held, svc.runner.last_outcomes
+        assert all("safe mode" in o.detail for o in held)
+        assert len(svc.actuator.journal.changes()) == changes_before
+        # acknowledging brings the scorer back and leaves safe mode
+        reply = svc._ack()
+        assert reply.revived == ["scorer"]
+        assert reply.safe_mode_cleared and reply.acknowledged
+        assert isinstance(svc.status().safe_mode, SafeModeOff)
+        assert svc.runner.run("test").outcome == "ok"
