@@ -65,6 +65,8 @@ from .settings import LndSettings
 
 PAGE_SIZE = 50_000
 """Forwarding events per ForwardingHistory request (LND's maximum per response)."""
+CONCURRENCY = 32
+"""Calls in flight at once when many small reads are needed (one per peer or channel)."""
 BLOCK_INTERVAL_S = 600
 ALIAS_SCID_MIN_HEIGHT = 16_000_000
 """LND allocates alias SCIDs from this "block height" up; they say nothing about age."""
@@ -203,18 +205,20 @@ class LndClient:
             raise self._error(exc, name, timeout) from None
 
     def _futures(self, name: str, requests: list) -> list:
-        """Send ``requests`` concurrently (pipelined on the one connection); results or errors."""
+        """Send ``requests`` concurrently, ``CONCURRENCY`` at a time; results or LndErrors."""
         timeout = self.settings.timeout_s
         method = getattr(self._ln, name)
-        futures = [
-            method.future(r, metadata=self._metadata, timeout=timeout) for r in requests
-        ]
         out = []
-        for f in futures:
-            try:
-                out.append(f.result())
-            except grpc.RpcError as exc:
-                out.append(self._error(exc, name, timeout))
+        for i in range(0, len(requests), CONCURRENCY):
+            batch = [
+                method.future(r, metadata=self._metadata, timeout=timeout)
+                for r in requests[i : i + CONCURRENCY]
+            ]
+            for f in batch:
+                try:
+                    out.append(f.result())
+                except grpc.RpcError as exc:
+                    out.append(self._error(exc, name, timeout))
         return out
 
     def now_s(self) -> int:
