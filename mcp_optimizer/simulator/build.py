@@ -35,16 +35,12 @@ from .model import (
 )
 from .profiles import PROFILES
 from .scenario import Scenario
+from .store import ColumnStore
 
 VERSION = "0.18.4-beta simulator"
 LOCAL_TIME_LOCK_DELTA = 80
 RESERVE_FRACTION = 0.01
 DAY = 86_400
-
-
-def _empty_columns() -> ForwardColumns:
-    z = np.zeros(0, dtype=np.int64)
-    return ForwardColumns(z, z, z, z, z, z)
 
 
 class _Core:
@@ -79,8 +75,8 @@ class _Core:
             )
         self.identity_pubkey = random_pubkey(c_rng)
         self._build_channels(c_rng)
-        self._fwd_chunks: list[ForwardColumns] = []
-        self._fail_chunks: list[ForwardColumns] = []
+        self._fwd = ColumnStore()
+        self._fail = ColumnStore()
         result = mk.simulate(
             self.m, self.monitor_start_s, start, h_rng, scenario.market.step_s
         )
@@ -225,7 +221,7 @@ class _Core:
     def _store(self, r: mk.WindowResult) -> None:
         ids = self.chan_ids
         if r.fwd_ts_ns.size:
-            self._fwd_chunks.append(
+            self._fwd.append(
                 ForwardColumns(
                     r.fwd_ts_ns,
                     ids[r.fwd_in],
@@ -237,7 +233,7 @@ class _Core:
             )
         if r.fail_ts_ns.size:
             z = np.zeros_like(r.fail_amt)
-            self._fail_chunks.append(
+            self._fail.append(
                 ForwardColumns(r.fail_ts_ns, ids[r.fail_in], ids[r.fail_out], z, r.fail_amt, z)
             )
 
@@ -465,50 +461,14 @@ class _Core:
 
     # -- history -------------------------------------------------------------------------------
 
-    @staticmethod
-    def _consolidate(chunks: list[ForwardColumns]) -> ForwardColumns:
-        if not chunks:
-            return _empty_columns()
-        if len(chunks) > 1:
-            merged = ForwardColumns(
-                *(
-                    np.concatenate([getattr(c, f) for c in chunks])
-                    for f in (
-                        "timestamp_ns",
-                        "chan_id_in",
-                        "chan_id_out",
-                        "amt_in_msat",
-                        "amt_out_msat",
-                        "fee_msat",
-                    )
-                )
-            )
-            chunks[:] = [merged]
-        return chunks[0]
-
-    @staticmethod
-    def _window(c: ForwardColumns, start_s: int, end_s: int) -> ForwardColumns:
-        ts = c.timestamp_ns
-        lo = int(np.searchsorted(ts, int(start_s) * 1_000_000_000, side="left"))
-        hi = int(np.searchsorted(ts, int(end_s) * 1_000_000_000, side="left"))
-        hi = max(lo, hi)
-        return ForwardColumns(
-            ts[lo:hi],
-            c.chan_id_in[lo:hi],
-            c.chan_id_out[lo:hi],
-            c.amt_in_msat[lo:hi],
-            c.amt_out_msat[lo:hi],
-            c.fee_msat[lo:hi],
-        )
-
     def forward_columns(self, start_s: int, end_s: int) -> ForwardColumns:
-        return self._window(self._consolidate(self._fwd_chunks), start_s, end_s)
+        return self._fwd.window(start_s, end_s)
 
     def forward_count(self) -> int:
-        return len(self._consolidate(self._fwd_chunks))
+        return len(self._fwd)
 
     def failures(self, start_s: int, end_s: int) -> list[SimHtlcEvent]:
-        c = self._window(self._consolidate(self._fail_chunks), start_s, end_s)
+        c = self._fail.window(start_s, end_s)
         return [
             SimHtlcEvent("link_fail", ci, co, ts, "INSUFFICIENT_BALANCE")
             for ts, ci, co in zip(
