@@ -1,0 +1,81 @@
+"""``shadow-report`` (human and JSON) and ``history`` output, from a journal written in shadow
+mode while the operator changed fees by hand."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import msgspec
+from journal_support import Clock, MemoryNode, decision, make_channels
+
+from mcp_optimizer.cli.main import main
+from mcp_optimizer.journal import Journal
+from mcp_optimizer.messages import ChangeState, PolicyUnknown, ShadowReport
+from mcp_optimizer.policies.config import load_policy
+from mcp_optimizer.safety.actuator import Actuator
+
+POLICY = load_policy(environ={})
+
+
+def _shadow_period(tmp_path):
+    clock = Clock(time.time() - 3 * 86400)
+    node = MemoryNode(make_channels(3))
+    with Journal.open(tmp_path, clock) as journal:
+        act = Actuator(journal, node, POLICY, tmp_path, environ={})
+        act.observe(node.list_channels())
+        a, b, c = node.list_channels()
+        assert act.apply_decision(decision(a, 550), a.channel_point).state is (
+            ChangeState.SHADOWED
+        )
+        clock.advance(86400)
+        assert act.apply_decision(decision(a, 600), a.channel_point).state is (
+            ChangeState.SHADOWED
+        )
+        clock.advance(600)
+        assert act.apply_decision(decision(a, 650), a.channel_point).state is ChangeState.HELD
+        node.set_by_hand(b.chan_id, msgspec.structs.replace(b.our_policy, fee_rate_ppm=420))
+        act.observe(node.list_channels())
+        assert act.apply_decision(decision(c, 5000), c.channel_point).state is (
+            ChangeState.REFUSED
+        )
+        act.close()
+    return a, b, c
+
+
+def test_shadow_report_json_and_table(tmp_path, capsys):
+    a, b, c = _shadow_period(tmp_path)
+    assert main(["shadow-report", "--json", "--data-dir", str(tmp_path)]) == 0
+    report = msgspec.json.decode(capsys.readouterr().out, type=ShadowReport)
+    rows = {r.chan_id: r for r in report.channels}
+    assert set(rows) == {a.chan_id, b.chan_id, c.chan_id}
+    ra = rows[a.chan_id]
+    assert (ra.would_change_count, ra.stopped_count, ra.external_change_count) == (2, 1, 0)
+    assert ra.first_would_policy.fee_rate_ppm == 550 and ra.last_would_policy.fee_rate_ppm == 600
+    assert ra.actual_policy.fee_rate_ppm == 500 and ra.fee_rate_gap_ppm == 100
+    rb = rows[b.chan_id]
+    assert rb.external_change_count == 1 and rb.actual_policy.fee_rate_ppm == 420
+    assert isinstance(rb.last_would_policy, PolicyUnknown)
+    assert rows[c.chan_id].stopped_count == 1
+    assert "not simulated" in report.simulated_effect
+
+    assert main(["shadow-report", "--days", "2.5", "--data-dir", str(tmp_path)]) == 0
+    text = capsys.readouterr().out
+    [line_a] = [x for x in text.splitlines() if x.strip().startswith(str(a.chan_id))]
+    assert line_a.split()[1:3] == ["1", "1"]  # the 3-day-old would-be change is out of range
+    assert "1000/600" in line_a and "1000/500" in line_a and "+100" in line_a
+    assert str(b.chan_id) in text and "not simulated" in text
+    assert main(["shadow-report", "--days", "0", "--data-dir", str(tmp_path)]) == 2
+
+
+def test_history_shows_origin_reasons_gates_and_state(tmp_path, capsys):
+    a, b, c = _shadow_period(tmp_path)
+    assert main(["history", "--data-dir", str(tmp_path)]) == 0
+    text = capsys.readouterr().out
+    assert "external" in text and "shadowed" in text and "refused" in text
+    assert "refuse by fee_rate_ppm" not in text and "refuse by fee_bounds" in text
+    assert "hold by cooldown" in text and "why: test decision" in text
+    assert main(["history", "--json", "--channel", str(b.chan_id), "--data-dir",
+                 str(tmp_path)]) == 0
+    [ext] = json.loads(capsys.readouterr().out)
+    assert ext["origin"] == "external" and ext["new_policy"]["fee_rate_ppm"] == 420
