@@ -204,7 +204,7 @@ def _common(p: argparse.ArgumentParser, json_flag: bool = True) -> None:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run the service: actors, scheduler and control socket")
-    p.add_argument("--data-dir", help="data directory (default: MCP_DATA_DIR or ~/.mcp-optimizer)")
+    p.add_argument("--data-dir", help="data directory (default: MCP_DATA_DIR or ./var)")
     p.add_argument("--policy", help="a policy YAML file laid over the default policy")
     _common(p, json_flag=False)
     p.set_defaults(func=cmd_run)

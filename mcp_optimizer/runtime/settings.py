@@ -2,7 +2,7 @@
 
 ``MCP_DATA_DIR``
     Where the journal, the control socket, the log file and the embedded simulator's state
-    live (default ``~/.mcp-optimizer``).
+    live (default ``./var``, as the journal verbs use).
 ``MCP_CONTROL_SOCKET``
     The control socket's path (default ``<data dir>/control.sock``).
 ``MCP_POLICY_FILE``
@@ -41,7 +41,7 @@ class SettingsError(ValueError):
 def data_dir_from_env(environ: Mapping[str, str] | None = None) -> Path:
     env = os.environ if environ is None else environ
     text = env.get("MCP_DATA_DIR", "").strip()
-    return Path(text).expanduser() if text else Path("~/.mcp-optimizer").expanduser()
+    return Path(text).expanduser() if text else Path("var")
 
 
 def control_socket_path(environ: Mapping[str, str] | None = None) -> Path:

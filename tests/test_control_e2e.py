@@ -1,0 +1,117 @@
+"""End to end: `mcp-optimizer run` in a subprocess (embedded simulator over gRPC, real journal),
+driven by the CLI verbs in other subprocesses through the control socket, stopped by SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+
+import pytest
+
+
+def cli(env, *args, timeout=120):
+    return subprocess.run([sys.executable, "-m", "mcp_optimizer", *args], env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def ok_json(env, *args):
+    r = cli(env, *args, "--json")
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+@pytest.fixture
+def running(tmp_path):
+    env = {**os.environ, "MCP_DATA_DIR": str(tmp_path / "data"), "MCP_SIM_SPEED": "0"}
+    env.pop("MCP_CONTROL_SOCKET", None)
+    for k in [k for k in env if k.startswith("MCP_LND_")]:
+        env.pop(k)
+    err = open(tmp_path / "stderr.txt", "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen([sys.executable, "-m", "mcp_optimizer", "run"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=err)
+    sock = tmp_path / "data" / "control.sock"
+    deadline = time.monotonic() + 60
+    while not sock.exists():
+        assert proc.poll() is None, (tmp_path / "stderr.txt").read_text()
+        assert time.monotonic() < deadline, "service did not open its socket"
+        time.sleep(0.1)
+    yield env, proc, tmp_path
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait(10)
+    err.close()
+
+
+def test_run_status_control_verbs_and_clean_sigterm(running):
+    env, proc, tmp = running
+    sock = tmp / "data" / "control.sock"
+    assert stat.S_IMODE(os.stat(sock).st_mode) == 0o600
+
+    # the first cycle runs at start; wait for it through status
+    deadline = time.monotonic() + 60
+    while True:
+        status = ok_json(env, "status")
+        if status["last_cycle"]["type"] == "CycleDone":
+            break
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert status["type"] == "StatusReply"
+    assert status["node"].startswith("embedded simulator (scenario demo)")
+    assert status["mode"] == "shadow"  # a fresh install starts in shadow mode
+    assert status["pause"] == {"paused": False, "sources": []}
+    assert status["safe_mode"] == {"type": "SafeModeOff"}
+    names = [a["name"] for a in status["actors"]]
+    assert names == ["lnd", "local_graph", "ingestion", "preprocessing", "scorer", "decider",
+                     "actuator"]
+    assert all(a["state"] == "running" and a["crashes"] == 0 for a in status["actors"])
+    assert status["last_cycle"]["outcome"] == "ok", status["last_cycle"]
+    assert status["next_cycle"]["type"] == "NextCycleAt"
+    assert status["next_cycle"]["trigger"] == "schedule"
+
+    human = cli(env, "status")
+    assert human.returncode == 0
+    assert "mode:       shadow" in human.stdout and "actuator" in human.stdout
+
+    # evaluate-now waits for its own cycle
+    finished = ok_json(env, "evaluate-now", "--wait")
+    assert finished["type"] == "CycleFinished"
+    assert finished["cycle"]["trigger"] == "evaluate-now"
+    assert finished["cycle"]["outcome"] == "ok"
+    n = finished["cycle"]["decisions"]
+    assert n > 0
+
+    decisions = ok_json(env, "decisions", "--limit", "5")
+    assert len(decisions["decisions"]) == 5
+    assert all(d["decision"]["reasons"] for d in decisions["decisions"])
+    assert cli(env, "decisions", "--limit", "0").returncode == 1
+
+    # pause / resume / mode
+    assert "paused" in cli(env, "pause", "--reason", "maintenance").stdout
+    st = ok_json(env, "status")
+    assert st["pause"] == {"paused": True, "sources": ["api"]}
+    assert st["next_cycle"] == {"type": "NoCycleDue", "reason": "paused"}
+    assert cli(env, "resume").stdout.strip() == "resumed"
+    assert cli(env, "mode", "dry-run").stdout.strip() == "mode shadow -> dry-run"
+    assert ok_json(env, "mode") == {"mode": "dry-run"}
+    # the journal verbs reach the same service through the socket
+    ack = cli(env, "ack-crash")
+    assert ack.returncode == 0, ack.stderr
+
+    # SIGTERM: clean stop, socket removed, logs flushed
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(30) == 0
+    assert not sock.exists()
+    log = (tmp / "data" / "service.log").read_text()
+    assert "EMBEDDED SIMULATOR" in log
+    assert "signal 15 received: stopping" in log
+    assert log.rstrip().endswith("service stopped")
+    stderr = (tmp / "stderr.txt").read_text()
+    assert "running against the EMBEDDED SIMULATOR" in stderr.splitlines()[0]
+    # after the stop, the verbs say so in one line
+    gone = cli(env, "status")
+    assert gone.returncode == 1 and "no service is running" in gone.stderr
