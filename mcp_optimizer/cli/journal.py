@@ -35,12 +35,22 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 def data_dir(args: argparse.Namespace) -> Path:
-    return Path(args.data_dir or os.environ.get("MCP_DATA_DIR") or "var")
+    from mcp_optimizer.runtime.settings import data_dir_from_env
+
+    return Path(args.data_dir) if args.data_dir else data_dir_from_env()
 
 
 def socket_path(args: argparse.Namespace) -> Path:
-    given = getattr(args, "socket", None) or os.environ.get("MCP_CONTROL_SOCKET")
-    return Path(given) if given else data_dir(args) / "control.sock"
+    """``--socket``, else the service's own rule (``MCP_CONTROL_SOCKET``, else
+    ``<data dir>/control.sock``, with ``--data-dir`` standing for ``MCP_DATA_DIR``)."""
+    from mcp_optimizer.runtime.settings import control_socket_path
+
+    if getattr(args, "socket", None):
+        return Path(args.socket)
+    env = dict(os.environ)
+    if args.data_dir:
+        env["MCP_DATA_DIR"] = str(args.data_dir)
+    return control_socket_path(env)
 
 
 def parse_time(text: str, now_s: int) -> int:
