@@ -106,7 +106,7 @@ def change_lines(rec: ChangeRecord) -> list[str]:
         lines.append(f"{'':8}why: {r}")
     for s in rec.stopped_by:
         lines.append(f"{'':8}{s.effect.value} by {s.gate.value}: {s.reason}")
-    if rec.events:
+    if rec.events and not rec.stopped_by:
         lines.append(f"{'':8}{rec.events[-1].state.value}: {rec.events[-1].detail}")
     return lines
 

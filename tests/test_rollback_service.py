@@ -1,0 +1,96 @@
+"""Rollback and ack-crash through a running service's control socket (``mcp-optimizer run``
+with its embedded simulator), and the node read over gRPC afterwards."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from mcp_optimizer.cli.main import main
+from mcp_optimizer.journal.states import policy_key
+from mcp_optimizer.providers.lnd.client import LndClient
+from mcp_optimizer.providers.lnd.settings import LndSettings
+
+
+@pytest.fixture
+def service(tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MCP_LND_", "MCP_PAUSED"))}
+    env.update(MCP_DATA_DIR=str(data), MCP_CONTROL_SOCKET=str(data / "control.sock"))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mcp_optimizer", "run"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    monkeypatch.setenv("MCP_DATA_DIR", str(data))
+    monkeypatch.setenv("MCP_CONTROL_SOCKET", str(data / "control.sock"))
+    deadline = time.monotonic() + 60
+    while not (data / "control.sock").exists():
+        assert proc.poll() is None, "the service stopped at start"
+        assert time.monotonic() < deadline, "no control socket after 60 s"
+        time.sleep(0.1)
+    yield data
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+
+
+def _node(data: Path, capsys) -> LndClient:
+    assert main(["status", "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    host = re.search(r"at (127\.0\.0\.1:\d+)", status["node"]).group(1)
+    return LndClient(
+        LndSettings(
+            host=host,
+            tls_cert_path=data / "simulator" / "tls.cert",
+            macaroon_path=data / "simulator" / "admin.macaroon",
+        )
+    )
+
+
+def test_rollback_and_ack_go_through_the_running_service(service, capsys):
+    data = service
+    node = _node(data, capsys)
+    try:
+        assert main(["mode", "live"]) == 0
+        assert main(["evaluate-now", "--wait"]) == 0
+        capsys.readouterr()
+        assert main(["history", "--json"]) == 0
+        hist = json.loads(capsys.readouterr().out)
+        live = [h for h in hist if h["mode"] == "live" and h["state"] == "verified"]
+        assert live, "the demo node's live cycle changed no fee"
+        last = live[-1]
+        assert policy_key(node.get_policy(last["chan_id"]))[1] == (
+            last["new_policy"]["fee_rate_ppm"]
+        )
+
+        # the service holds the writer lock: this can only have gone through its socket
+        assert main(["rollback", "--last", "--json"]) == 0
+        reply = json.loads(capsys.readouterr().out)
+        [rb] = reply["changes"]
+        assert rb["origin"] == "rollback" and rb["rolls_back"] == [last["change_id"]]
+        assert rb["state"] == "verified"
+        assert node.get_policy(last["chan_id"]).fee_rate_ppm == (
+            last["old_policy"]["fee_rate_ppm"]
+        )
+
+        never = ("shadowed", "held", "refused", "not_executed", "failed")
+        target = [h for h in hist if h["state"] in never][0]
+        assert main(["rollback", str(target["change_id"])]) == 1
+        err = capsys.readouterr().err
+        assert "the service refused" in err and "never applied" in err
+
+        assert main(["ack-crash"]) == 0
+        assert "nothing to acknowledge" in capsys.readouterr().out
+    finally:
+        node.close()
