@@ -21,13 +21,20 @@ class MemoryNode:
         self.writes: list[tuple[str, ChannelPolicy]] = []
         self.fail_next_write = ""
         self.tamper_next_write = False
+        self.down = False
         self._lock = threading.Lock()
 
+    def _check_up(self) -> None:
+        if self.down:
+            raise ConnectionError("node unreachable")
+
     def list_channels(self) -> list[Channel]:
+        self._check_up()
         with self._lock:
             return list(self.channels.values())
 
     def get_policy(self, chan_id: int) -> ChannelPolicy:
+        self._check_up()
         with self._lock:
             if chan_id not in self.channels:
                 raise LookupError(f"channel {chan_id} not found")

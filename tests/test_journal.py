@@ -283,3 +283,31 @@ def test_missing_journal_is_not_created_by_readers(tmp_path):
     with pytest.raises(JournalError, match="no journal at"):
         Journal.open(tmp_path / "nothing", create=False)
     assert not (tmp_path / "nothing").exists()
+
+
+def test_service_refuses_to_start_on_a_corrupt_journal(tmp_path):
+    import subprocess
+    import sys
+
+    path = journal_path(tmp_path)
+    path.write_bytes(b"SQLite format 3\x00" + os.urandom(8000))
+    before = _digest(path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MCP_")}
+    env["MCP_DATA_DIR"] = str(tmp_path)
+    r = subprocess.run(
+        [sys.executable, "-m", "mcp_optimizer", "run"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert r.returncode != 0
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith("mcp-optimizer run: ") and str(path) in last
+    assert "corrupt" in last and "untouched" in last
+    assert "Traceback" not in r.stderr
+    assert _digest(path) == before
+
+
+def test_journal_path_that_is_not_a_file_is_refused(tmp_path):
+    journal_path(tmp_path).mkdir()
+    with pytest.raises(JournalError, match="not a regular file"):
+        Journal.open(tmp_path)
+    assert journal_path(tmp_path).is_dir()

@@ -17,7 +17,7 @@ from mcp_optimizer.cli.main import main
 from mcp_optimizer.journal import Journal, RollbackRefused
 from mcp_optimizer.messages import ChangeOrigin, ChangeState, Gate, Mode
 from mcp_optimizer.policies.config import load_policy
-from mcp_optimizer.safety.actuator import Actuator
+from mcp_optimizer.safety.actuator import Actuator, NodeUnavailable
 
 POLICY = load_policy(environ={"MCP_POLICY__COOLDOWN_S": "0"})
 
@@ -96,6 +96,21 @@ def test_change_made_by_hand_since_is_recorded_and_refuses_the_rollback(live):
     rb = act.rollback(ext.change_id)  # the operator's own change can be undone too
     assert rb.state is ChangeState.VERIFIED
     assert node.get_policy(ch.chan_id).fee_rate_ppm == 600
+
+
+def test_unreachable_node_refuses_the_rollback_and_writes_nothing(live):
+    act, node, _ = live
+    change = _apply(act, node, 0, 600)
+    count = len(act.journal.changes())
+    node.down = True
+    with pytest.raises(RollbackRefused, match="node unreachable; change .* not rolled back"):
+        act.rollback(change.change_id)
+    with pytest.raises(NodeUnavailable, match="cannot read the node"):
+        ch = node.channels[change.chan_id]
+        act.apply_decision(decision(ch, 650), ch.channel_point)
+    assert len(act.journal.changes()) == count and len(node.writes) == 1
+    node.down = False
+    assert act.rollback(change.change_id).state is ChangeState.VERIFIED
 
 
 def test_paused_rollback_is_held_and_journaled(live):

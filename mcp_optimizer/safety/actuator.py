@@ -27,7 +27,12 @@ from typing import Protocol
 
 from mcp_optimizer.journal import planning
 from mcp_optimizer.journal.planning import RollbackPlan, RollbackRefused
-from mcp_optimizer.journal.states import as_if_states, describe, same_policy
+from mcp_optimizer.journal.states import (
+    EFFECTIVE_STATES,
+    as_if_states,
+    describe,
+    same_policy,
+)
 from mcp_optimizer.journal.store import Journal, JournalError
 from mcp_optimizer.messages.decision import ChangeOrigin, Decision, DecisionKind, PolicyChange
 from mcp_optimizer.messages.domain import Channel, ChannelPolicy
@@ -433,32 +438,40 @@ class Actuator:
 
     # ---- rollback --------------------------------------------------------------------------
 
+    def _reconcile_before_rollback(self) -> None:
+        try:
+            self.reconcile()
+        except NodeUnavailable as exc:
+            raise RollbackRefused(f"{exc}; nothing was written") from None
+
     def rollback(self, change_id: int) -> ChangeRecord:
         """Undo one change (it must be its channel's latest effective change)."""
         with self._lock:
-            self.reconcile()
+            self._reconcile_before_rollback()
             try:
                 target = self.journal.change(change_id)
             except KeyError:
                 raise RollbackRefused(f"the journal has no change {change_id}") from None
-            history = self.journal.changes(chan_id=target.chan_id)
+            history = self.journal.changes(chan_id=target.chan_id, states_in=EFFECTIVE_STATES)
             plan = planning.plan_rollback(
                 target, planning.latest_effective(history).get(target.chan_id)
             )
             return self._execute_rollback(plan)
 
     def rollback_last(self) -> ChangeRecord:
+        """Undo the latest effective change of any origin (right after a rollback: undo it)."""
         with self._lock:
-            self.reconcile()
-            last = planning.latest_overall(self.journal.changes())
+            self._reconcile_before_rollback()
+            last = planning.latest_overall(self.journal.changes(states_in=EFFECTIVE_STATES))
             return self.rollback(last.change_id)
 
     def rollback_since(self, since_s: int) -> tuple[list[ChangeRecord], list[str]]:
         """Undo every applied change since ``since_s``, one write per channel. Returns the
         rollbacks made (held ones included) and the refusals, one sentence per channel."""
         with self._lock:
-            self.reconcile()
-            plans = planning.plan_rollback_since(since_s, self.journal.changes())
+            self._reconcile_before_rollback()
+            recent = self.journal.changes(since_s=since_s, states_in=EFFECTIVE_STATES)
+            plans = planning.plan_rollback_since(since_s, recent)
             if not plans:
                 raise RollbackRefused("no applied change since that time; nothing to roll back")
             done, refused = [], []
@@ -471,7 +484,10 @@ class Actuator:
 
     def _execute_rollback(self, plan: RollbackPlan) -> ChangeRecord:
         ids = ", ".join(str(i) for i in plan.change_ids)
-        actual = self._read(plan.chan_id)
+        try:
+            actual = self._read(plan.chan_id)
+        except NodeUnavailable as exc:
+            raise RollbackRefused(f"{exc}; change {ids} was not rolled back") from None
         if actual is None:
             self.journal.set_open(plan.chan_id, False)
             raise RollbackRefused(
