@@ -296,3 +296,23 @@ def test_reads_are_safe_while_the_clock_advances() -> None:
         t.join(timeout=10)
     assert not errors
     assert node.now_s() == 1_770_076_800 + 50 * 1800
+
+
+def test_inbound_discount_attracts_incoming_flow() -> None:
+    plain, discounted = fresh(), fresh()
+    chan = min(
+        (c for c in plain.channels() if c.profile == "balanced"),
+        key=lambda c: c.local_balance_sat / c.capacity_sat,
+    )
+    discounted.set_local_policy(
+        chan.channel_point, replace(chan.local_policy, inbound_fee_rate_ppm=-100_000)
+    )
+    t0 = plain.now_s()
+    for n in (plain, discounted):
+        n.advance(2 * DAY)
+
+    def in_count(n: SimulatedNode) -> int:
+        cols = n.forwards(t0, n.now_s()).columns
+        return int((cols.chan_id_in == chan.chan_id).sum())
+
+    assert in_count(discounted) > 1.3 * in_count(plain) > 0

@@ -12,8 +12,9 @@ Time runs in steps of at most ``step_s`` seconds. In each step, for every channe
   (the alternative routes); at the reference fee the share is 1, at a zero fee 2, and it falls
   towards 0 as our fee rises above the alternatives;
 * each attempt enters through another channel, drawn with probability proportional to its
-  ``in_weight``; an attempt whose incoming peer is offline, or whose peer does not hold the
-  amount on its side, never reaches us (the payer routes elsewhere);
+  ``in_weight`` times ``inbound_share`` (an inbound discount attracts incoming flow); an
+  attempt whose incoming peer is offline, or whose peer does not hold the amount on its side,
+  never reaches us (the payer routes elsewhere);
 * the amount is log-normal (``median_amount_msat``, ``amount_sigma``), clipped to the outgoing
   policy's htlc bounds; the fee is ``base + amt * ppm / 1e6`` of the outgoing channel's policy
   plus the incoming channel's inbound fee (inbound base + ppm on the outgoing amount plus
@@ -99,6 +100,17 @@ def demand_share(st: MarketState) -> np.ndarray:
     return 2.0 / (1.0 + np.power(ratio, st.elasticity))
 
 
+def inbound_share(st: MarketState) -> np.ndarray:
+    """Each channel's incoming-weight multiplier from its inbound fee (a discount attracts).
+
+    The inbound fee is priced on top of the reference fee into the peer: at no inbound fee the
+    multiplier is 1, at a discount equal to the reference fee 2, and a surcharge lowers it.
+    """
+    fee_eff = st.inbound_fee_rate_ppm + st.inbound_base_fee_msat * 1e6 / st.median_amount_msat
+    ratio = np.maximum(st.ref_ppm + fee_eff, 0.0) / st.ref_ppm
+    return 2.0 / (1.0 + np.power(ratio, st.elasticity))
+
+
 BLOCK_CELLS = 1 << 20
 """Steps x channels handled at once (bounds memory on big nodes)."""
 
@@ -146,7 +158,7 @@ def simulate(
     forced_off = ~auto & st.disabled
     rate = st.out_rate_per_s * demand_share(st)
     rate = np.where(forced_off, 0.0, rate)
-    cdf = np.cumsum(st.in_weight, dtype=np.float64)
+    cdf = np.cumsum(st.in_weight * inbound_share(st), dtype=np.float64)
     if cdf[-1] <= 0 or not rate.any():
         return _empty(changes)
 
