@@ -202,6 +202,10 @@ def test_chan_info_by_id_and_by_point_and_unknown(sim, admin):
     assert {by_id.node1_pub, by_id.node2_pub} == {node.identity_pubkey, c.remote_pubkey}
     ours = by_id.node1_policy if by_id.node1_pub == node.identity_pubkey else by_id.node2_policy
     assert ours.fee_rate_milli_msat == c.local_policy.fee_rate_ppm
+    _, edges = node.graph()
+    other = next(e for e in edges if node.identity_pubkey not in (e.node1_pub, e.node2_pub))
+    by_point = admin.call("GetChanInfo", ln.ChanInfoRequest(chan_point=other.channel_point))
+    assert by_point.channel_id == other.chan_id
     with pytest.raises(grpc.RpcError) as exc:
         admin.call("GetChanInfo", ln.ChanInfoRequest(chan_id=12345))
     assert _code(exc) == grpc.StatusCode.NOT_FOUND

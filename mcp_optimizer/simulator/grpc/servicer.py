@@ -346,6 +346,9 @@ class LightningServicer(ln_grpc.LightningServicer):
             edge = self._our_edge(channel_point=request.chan_point)
             if edge is not None:
                 edge = self.node.edge(edge.chan_id) or edge
+            else:
+                _, edges = self.node.graph()
+                edge = next((e for e in edges if e.channel_point == request.chan_point), None)
         if edge is None:
             context.abort(grpc.StatusCode.NOT_FOUND, "edge not found")
         return channel_edge(edge)
