@@ -77,6 +77,13 @@ def test_run_status_control_verbs_and_clean_sigterm(running):
     assert human.returncode == 0
     assert "mode:       shadow" in human.stdout and "actuator" in human.stdout
 
+    # a second service on the same data dir is refused at once, in one line
+    second = cli(env, "run", timeout=60)
+    assert second.returncode == 2
+    assert second.stderr.strip().splitlines()[-1] == (
+        f"mcp-optimizer run: cannot run: another service is already listening on {sock}"
+    )
+
     # evaluate-now waits for its own cycle
     finished = ok_json(env, "evaluate-now", "--wait")
     assert finished["type"] == "CycleFinished"

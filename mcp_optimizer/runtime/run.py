@@ -38,6 +38,7 @@ from mcp_optimizer.providers.lnd.settings import LndSettings
 from mcp_optimizer.safety.actuator import Actuator
 from mcp_optimizer.supervisor import ChildSpec, Supervisor
 
+from .control_server import prepare_path
 from .cycle import CycleRunner
 from .service import EventFeed, Service
 from .settings import ServiceSettings
@@ -127,6 +128,7 @@ def open_service(
     ``service.runner.run(trigger)`` directly."""
     env = os.environ if environ is None else environ
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    prepare_path(settings.socket_path)  # fails fast when a service already runs there
     policy = load_policy(settings.policy_file, env)
     with ExitStack() as stack:
         sim_node = None
