@@ -147,6 +147,7 @@ def resolver(
     local=None,
     metrics: ProviderMetrics | None = None,
     freshness: Freshness = FRESH,
+    wall_clock=time.time,
 ) -> PeerFactsResolver:
     metrics = metrics or ProviderMetrics()
     amboss = None
@@ -172,6 +173,7 @@ def resolver(
         local_centrality=centrality_from_map(local or local_map()),
         lnd_node_info=lnd.node_info,
         lnd_uptime=lnd.uptime,
+        wall_clock=wall_clock,
     )
 
 
@@ -368,9 +370,9 @@ def test_outage_opens_circuit_then_recovery_is_probed(amboss_srv, mempool_srv) -
         mempool_srv.script("GET", f"/api/v1/lightning/nodes/{key}", mempool_node)
     r = resolver(amboss_url=amboss_srv.url, mempool_url=mempool_srv.url, lnd=Lnd())
     started = time.monotonic()
-    cycle = r.resolve_peers(PEERS)
+    cycle = r.resolve_peers(PEERS, workers=1)
     elapsed = time.monotonic() - started
-    assert set(cycle) == set(PEERS)
+    assert list(cycle) == PEERS
     # the first peer's three Amboss calls open the circuit: later peers are not even tried
     assert len(amboss_srv.hits) <= POLICY.breaker_failures * POLICY.max_attempts
     assert elapsed <= POLICY.breaker_failures * (BUDGET_S + POLICY.read_timeout_s) + 1.0
@@ -389,6 +391,58 @@ def test_outage_opens_circuit_then_recovery_is_probed(amboss_srv, mempool_srv) -
     assert facts.centrality.source == "amboss"  # type: ignore[union-attr]
     assert facts.uptime.source == "amboss"  # type: ignore[union-attr]
     assert r.metrics.value("mcp_provider_circuit_open", provider="amboss") == 0
+
+
+def test_concurrent_cycle_with_amboss_down(amboss_srv, mempool_srv) -> None:
+    amboss_srv.script("POST", "/graphql", Reply(500))
+    for key in PEERS:
+        mempool_srv.script("GET", f"/api/v1/lightning/nodes/{key}", mempool_node)
+    r = resolver(amboss_url=amboss_srv.url, mempool_url=mempool_srv.url, lnd=Lnd())
+    workers = 4
+    cycle = r.resolve_peers(PEERS + [PEER], workers=workers)
+    assert list(cycle) == PEERS  # distinct keys, in order
+    assert all(f.node_record.source == "mempool" for f in cycle.values())  # type: ignore
+    assert cycle[PEER].centrality.source == "local-graph"  # type: ignore[union-attr]
+    # calls already in flight when the circuit opens still finish, no more
+    most = (POLICY.breaker_failures + workers - 1) * POLICY.max_attempts
+    assert len(amboss_srv.hits) <= most
+    assert sum(
+        a.outcome is SourceOutcome.CIRCUIT_OPEN for f in cycle.values() for a in f.sources
+    ) >= 3 * len(PEERS) - (POLICY.breaker_failures + workers - 1)
+
+
+def test_remote_answers_are_reused_then_asked_again(amboss_srv, mempool_srv) -> None:
+    amboss_srv.script("POST", "/graphql", amboss_answer())
+    mempool_srv.script("GET", f"/api/v1/lightning/nodes/{PEER}", mempool_node)
+    clock = [time.time()]
+    r = resolver(
+        amboss_url=amboss_srv.url,
+        mempool_url=mempool_srv.url,
+        lnd=Lnd(),
+        freshness=replace(FRESH, reuse_s=600),
+        wall_clock=lambda: clock[0],
+    )
+    first = r.resolve_peer(PEER)
+    hits = len(amboss_srv.hits) + len(mempool_srv.hits)
+    assert hits == 4
+    clock[0] += 300
+    second = r.resolve_peer(PEER)
+    assert len(amboss_srv.hits) + len(mempool_srv.hits) == hits  # nothing asked again
+    assert second.centrality == first.centrality and second.node_record == first.node_record
+    assert {a.detail for a in second.sources} == {"reused answer from 300 s ago"}
+    clock[0] += 301
+    r.resolve_peer(PEER)
+    assert len(amboss_srv.hits) + len(mempool_srv.hits) == 2 * hits  # too old to reuse
+
+
+def test_reuse_disabled(amboss_srv) -> None:
+    amboss_srv.script("POST", "/graphql", amboss_answer())
+    r = resolver(
+        amboss_url=amboss_srv.url, mempool_url=None, lnd=Lnd(), freshness=replace(FRESH, reuse_s=0)
+    )
+    r.resolve_peer(PEER)
+    r.resolve_peer(PEER)
+    assert len(amboss_srv.hits) == 6
 
 
 def test_invalid_pubkey_gives_unknowns_without_requests(amboss_srv) -> None:

@@ -49,7 +49,8 @@ class SourceAttempt(Message):
     outcome: SourceOutcome
     """What it gave."""
     detail: str
-    """The reason in words (the error, the age of stale data); empty when used."""
+    """The reason in words (the error, the age of stale data); when used: empty, or
+    ``reused answer from N s ago`` for a remote answer reused between cycles."""
     at_s: int
     """When it was asked (Unix seconds)."""
 

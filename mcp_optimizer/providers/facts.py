@@ -17,12 +17,21 @@ reason starts with ``stale:`` when a source had data that was only too old.
 
 Nothing here raises for a provider's sake: an outage, a refusal, a malformed answer, or an
 exception from an injected callable all end as an unknown fact, so a cycle always completes.
+
+A remote provider's answer is reused for ``MCP_PROVIDER_REUSE_S`` (default 30 min) before the
+provider is asked again, so that a cycle every few minutes does not send every peer's queries
+every time (the attempt's detail then says ``reused answer from N s ago``); the freshness
+limit is still applied to the reused answer's ``observed_at_s``. ``resolve_peers`` resolves
+peers on a few threads (the clients are thread-safe; the circuit breakers still bound an
+outage's cost).
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from mcp_optimizer.messages import (
@@ -62,6 +71,8 @@ _KIND_TO_OUTCOME = {
 }
 
 Step = tuple[str, Callable[[], Any] | None]
+REMOTE_SOURCES = frozenset({"amboss", "mempool"})
+"""Sources whose answers are reused for ``Freshness.reuse_s`` (local ones cache themselves)."""
 
 
 def centrality_from_map(
@@ -117,6 +128,8 @@ class PeerFactsResolver:
         self.lnd_node_info = lnd_node_info
         self.lnd_uptime = lnd_uptime
         self._wall_clock = wall_clock
+        self._reuse: dict[tuple[str, str, str], tuple[float, Any]] = {}
+        self._reuse_lock = threading.Lock()
 
     # -- the chain ------------------------------------------------------------------------
 
@@ -124,14 +137,23 @@ class PeerFactsResolver:
         return int(self._wall_clock())
 
     def _run(
-        self, fact: str, steps: list[Step], max_age_s: int, sources: list[SourceAttempt]
+        self,
+        fact: str,
+        key: str,
+        steps: list[Step],
+        max_age_s: int,
+        sources: list[SourceAttempt],
     ) -> tuple[Any, str]:
         """The first fresh known value and its source, or (None, the reason it is unknown)."""
         stale: list[str] = []
         others: list[str] = []
         for index, (source, call) in enumerate(steps):
             at_s = self._now()
-            outcome, detail, value = self._ask(call, at_s, max_age_s, source)
+            outcome, detail, value = self._reused(fact, source, key, at_s, max_age_s)
+            if outcome is not SourceOutcome.USED:
+                outcome, detail, value = self._ask(call, at_s, max_age_s, source)
+                if outcome is SourceOutcome.USED and source in REMOTE_SOURCES:
+                    self._remember(fact, source, key, value)
             sources.append(
                 SourceAttempt(fact=fact, source=source, outcome=outcome, detail=detail, at_s=at_s)
             )
@@ -145,6 +167,35 @@ class PeerFactsResolver:
         if stale:
             return None, "stale: " + "; ".join(stale + others)
         return None, "no source could tell: " + "; ".join(others)
+
+    def _reused(
+        self, fact: str, source: str, key: str, at_s: int, max_age_s: int
+    ) -> tuple[SourceOutcome, str, Any]:
+        reuse_s = self.freshness.reuse_s
+        if reuse_s <= 0 or source not in REMOTE_SOURCES:
+            return SourceOutcome.UNKNOWN, "", None
+        with self._reuse_lock:
+            found = self._reuse.get((fact, source, key))
+        if found is None:
+            return SourceOutcome.UNKNOWN, "", None
+        fetched_at, value = found
+        age = self._wall_clock() - fetched_at
+        observed_age = at_s - value.observed_at_s
+        if age > reuse_s or age < 0 or observed_age > max_age_s:
+            with self._reuse_lock:
+                self._reuse.pop((fact, source, key), None)
+            return SourceOutcome.UNKNOWN, "", None
+        return SourceOutcome.USED, f"reused answer from {int(age)} s ago", value
+
+    def _remember(self, fact: str, source: str, key: str, value: Any) -> None:
+        if self.freshness.reuse_s > 0:
+            with self._reuse_lock:
+                self._reuse[(fact, source, key)] = (self._wall_clock(), value)
+
+    def forget(self) -> None:
+        """Drop every reused answer (the next resolution asks the providers again)."""
+        with self._reuse_lock:
+            self._reuse.clear()
 
     def _ask(
         self, call: Callable[[], Any] | None, at_s: int, max_age_s: int, source: str
@@ -178,6 +229,7 @@ class PeerFactsResolver:
         amboss, local = self.amboss, self.local_centrality
         value, reason = self._run(
             "centrality",
+            pubkey,
             [
                 ("amboss", (lambda: amboss.centrality(pubkey)) if amboss else None),
                 ("local-graph", (lambda: local(pubkey)) if local else None),
@@ -192,6 +244,7 @@ class PeerFactsResolver:
         amboss, lnd = self.amboss, self.lnd_uptime
         value, reason = self._run(
             "uptime",
+            pubkey,
             [
                 ("amboss", (lambda: amboss.uptime(pubkey)) if amboss else None),
                 ("lnd", (lambda: lnd(pubkey)) if lnd else None),
@@ -211,6 +264,7 @@ class PeerFactsResolver:
 
         value, reason = self._run(
             "node_record",
+            pubkey,
             [
                 ("mempool", (lambda: mempool.node(pubkey)) if mempool else None),
                 ("lnd", from_lnd if lnd else None),
@@ -225,6 +279,7 @@ class PeerFactsResolver:
         amboss = self.amboss
         value, reason = self._run(
             "ranks",
+            pubkey,
             [("amboss", (lambda: amboss.ranks(pubkey)) if amboss else None)],
             self.freshness.node_max_age_s,
             sources,
@@ -236,6 +291,7 @@ class PeerFactsResolver:
         mempool = self.mempool
         value, reason = self._run(
             "network_stats",
+            "",
             [("mempool", mempool.network_stats if mempool else None)],
             self.freshness.stats_max_age_s,
             [] if sources is None else sources,
@@ -272,9 +328,17 @@ class PeerFactsResolver:
             resolved_at_s=resolved_at_s,
         )
 
-    def resolve_peers(self, pubkeys: Iterable[str]) -> dict[str, PeerFacts]:
-        """:meth:`resolve_peer` for each distinct key, in order."""
-        return {key: self.resolve_peer(key) for key in dict.fromkeys(pubkeys)}
+    def resolve_peers(self, pubkeys: Iterable[str], *, workers: int = 4) -> dict[str, PeerFacts]:
+        """:meth:`resolve_peer` for each distinct key, on up to ``workers`` threads.
+
+        The result is in the order of ``pubkeys``; never raises for a provider's sake.
+        """
+        keys = list(dict.fromkeys(pubkeys))
+        if workers <= 1 or len(keys) <= 1:
+            return {key: self.resolve_peer(key) for key in keys}
+        with ThreadPoolExecutor(max_workers=min(workers, len(keys))) as pool:
+            found = list(pool.map(self.resolve_peer, keys))
+        return dict(zip(keys, found, strict=True))
 
 
 __all__ = [

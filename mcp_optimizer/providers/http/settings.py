@@ -23,6 +23,7 @@ and what was expected. An ``MCP_PROVIDER_*`` variable this module does not know 
 | ``MCP_PROVIDER_UPTIME_MAX_AGE_S`` | 86400 | older uptime is treated as unknown |
 | ``MCP_PROVIDER_NODE_MAX_AGE_S`` | 86400 | older node records / ranks are treated as unknown |
 | ``MCP_PROVIDER_STATS_MAX_AGE_S`` | 172800 | older network statistics are treated as unknown |
+| ``MCP_PROVIDER_REUSE_S`` | 1800 | reuse a remote answer this long before asking again (0: never) |
 """
 
 from __future__ import annotations
@@ -64,6 +65,8 @@ class Freshness:
     uptime_max_age_s: int = 86400
     node_max_age_s: int = 86400
     stats_max_age_s: int = 2 * 86400
+    reuse_s: int = 1800
+    """How long a remote provider's answer is reused before it is asked again (0: never)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -99,12 +102,16 @@ _INT_VARS = {
     "MCP_PROVIDER_NODE_MAX_AGE_S": ("freshness", "node_max_age_s"),
     "MCP_PROVIDER_STATS_MAX_AGE_S": ("freshness", "stats_max_age_s"),
 }
+_NON_NEG_INT_VARS = {
+    "MCP_PROVIDER_REUSE_S": ("freshness", "reuse_s"),
+}
 KNOWN_VARIABLES = (
     "MCP_AMBOSS_API_KEY",
     "MCP_AMBOSS_URL",
     "MCP_MEMPOOL_URL",
     *sorted(_FLOAT_VARS),
     *sorted(_INT_VARS),
+    *sorted(_NON_NEG_INT_VARS),
 )
 
 
@@ -126,6 +133,15 @@ def _positive_int(name: str, raw: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise ProviderSettingsError(
             f"environment variable {name}: expected a whole number of at least 1, got {raw!r}"
+        )
+    return int(text)
+
+
+def _non_negative_int(name: str, raw: str) -> int:
+    text = raw.strip()
+    if not text.isdigit():
+        raise ProviderSettingsError(
+            f"environment variable {name}: expected a whole number of at least 0, got {raw!r}"
         )
     return int(text)
 
@@ -164,6 +180,9 @@ def load_provider_settings(environ: Mapping[str, str] | None = None) -> Provider
     for name, (section, field) in _INT_VARS.items():
         if name in env:
             sections[section][field] = _positive_int(name, env[name])
+    for name, (section, field) in _NON_NEG_INT_VARS.items():
+        if name in env:
+            sections[section][field] = _non_negative_int(name, env[name])
     retry = RetryPolicy(**sections["retry"])  # type: ignore[arg-type]
     if retry.backoff_max_s < retry.backoff_initial_s:
         raise ProviderSettingsError(
