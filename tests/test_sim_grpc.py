@@ -19,6 +19,7 @@ from lnd_sim_support import BIG_SCENARIO, Raw, serve
 from mcp_optimizer.providers.lnd.gen import lightning_pb2 as ln
 from mcp_optimizer.providers.lnd.gen import router_pb2 as rt
 from mcp_optimizer.simulator.grpc import ServerStartError, start_server
+from mcp_optimizer.simulator.grpc.credentials import CredentialsError
 from mcp_optimizer.simulator.grpc.servicer import private_edge
 from mcp_optimizer.simulator.model import SimulatedNode
 
@@ -107,6 +108,20 @@ def test_restart_reuses_certificate_and_macaroons(tmp_path):
         raw.close()
     finally:
         second.stop()
+
+
+def test_port_in_use_is_refused(sim, tmp_path):
+    node, server = sim
+    with pytest.raises(ServerStartError, match="cannot listen"):
+        start_server(node, server.address, tmp_path)
+
+
+def test_unusable_state_dir_is_a_clear_error(tmp_path):
+    node = SimulatedNode.from_scenario("demo")
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(CredentialsError, match="cannot read or write credentials"):
+        start_server(node, "127.0.0.1:0", blocker / "state")
 
 
 def test_bad_listen_address_is_refused(tmp_path):

@@ -121,11 +121,16 @@ def _usable(cert_pem: bytes, key_pem: bytes) -> bool:
 
 def ensure_credentials(state_dir: Path) -> Credentials:
     """Load the TLS pair and macaroons from ``state_dir``, creating what is missing."""
-    state_dir = Path(state_dir)
     try:
-        state_dir.mkdir(parents=True, exist_ok=True)
+        return _ensure_credentials(Path(state_dir))
     except OSError as exc:
-        raise CredentialsError(f"cannot create the state directory {state_dir}: {exc}") from exc
+        raise CredentialsError(
+            f"cannot read or write credentials in {state_dir}: {exc.strerror or exc}"
+        ) from None
+
+
+def _ensure_credentials(state_dir: Path) -> Credentials:
+    state_dir.mkdir(parents=True, exist_ok=True)
     cert_path, key_path = state_dir / "tls.cert", state_dir / "tls.key"
     cert_pem = key_pem = b""
     if cert_path.exists() and key_path.exists():
