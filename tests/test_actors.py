@@ -95,6 +95,8 @@ def test_crash_during_a_cycle(service, logs, actor, request_type, outcome, words
     assert wait_running(service, actor, before[actor].generation + 1,
                         timeout=max(0.0, 1.0 - (time.monotonic() - t0)) + 0.05)
     after = records(service)
+    # measured by the supervisor: from the crash report to the new instance running
+    assert 0 <= after[actor].started_at_s - after[actor].last_crash_at_s < 1.0
     assert after[actor].crashes == before[actor].crashes + 1
     assert after[actor].restarts == before[actor].restarts + 1
     assert "InjectedFault" in after[actor].last_crash

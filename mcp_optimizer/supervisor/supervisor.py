@@ -99,6 +99,8 @@ class _Report:
     name: str
     generation: int
     cause: str
+    at_s: float = 0.0
+    """Wall time of the crash (when the actor reported it)."""
 
 
 class Supervisor:
@@ -277,7 +279,7 @@ class Supervisor:
     def report_crash(self, name: str, generation: int, cause: BaseException | str) -> None:
         """Called by a child (from its own thread) when an exception escaped its handler."""
         text = cause if isinstance(cause, str) else f"{type(cause).__name__}: {cause}"
-        self._reports.put(_Report(name, generation, text))
+        self._reports.put(_Report(name, generation, text, self.wall()))
         # Fast path so that askers wait for the restart instead of hitting the dead actor.
         # Bounded wait: the watcher may hold the lock while stopping this very actor.
         if self._lock.acquire(timeout=0.5):
@@ -298,7 +300,9 @@ class Supervisor:
                 report = None
             try:
                 while report is not None:
-                    self._on_exit(report.name, report.generation, Exit.CRASHED, report.cause)
+                    self._on_exit(
+                        report.name, report.generation, Exit.CRASHED, report.cause, report.at_s
+                    )
                     try:
                         report = self._reports.get_nowait()
                     except queue.Empty:
@@ -320,7 +324,9 @@ class Supervisor:
         for name, generation in dead:
             self._on_exit(name, generation, Exit.STOPPED, "stopped without a crash report")
 
-    def _on_exit(self, name: str, generation: int, exit: Exit, cause: str) -> None:
+    def _on_exit(
+        self, name: str, generation: int, exit: Exit, cause: str, at_s: float = 0.0
+    ) -> None:
         if self._closing.is_set():
             return
         with self._lock:
@@ -329,11 +335,10 @@ class Supervisor:
                 return  # stale: already handled
             if record.state not in (ChildState.RUNNING, ChildState.RESTARTING):
                 return
-            now_s = self.wall()
             if exit is Exit.CRASHED:
                 record.crashes += 1
                 record.last_crash = cause
-                record.last_crash_at_s = now_s
+                record.last_crash_at_s = at_s or self.wall()
                 logger.error(
                     "actor {} crashed (crash #{}): {}", name, record.crashes, cause
                 )
