@@ -15,6 +15,7 @@ COMMAND_MODULES = [
     "mcp_optimizer.cli.cycle",
     "mcp_optimizer.cli.evaluate",
     "mcp_optimizer.cli.journal",
+    "mcp_optimizer.cli.providers",
     "mcp_optimizer.cli.schema",
     "mcp_optimizer.cli.simulate",
 ]
