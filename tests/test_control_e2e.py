@@ -105,7 +105,13 @@ def test_run_status_control_verbs_and_clean_sigterm(running):
     assert cli(env, "resume").stdout.strip() == "resumed"
     assert cli(env, "mode", "dry-run").stdout.strip() == "mode shadow -> dry-run"
     assert ok_json(env, "mode") == {"mode": "dry-run"}
-    # the journal verbs reach the same service through the socket
+    # the journal verbs reach the same service through the socket: live changes, then undo one
+    assert cli(env, "mode", "live").stdout.strip() == "mode dry-run -> live"
+    live = ok_json(env, "evaluate-now", "--wait")
+    assert live["cycle"]["outcome"] == "ok" and live["cycle"]["actions"] > 0
+    undo = cli(env, "rollback", "--last")
+    assert undo.returncode == 0, undo.stderr
+    assert "rollback of change" in undo.stdout and "verified" in undo.stdout
     ack = cli(env, "ack-crash")
     assert ack.returncode == 0, ack.stderr
 
