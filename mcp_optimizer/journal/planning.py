@@ -95,13 +95,6 @@ def plan_rollback_since(since_s: int, records: list[ChangeRecord]) -> list[Rollb
     return plans
 
 
-def latest_overall(records: list[ChangeRecord]) -> ChangeRecord:
-    effective = [r for r in records if r.state in EFFECTIVE_STATES]
-    if not effective:
-        raise RollbackRefused("the journal has no applied change to roll back")
-    return max(effective, key=lambda r: r.change_id)
-
-
 def resolve_pending(rec: ChangeRecord, actual: ChannelPolicy) -> tuple[ChangeState, str]:
     """What an interrupted write (INTENT or APPLIED) became, from the node's policy now."""
     if same_policy(actual, rec.new_policy):

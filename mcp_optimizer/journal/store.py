@@ -528,6 +528,16 @@ class Journal:
         """Changes without a verified outcome (INTENT, APPLIED): what reconciliation resolves."""
         return self.changes(states_in=states.PENDING_STATES)
 
+    def latest_change(self, states_in: Iterable[ChangeState]) -> ChangeRecord | None:
+        """The most recent change (any channel) in one of ``states_in``."""
+        wanted = [s.value for s in states_in]
+        found = self._changes(
+            f"WHERE id = (SELECT max(id) FROM changes WHERE state IN "
+            f"({','.join('?' * len(wanted))}))",
+            wanted,
+        )
+        return found[0] if found else None
+
     def has_pending(self) -> bool:
         marks = ",".join("?" * len(states.PENDING_STATES))
         rows = self._query(

@@ -462,7 +462,9 @@ class Actuator:
         """Undo the latest effective change of any origin (right after a rollback: undo it)."""
         with self._lock:
             self._reconcile_before_rollback()
-            last = planning.latest_overall(self.journal.changes(states_in=EFFECTIVE_STATES))
+            last = self.journal.latest_change(EFFECTIVE_STATES)
+            if last is None:
+                raise RollbackRefused("the journal has no applied change to roll back")
             return self.rollback(last.change_id)
 
     def rollback_since(self, since_s: int) -> tuple[list[ChangeRecord], list[str]]:
