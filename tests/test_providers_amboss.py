@@ -147,8 +147,11 @@ def test_unauthorized(server: LoopbackServer) -> None:
 
 def test_unknown_node_is_not_found(server: LoopbackServer) -> None:
     server.script("POST", "/graphql", json_reply({"data": {"getNode": None}}))
+    amboss = provider(server.url)
     with pytest.raises(ProviderNotFound):
-        provider(server.url).ranks(PEER)
+        amboss.ranks(PEER)
+    metrics = amboss.client.metrics
+    assert metrics.value("mcp_provider_calls_total", provider="amboss", outcome="not_found") == 1
 
 
 @pytest.mark.parametrize(

@@ -155,17 +155,22 @@ class AmbossProvider:
         )
         return cls(client)
 
-    def _query(self, query: str, pubkey: str, type_: type[T]) -> T:
+    def _query(self, query: str, pubkey: str, type_: type[Any]) -> Any:
+        """The ``getNode`` member of the answer to ``query`` about ``pubkey``."""
         check_pubkey(pubkey)
-        data = self.client.request(
+
+        def parse(body: bytes) -> Any:
+            node = _graphql_data(body, type_).getNode
+            if node is None:
+                raise ProviderNotFound(SOURCE, "Amboss does not know this node", 200)
+            return node
+
+        return self.client.request(
             "POST",
             "",
             json_body={"query": query, "variables": {"pubkey": pubkey}},
-            parse=lambda body: _graphql_data(body, type_),
+            parse=parse,
         )
-        if data.getNode is None:  # type: ignore[attr-defined]
-            raise ProviderNotFound(SOURCE, "Amboss does not know this node", 200)
-        return data.getNode  # type: ignore[attr-defined,no-any-return]
 
     def ranks(self, pubkey: str) -> PeerRanksKnown:
         """The peer's capacity and channel count, and their ranks among all nodes."""
