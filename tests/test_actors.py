@@ -10,7 +10,7 @@ import pytest
 from loguru import logger
 
 from mcp_optimizer.actors.faults import FAULTS
-from mcp_optimizer.messages import CrashKind, Mode
+from mcp_optimizer.messages import CrashKind, FactorStatus, Mode
 from mcp_optimizer.messages.control import SafeModeOff, SafeModeOn
 from mcp_optimizer.runtime.run import open_service
 from mcp_optimizer.runtime.settings import ServiceSettings
@@ -60,12 +60,19 @@ def test_a_clean_cycle_runs_end_to_end(service):
     assert done.outcome == "ok", done.detail
     assert done.channels > 0 and done.decisions == done.channels
     assert service.actuator.journal.cycles(limit=1)[0].outcome == "ok"
+    # peer facts flowed through facts <- local_graph (centrality) and LND (uptime)
+    decisions = [d for _, _, d in service.actuator.journal.decisions(limit=done.decisions)]
+    factors = [f for d in decisions for f in d.factors if f.name in ("centrality", "uptime")]
+    scored = {f.name for f in factors if f.status is FactorStatus.SCORED}
+    assert scored == {"centrality", "uptime"}, factors[:4]
+    assert any("local-graph" in f.detail for f in factors if f.name == "centrality"), factors[:4]
 
 
 # actor, request to crash on, expected cycle outcome, words expected in the cycle's detail
 CASES = [
     ("lnd", "ReadChannelsRequest", "failed", "ingestion failed: channels not read"),
-    ("local_graph", "PeerFactsRequest", "partial", "peer facts from local_graph unavailable"),
+    ("local_graph", "PeerFactsRequest", "partial", "local_graph unavailable"),
+    ("facts", "PeerFactsRequest", "partial", "peer facts from facts unavailable"),
     ("ingestion", "IngestRequest", "failed", "ingestion failed: ingestion crashed"),
     ("preprocessing", "PreprocessRequest", "failed", "preprocessing failed: preprocessing crashed"),
     ("scorer", "ScoreRequest", "partial", "scorer failed: scorer crashed"),

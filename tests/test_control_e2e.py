@@ -66,8 +66,8 @@ def test_run_status_control_verbs_and_clean_sigterm(running):
     assert status["pause"] == {"paused": False, "sources": []}
     assert status["safe_mode"] == {"type": "SafeModeOff"}
     names = [a["name"] for a in status["actors"]]
-    assert names == ["lnd", "local_graph", "ingestion", "preprocessing", "scorer", "decider",
-                     "actuator"]
+    assert names == ["lnd", "local_graph", "facts", "ingestion", "preprocessing", "scorer",
+                     "decider", "actuator"]
     assert all(a["state"] == "running" and a["crashes"] == 0 for a in status["actors"])
     assert status["last_cycle"]["outcome"] == "ok", status["last_cycle"]
     assert status["next_cycle"]["type"] == "NextCycleAt"

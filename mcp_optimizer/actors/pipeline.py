@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mcp_optimizer.messages import CentralityUnknown
 from mcp_optimizer.messages.actors import (
     ChannelsRead,
     DecidedReply,
@@ -13,6 +14,7 @@ from mcp_optimizer.messages.actors import (
     NodeData,
     PeerFactsReply,
     PeerFactsRequest,
+    PeerUptime,
     PreprocessRequest,
     ReadChannelsRequest,
     ReadForwardsRequest,
@@ -27,7 +29,7 @@ from mcp_optimizer.preprocess import build_snapshots
 from mcp_optimizer.supervisor.supervisor import ActorContext
 
 from .base import SupervisedActor
-from .enrich import peers_of, with_centrality
+from .enrich import lnd_uptimes, peers_of, with_centrality, with_uptime
 
 
 def _why(reply: Any) -> str:
@@ -87,9 +89,9 @@ class PreprocessingActor(SupervisedActor):
 
 
 class ScorerActor(SupervisedActor):
-    """Fills in peer facts from the provider actors (centrality from ``local_graph``)."""
+    """Fills in peer facts (centrality, uptime) from the provider actors, in order."""
 
-    def __init__(self, ctx: ActorContext, providers: tuple[str, ...] = ("local_graph",)):
+    def __init__(self, ctx: ActorContext, providers: tuple[str, ...] = ("facts",)):
         super().__init__(ctx)
         self.providers = providers
 
@@ -100,18 +102,28 @@ class ScorerActor(SupervisedActor):
                 complete = True
                 if not snapshots:
                     return ScoredReply(snapshots=[], complete=True, notes=[])
-                now_s = snapshots[0].taken_at_s
+                request = PeerFactsRequest(
+                    pubkeys=peers_of(snapshots),
+                    now_s=snapshots[0].taken_at_s,
+                    lnd_uptime=[
+                        PeerUptime(pubkey=p, uptime=u) for p, u in lnd_uptimes(snapshots).items()
+                    ],
+                )
                 for provider in self.providers:
-                    reply = self.ask_peer(
-                        provider, PeerFactsRequest(pubkeys=peers_of(snapshots), now_s=now_s)
-                    )
+                    reply = self.ask_peer(provider, request)
                     if not isinstance(reply, PeerFactsReply):
                         notes.append(f"peer facts from {provider} unavailable ({_why(reply)})")
                         complete = False
                         continue
-                    found = {e.pubkey: e.centrality for e in reply.centrality}
-                    snapshots = with_centrality(snapshots, found)
-                    unknown = sum(1 for c in found.values() if type(c).__name__.endswith("Unknown"))
+                    snapshots = with_centrality(
+                        snapshots, {e.pubkey: e.centrality for e in reply.centrality}
+                    )
+                    snapshots = with_uptime(snapshots, {e.pubkey: e.uptime for e in reply.uptime})
+                    notes += reply.notes
+                    complete = complete and reply.complete
+                    unknown = sum(
+                        1 for e in reply.centrality if isinstance(e.centrality, CentralityUnknown)
+                    )
                     if unknown:
                         notes.append(f"{provider}: centrality unknown for {unknown} peer(s)")
                 return ScoredReply(snapshots=snapshots, complete=complete, notes=notes)

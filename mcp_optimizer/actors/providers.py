@@ -16,6 +16,8 @@ from mcp_optimizer.messages import (
     Channel,
     ChannelGraph,
     ForwardingEvent,
+    Uptime,
+    UptimeUnknown,
 )
 from mcp_optimizer.messages.actors import (
     ChannelsRead,
@@ -24,11 +26,13 @@ from mcp_optimizer.messages.actors import (
     PeerCentrality,
     PeerFactsReply,
     PeerFactsRequest,
+    PeerUptime,
     ReadChannelsRequest,
     ReadForwardsRequest,
     ReadGraphRequest,
     StageError,
 )
+from mcp_optimizer.providers.facts import PeerFactsResolver
 from mcp_optimizer.providers.lnd.client import ForwardingLog
 from mcp_optimizer.supervisor.supervisor import ActorContext
 
@@ -122,15 +126,20 @@ class LocalGraphActor(SupervisedActor):
     def handle(self, message: Any) -> Any:
         match message:
             case PeerFactsRequest(pubkeys=pubkeys, now_s=now_s):
-                return PeerFactsReply(centrality=self._centrality(pubkeys, now_s))
+                return self._centrality(pubkeys, now_s)
         raise TypeError(f"local_graph actor cannot handle {type(message).__name__}")
 
-    def _centrality(self, pubkeys: list[str], now_s: int) -> list[PeerCentrality]:
-        def unknown(reason: str) -> list[PeerCentrality]:
-            return [
-                PeerCentrality(pubkey=p, centrality=CentralityUnknown(reason=reason))
-                for p in pubkeys
-            ]
+    def _centrality(self, pubkeys: list[str], now_s: int) -> PeerFactsReply:
+        def unknown(reason: str) -> PeerFactsReply:
+            return PeerFactsReply(
+                centrality=[
+                    PeerCentrality(pubkey=p, centrality=CentralityUnknown(reason=reason))
+                    for p in pubkeys
+                ],
+                uptime=[],
+                complete=False,
+                notes=[f"{self.ctx.name}: {reason}"],
+            )
 
         if self.compute is None:
             return unknown(self.unavailable_reason or "local-graph centrality is not available")
@@ -141,6 +150,11 @@ class LocalGraphActor(SupervisedActor):
                 return unknown(f"the graph could not be read: {reason}")
             self._scores = self.compute(reply.graph, now_s)
             self._computed_at_s = now_s
+        return PeerFactsReply(
+            centrality=self._lookup(pubkeys), uptime=[], complete=True, notes=[]
+        )
+
+    def _lookup(self, pubkeys: list[str]) -> list[PeerCentrality]:
         out = []
         for p in pubkeys:
             known = self._scores.get(p)
@@ -150,3 +164,63 @@ class LocalGraphActor(SupervisedActor):
             )
             out.append(PeerCentrality(pubkey=p, centrality=c))
         return out
+
+
+class FactsActor(SupervisedActor):
+    """Peer facts through the fallback chains of :mod:`mcp_optimizer.providers.facts`:
+    centrality from Amboss (when configured), else the ``local_graph`` actor; uptime from
+    Amboss, else what LND said (given in the request)."""
+
+    def __init__(
+        self,
+        ctx: ActorContext,
+        *,
+        freshness: Any,
+        metrics: Any,
+        amboss: Any,
+        wall_clock: Callable[[], float],
+    ) -> None:
+        super().__init__(ctx)
+        self._local: dict[str, Centrality] = {}
+        self._lnd: dict[str, Uptime] = {}
+        self.resolver = PeerFactsResolver(
+            freshness=freshness,
+            metrics=metrics,
+            amboss=amboss,
+            local_centrality=self._local_centrality,
+            lnd_uptime=self._lnd_uptime,
+            wall_clock=wall_clock,
+        )
+
+    def _local_centrality(self, pubkey: str) -> Centrality:
+        return self._local.get(pubkey, CentralityUnknown(reason="the local graph gave nothing"))
+
+    def _lnd_uptime(self, pubkey: str) -> Uptime:
+        return self._lnd.get(pubkey, UptimeUnknown(reason="LND gave no uptime for this peer"))
+
+    def handle(self, message: Any) -> Any:
+        match message:
+            case PeerFactsRequest(pubkeys=pubkeys, lnd_uptime=lnd_uptime) as m:
+                notes: list[str] = []
+                complete = True
+                local = self.ask_peer("local_graph", m)
+                if isinstance(local, PeerFactsReply):
+                    self._local = {e.pubkey: e.centrality for e in local.centrality}
+                    notes += local.notes
+                    complete = local.complete
+                else:
+                    self._local = {}
+                    why = getattr(local, "reason", "") or getattr(local, "error", "")
+                    notes.append(f"local_graph unavailable ({why})")
+                    complete = False
+                self._lnd = {e.pubkey: e.uptime for e in lnd_uptime}
+                facts = self.resolver.resolve_peers(pubkeys)
+                return PeerFactsReply(
+                    centrality=[
+                        PeerCentrality(pubkey=p, centrality=facts[p].centrality) for p in pubkeys
+                    ],
+                    uptime=[PeerUptime(pubkey=p, uptime=facts[p].uptime) for p in pubkeys],
+                    complete=complete,
+                    notes=notes,
+                )
+        raise TypeError(f"facts actor cannot handle {type(message).__name__}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .base import Message, TaggedMessage
 from .decision import Decision, DecisionKind
-from .domain import Centrality, Channel, ChannelSnapshot, LastChange
+from .domain import Centrality, Channel, ChannelSnapshot, LastChange, Uptime
 from .journal import ChangeRecord
 from .node import ChannelGraph, ForwardingEvent, HtlcEvent
 
@@ -164,6 +164,15 @@ class ScoreRequest(TaggedMessage):
     """Snapshots whose peers' facts are to be filled in."""
 
 
+class PeerUptime(Message):
+    """One peer's availability, or why it is unknown."""
+
+    pubkey: str
+    """The peer."""
+    uptime: Uptime
+    """Known, or unknown with the reason."""
+
+
 class PeerFactsRequest(TaggedMessage):
     """Ask a provider actor for facts about peers."""
 
@@ -171,6 +180,8 @@ class PeerFactsRequest(TaggedMessage):
     """The peers."""
     now_s: int
     """The cycle's time."""
+    lnd_uptime: list[PeerUptime]
+    """What LND says of each peer's availability (the last resort of the uptime chain)."""
 
 
 class PeerCentrality(Message):
@@ -187,6 +198,12 @@ class PeerFactsReply(TaggedMessage):
 
     centrality: list[PeerCentrality]
     """One entry per requested peer."""
+    uptime: list[PeerUptime]
+    """Availability per peer, for the peers this provider knows about (may be empty)."""
+    complete: bool
+    """False when a source this provider relies on could not answer at all."""
+    notes: list[str]
+    """What could not be obtained, in words."""
 
 
 class ScoredReply(TaggedMessage):

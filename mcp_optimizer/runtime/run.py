@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import trio
@@ -28,10 +29,13 @@ from mcp_optimizer.actors.pipeline import (
     PreprocessingActor,
     ScorerActor,
 )
-from mcp_optimizer.actors.providers import CentralityFn, LndActor, LocalGraphActor
+from mcp_optimizer.actors.providers import CentralityFn, FactsActor, LndActor, LocalGraphActor
 from mcp_optimizer.journal import Journal
 from mcp_optimizer.messages import CrashKind
 from mcp_optimizer.policies.config import Policy, load_policy
+from mcp_optimizer.providers.amboss import AmbossProvider
+from mcp_optimizer.providers.http import ProviderMetrics, load_provider_settings
+from mcp_optimizer.providers.http.settings import ProviderSettings
 from mcp_optimizer.providers.lnd.client import LndClient
 from mcp_optimizer.providers.lnd.errors import LndError
 from mcp_optimizer.providers.lnd.settings import LndSettings
@@ -60,6 +64,7 @@ def child_specs(
     actuator: Actuator,
     policy: Policy,
     failures: FailureLog,
+    facts: FactsSources,
 ) -> list[ChildSpec]:
     """The supervision tree's children, providers first (start order; stopped in reverse)."""
     compute, why = _centrality()
@@ -68,13 +73,25 @@ def child_specs(
             ctx, client, failures, expected_errors=(LndError,))),
         ChildSpec(name="local_graph", factory=lambda ctx: LocalGraphActor.start(
             ctx, compute, unavailable_reason=why)),
+        ChildSpec(name="facts", factory=lambda ctx: FactsActor.start(
+            ctx, freshness=facts.settings.freshness, metrics=facts.metrics,
+            amboss=facts.amboss, wall_clock=client.now_s)),
         ChildSpec(name="ingestion", factory=lambda ctx: IngestionActor.start(ctx)),
         ChildSpec(name="preprocessing", factory=lambda ctx: PreprocessingActor.start(ctx)),
-        ChildSpec(name="scorer", factory=lambda ctx: ScorerActor.start(ctx)),
+        ChildSpec(name="scorer", factory=lambda ctx: ScorerActor.start(ctx, ("facts",))),
         ChildSpec(name="decider", factory=lambda ctx: DeciderActor.start(ctx, policy)),
         ChildSpec(name="actuator", factory=lambda ctx: ActuatorActor.start(ctx, actuator),
                   writes_policy=True),
     ]
+
+
+@dataclass
+class FactsSources:
+    """The external providers' clients, built once (they outlive actor restarts)."""
+
+    settings: ProviderSettings
+    metrics: ProviderMetrics
+    amboss: AmbossProvider | None
 
 
 def configure_logging(data_dir: Path, level: str = "INFO") -> None:
@@ -163,6 +180,20 @@ def open_service(
             logger.info("driving LND at {}", lnd_settings.host)
         client = LndClient(lnd_settings, clock=clock)
         stack.callback(client.close)
+        provider_settings = load_provider_settings(env)
+        metrics = ProviderMetrics()
+        amboss = None
+        if settings.use_simulator:
+            logger.info("external providers are not consulted: the simulator's peers are not "
+                        "on the real network")
+        else:
+            amboss = AmbossProvider.from_settings(provider_settings, metrics)
+            if amboss is None:
+                logger.info("Amboss not configured (MCP_AMBOSS_API_KEY): centrality from the "
+                            "local graph, uptime from LND")
+            else:
+                stack.callback(amboss.close)
+        facts = FactsSources(provider_settings, metrics, amboss)
         journal = Journal.open(settings.data_dir)
         stack.callback(journal.close)
         actuator = Actuator(journal, client, policy, settings.data_dir, env)
@@ -179,7 +210,7 @@ def open_service(
             actuator.record_crash(CrashKind.ACTOR_RESTART, name, cause)
 
         supervisor = Supervisor(
-            child_specs(client, actuator, policy, failures),
+            child_specs(client, actuator, policy, failures, facts),
             intensity=settings.intensity,
             on_crash=on_crash,
         )
