@@ -49,7 +49,8 @@ core node v:
 Hence ``BC(v) = (sum_s w(s) delta_s(v) + E(v)) / 2`` for core nodes, and 0 for leaves. Two
 nodes that are each other's only neighbour (an isolated channel) and nodes with no edge
 have BC = 0 and touch nothing else, so they are left out of the core as well. On the 2026
-mainnet snapshot this removes 8,596 of 17,324 BFS sources and their edges from every BFS.
+mainnet snapshot 8,596 leaves are folded and 1,222 nodes of isolated channels dropped: 7,506
+of 17,324 nodes remain as BFS sources, and each BFS walks 77,322 arcs instead of 95,736.
 
 Parallelism: sources are split into chunks; each chunk runs in a thread in the nogil compiled
 loop with its own work arrays and its own accumulator; the accumulators are summed in chunk
