@@ -6,10 +6,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from mcp_optimizer.simulator.model import ScenarioError, SimulatedNode
 from mcp_optimizer.simulator.profiles import PROFILES
-from mcp_optimizer.simulator.scenario import load_scenario, parse_scenario, shipped_scenarios
+from mcp_optimizer.simulator.scenario import (
+    GRAPH_KEYS,
+    GROUP_KEYS,
+    MARKET_KEYS,
+    TOP_KEYS,
+    load_scenario,
+    parse_scenario,
+    shipped_scenarios,
+)
 
 MINIMAL = """\
 seed: 1
@@ -183,3 +193,40 @@ def test_relative_real_graph_path_is_resolved_against_the_scenario_file(tmp_path
     assert sc.base_dir == str(tmp_path.resolve())
     with pytest.raises(ScenarioError, match=f"{tmp_path.resolve() / 'graphdir'} does not exist"):
         SimulatedNode.from_config(sc)
+
+
+@pytest.mark.parametrize(
+    "name", [n for n in shipped_scenarios() if n not in ("large", "mainnet")]
+)
+def test_shipped_synthetic_scenarios_build(name: str) -> None:
+    sc = load_scenario(name)
+    node = SimulatedNode.from_config(sc)
+    assert len(node.channels()) == sc.channel_count
+    assert node.forward_count() > 1000
+    assert node.allow_positive_inbound is sc.allow_positive_inbound
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    key=st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=12),
+    where=st.sampled_from(["top", "group", "graph", "market"]),
+)
+def test_any_unknown_key_is_named(key: str, where: str) -> None:
+    allowed = {
+        "top": TOP_KEYS,
+        "group": GROUP_KEYS,
+        "graph": GRAPH_KEYS,
+        "market": MARKET_KEYS,
+    }[where]
+    assume(key not in allowed)
+    quoted = f"'{key}'"  # quoted: YAML would read yes/no/on/off/null as other types
+    if where == "top":
+        text = MINIMAL + f"{quoted}: 1\n"
+    elif where == "group":
+        text = MINIMAL + f"    {quoted}: 1\n"
+    elif where == "graph":
+        text = MINIMAL + f"graph: {{source: synthetic, nodes: 50, {quoted}: 1}}\n"
+    else:
+        text = MINIMAL + f"market: {{{quoted}: 1}}\n"
+    with pytest.raises(ScenarioError, match=f"unknown key '{key}'"):
+        parse(text)

@@ -206,12 +206,16 @@ def parse_scenario(text: str, *, name: str, base_dir: str) -> Scenario:
 
 
 def _check_keys(raw: dict, allowed: set[str], ctx: str, where: str) -> None:
-    unknown = sorted(str(k) for k in raw if k not in allowed)
+    unknown = sorted(
+        (repr(k) if isinstance(k, str) else f"{k!r} (YAML read a {type(k).__name__}: quote it)")
+        for k in raw
+        if k not in allowed
+    )
     if unknown:
         place = f" in {where}" if where else ""
         raise ScenarioError(
             f"{ctx}: unknown key{'s' if len(unknown) > 1 else ''} "
-            f"{', '.join(repr(k) for k in unknown)}{place} (known: {', '.join(sorted(allowed))})"
+            f"{', '.join(unknown)}{place} (known: {', '.join(sorted(allowed))})"
         )
 
 
