@@ -420,9 +420,62 @@ class _Core:
             ]
         return self._other_nodes
 
+    def _all_other_edges(self) -> list[SimGraphEdge]:
+        """Every edge of the graph that is not ours (plain lists: much faster than indexing)."""
+        g = self.g
+        keys = g.pubkeys
+        seed = self.scenario.seed
+        present = g.present.tolist()
+        cols = [c.tolist() for c in (g.base, g.ppm, g.cltv, g.hmin, g.hmax)]
+        update = g.update_s.tolist()
+        edges = []
+        for e, (a, b, cap, scid, out) in enumerate(
+            zip(
+                g.n1.tolist(),
+                g.n2.tolist(),
+                g.capacity_sat.tolist(),
+                g.scid.tolist(),
+                g.out_index.tolist(),
+                strict=True,
+            )
+        ):
+            pols = [
+                SimPolicy(
+                    base_fee_msat=cols[0][e][d],
+                    fee_rate_ppm=cols[1][e][d],
+                    inbound_base_fee_msat=0,
+                    inbound_fee_rate_ppm=0,
+                    time_lock_delta=cols[2][e][d],
+                    min_htlc_msat=cols[3][e][d],
+                    max_htlc_msat=cols[4][e][d],
+                    disabled=False,
+                    last_update_s=update[e],
+                )
+                if present[e][d]
+                else None
+                for d in (0, 1)
+            ]
+            pa, pb = keys[a], keys[b]
+            if pa > pb:
+                pa, pb = pb, pa
+                pols.reverse()
+            edges.append(
+                SimGraphEdge(
+                    chan_id=scid,
+                    channel_point=channel_point(seed, scid, out),
+                    node1_pub=pa,
+                    node2_pub=pb,
+                    capacity_sat=cap,
+                    node1_policy=pols[0],
+                    node2_policy=pols[1],
+                    last_update_s=update[e],
+                )
+            )
+        return edges
+
     def graph(self) -> tuple[list[SimGraphNode], list[SimGraphEdge]]:
         if self._other_edges is None:
-            self._other_edges = [self._other_edge(e) for e in range(self.g.edge_count)]
+            self._other_edges = self._all_other_edges()
         nodes = [*self._nodes(), self._our_node()]
         edges = [*self._other_edges, *(self._our_edge(j) for j in range(len(self.chan_ids)))]
         return nodes, edges
