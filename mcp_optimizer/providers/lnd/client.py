@@ -21,8 +21,10 @@ project's simulator (``mcp-optimizer simulate``), since both speak the same wire
 
 from __future__ import annotations
 
+import bisect
 import threading
 import time
+from array import array
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
@@ -462,11 +464,14 @@ class LndClient:
     def forwarding_events(self, start_s: int, end_s: int) -> list[ForwardingEvent]:
         """Every forward with ``start_s <= timestamp < end_s`` (seconds), oldest first."""
         out: list[ForwardingEvent] = []
-        for page in self._forward_pages(start_s, end_s):
+        for page in self.forwarding_event_pages(start_s, end_s):
             out.extend(page)
         return out
 
-    def _forward_pages(self, start_s: int, end_s: int) -> Iterator[list[ForwardingEvent]]:
+    def forwarding_event_pages(
+        self, start_s: int, end_s: int
+    ) -> Iterator[list[ForwardingEvent]]:
+        """``forwarding_events`` one page (up to 50,000 events) at a time."""
         if end_s <= start_s:
             return
         end_ns = end_s * NS
@@ -609,61 +614,76 @@ class ForwardingLog:
 
     Windows are half-open and tile: the first sync reads ``[start_s, until_s)``, each next
     one ``[previous until_s, until_s)``. ``until_s`` should not be in the node's future.
-    ``prune(before_s)`` drops what no window needs any more, to bound memory.
+    ``prune(before_s)`` drops what no window needs any more. Events are held as six packed
+    64-bit columns (48 bytes an event instead of about 300 as message objects) and turned
+    back into messages by ``window``.
     """
 
     def __init__(self, start_s: int) -> None:
         self.synced_until_s = start_s
-        self._events: list[ForwardingEvent] = []
+        # timestamp_ns, chan_id_in, chan_id_out, amt_in_msat, amt_out_msat, fee_msat
+        self._cols = (
+            array("q"), array("Q"), array("Q"), array("q"), array("q"), array("q")
+        )
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
-        return len(self._events)
+        return len(self._cols[0])
 
-    def sync(self, client: LndClient, until_s: int) -> int:
-        """Fetch the events of ``[synced_until_s, until_s)``; returns how many were new."""
+    def sync(self, client, until_s: int) -> int:
+        """Fetch the events of ``[synced_until_s, until_s)``; returns how many were new.
+
+        ``client`` is anything with ``forwarding_events(start_s, end_s)`` (an LndClient).
+        """
         with self._lock:
             start = self.synced_until_s
             if until_s <= start:
                 return 0
-            new = client.forwarding_events(start, until_s)
-            self._events.extend(new)
+            pages = getattr(client, "forwarding_event_pages", None)
+            if pages is not None:
+                source = pages(start, until_s)
+            else:
+                source = iter([client.forwarding_events(start, until_s)])
+            ts, cin, cout, ain, aout, fee = self._cols
+            before = len(ts)
+            try:
+                for page in source:
+                    ts.extend([e.timestamp_ns for e in page])
+                    cin.extend([e.chan_id_in for e in page])
+                    cout.extend([e.chan_id_out for e in page])
+                    ain.extend([e.amt_in_msat for e in page])
+                    aout.extend([e.amt_out_msat for e in page])
+                    fee.extend([e.fee_msat for e in page])
+            except BaseException:
+                # Nothing half-written: drop this sync's partial pages, keep the old cursor.
+                for col in self._cols:
+                    del col[before:]
+                raise
             self.synced_until_s = until_s
-            return len(new)
+            return len(ts) - before
 
     def window(self, start_s: int, end_s: int) -> list[ForwardingEvent]:
         """Events held with ``start_s <= timestamp < end_s``, oldest first."""
-        import bisect
-
-        lo_ns, hi_ns = start_s * NS, end_s * NS
         with self._lock:
-            keys = _TimestampKeys(self._events)
-            lo = bisect.bisect_left(keys, lo_ns)
-            hi = bisect.bisect_left(keys, hi_ns)
-            return self._events[lo:hi]
+            ts = self._cols[0]
+            lo = bisect.bisect_left(ts, start_s * NS)
+            hi = bisect.bisect_left(ts, end_s * NS)
+            return [
+                ForwardingEvent(
+                    timestamp_ns=t,
+                    chan_id_in=ci,
+                    chan_id_out=co,
+                    amt_in_msat=ai,
+                    amt_out_msat=ao,
+                    fee_msat=f,
+                )
+                for t, ci, co, ai, ao, f in zip(*(c[lo:hi] for c in self._cols), strict=True)
+            ]
 
     def prune(self, before_s: int) -> int:
         """Forget events older than ``before_s``; returns how many were dropped."""
-        import bisect
-
         with self._lock:
-            cut = bisect.bisect_left(_TimestampKeys(self._events), before_s * NS)
-            del self._events[:cut]
+            cut = bisect.bisect_left(self._cols[0], before_s * NS)
+            for col in self._cols:
+                del col[:cut]
             return cut
-
-
-class _TimestampKeys:
-    """A list view of events' timestamps for bisect (no copy)."""
-
-    __slots__ = ("_events",)
-
-    def __init__(self, events: list[ForwardingEvent]) -> None:
-        self._events = events
-
-    def __len__(self) -> int:
-        return len(self._events)
-
-    def __getitem__(self, i: int) -> int:
-        return self._events[i].timestamp_ns
-
-
