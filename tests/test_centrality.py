@@ -322,3 +322,19 @@ def test_every_listed_node_gets_a_centrality() -> None:
     extra = GraphNode(pubkey=key("other"), alias="", address_count=0, last_update_s=1)
     g2 = ChannelGraph(taken_at_s=1, nodes=g.nodes + [extra], edges=g.edges)
     assert set(compute_centrality(g2, 1)) == {key(n) for n in ["a", "b", "c", "lonely", "other"]}
+
+
+def test_kernels_compile_without_a_writable_cache_directory(monkeypatch) -> None:
+    from numba.core import caching
+
+    from mcp_optimizer.providers.local_graph import kernel
+
+    monkeypatch.setattr(kernel, "CACHING", True)
+    monkeypatch.setattr(caching.CacheImpl, "_locator_classes", [])
+
+    def double(x):
+        return 2 * x
+
+    compiled = kernel._compiled(double)
+    assert kernel.CACHING is False
+    assert compiled(21) == 42

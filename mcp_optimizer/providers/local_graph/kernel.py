@@ -65,10 +65,26 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from numba import njit
 
-__all__ = ["betweenness_csr", "default_threads"]
+__all__ = ["CACHING", "betweenness_csr", "default_threads"]
+
+CACHING = True
+"""Whether compiled kernels are cached on disk (False where no cache directory is writable)."""
 
 
-@njit(nogil=True, cache=True)
+def _compiled(fn):
+    """``njit(nogil=True, cache=True)``, or without the disk cache where numba finds no
+    writable place for it (package directory, user cache directory or ``NUMBA_CACHE_DIR``):
+    then the kernels compile at ``warm_up()`` in every process instead of failing the import.
+    """
+    global CACHING
+    try:
+        return njit(nogil=True, cache=True)(fn)
+    except RuntimeError:  # numba: "cannot cache function ...: no locator available"
+        CACHING = False
+        return njit(nogil=True)(fn)
+
+
+@_compiled
 def _brandes_sources(indptr, indices, mult, weight, sources, out):  # pragma: no cover - compiled
     """Add ``sum_s w(s) * delta_s(v) + E(v)`` of the given sources into ``out`` (see module)."""
     n = indptr.shape[0] - 1
@@ -127,7 +143,7 @@ def default_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-@njit(nogil=True, cache=True)
+@_compiled
 def _bfs_order(indptr, indices, start):  # pragma: no cover - compiled
     """Every node once, in BFS order from ``start`` then from each unreached node in turn."""
     n = indptr.shape[0] - 1
