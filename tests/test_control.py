@@ -233,3 +233,33 @@ def test_frames_round_trip_every_request_type():
         assert struct.unpack(">I", data[:4])[0] == len(data) - 4
         assert decode_request(data[4:]) == req
         assert msgspec.json.decode(data[4:], type=ControlRequestFrame).protocol_version == 1
+
+
+def test_connection_limit_and_idle_timeout(sock_path):
+    def connect(path):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(5)
+        s.connect(str(path))
+        return s
+
+    def checks(path, server):
+        held = [connect(path), connect(path)]
+        # make sure both are being served (one request each)
+        for s in held:
+            frame = b'{"protocol_version":1,"request":{"type":"StatusRequest"}}'
+            s.sendall(struct.pack(">I", len(frame)) + frame)
+            (size,) = struct.unpack(">I", s.recv(4, socket.MSG_WAITALL))
+            s.recv(size, socket.MSG_WAITALL)
+        third = connect(path)
+        (size,) = struct.unpack(">I", third.recv(4, socket.MSG_WAITALL))
+        reply = decode_reply(third.recv(size, socket.MSG_WAITALL))
+        assert isinstance(reply, ControlError) and reply.code == "busy"
+        assert closed_by_server(third)
+        third.close()
+        # idle connections are closed after the idle timeout, freeing their places
+        for s in held:
+            assert closed_by_server(s)
+            s.close()
+        assert request(path, StatusRequest()) == Done(detail="handled StatusRequest")
+
+    serve(sock_path, checks, max_connections=2, idle_timeout_s=0.5)

@@ -294,7 +294,7 @@ class ControlError(TaggedMessage):
     """The request was not carried out."""
 
     code: str
-    """bad_frame, frame_too_large, unsupported_version, not_available, refused, internal."""
+    """bad_frame, frame_too_large, unsupported_version, busy, refused, internal."""
     message: str
     """One sentence for the operator."""
 

@@ -96,11 +96,16 @@ class ControlServer:
         *,
         max_frame_bytes: int = MAX_FRAME_BYTES,
         frame_timeout_s: float = 10.0,
+        idle_timeout_s: float = 300.0,
+        max_connections: int = 32,
     ) -> None:
         self.path = path
         self.handler = handler
         self.max_frame_bytes = max_frame_bytes
         self.frame_timeout_s = frame_timeout_s
+        self.idle_timeout_s = idle_timeout_s
+        self.max_connections = max_connections
+        self.connections = 0
         self.served = 0
         self.refused = 0
 
@@ -122,20 +127,32 @@ class ControlServer:
 
     async def _connection(self, stream: trio.SocketStream) -> None:
         async with stream:
+            if self.connections >= self.max_connections:
+                self.refused += 1
+                logger.warning("control socket: more than {} connections, one refused",
+                               self.max_connections)
+                busy = FrameError("busy", f"more than {self.max_connections} open connections")
+                with trio.move_on_after(1.0):
+                    await stream.send_all(error_reply(busy))
+                return
+            self.connections += 1
             try:
                 while True:
                     if not await self._one_frame(stream):
                         return
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 return  # the client went away
+            finally:
+                self.connections -= 1
 
     async def _one_frame(self, stream: trio.SocketStream) -> bool:
         """Serve one frame; False when the connection should close."""
         in_sync = False  # True once the whole frame was read: the next one can follow
         try:
-            header = await _read_exactly(stream, HEADER.size)  # idle wait: no timeout
-            if header is None:
-                return False
+            with trio.move_on_after(self.idle_timeout_s) as idle:
+                header = await _read_exactly(stream, HEADER.size)
+            if idle.cancelled_caught or header is None:
+                return False  # idle too long, or the client hung up: close quietly
             (length,) = HEADER.unpack(header)
             check_length(length, self.max_frame_bytes)
             with trio.fail_after(self.frame_timeout_s):
