@@ -22,6 +22,8 @@ class MemoryNode:
         self.fail_next_write = ""
         self.tamper_next_write = False
         self.down = False
+        self.fail_after_apply = ""
+        self.fail_next_read = ""
         self._lock = threading.Lock()
 
     def _check_up(self) -> None:
@@ -36,6 +38,9 @@ class MemoryNode:
     def get_policy(self, chan_id: int) -> ChannelPolicy:
         self._check_up()
         with self._lock:
+            if self.fail_next_read:
+                msg, self.fail_next_read = self.fail_next_read, ""
+                raise TimeoutError(msg)
             if chan_id not in self.channels:
                 raise LookupError(f"channel {chan_id} not found")
             return self.channels[chan_id].our_policy
@@ -52,6 +57,9 @@ class MemoryNode:
                         new = msgspec.structs.replace(new, fee_rate_ppm=new.fee_rate_ppm + 1)
                     self.writes.append((channel_point, new))
                     self.channels[cid] = msgspec.structs.replace(ch, our_policy=new)
+                    if self.fail_after_apply:
+                        msg, self.fail_after_apply = self.fail_after_apply, ""
+                        raise TimeoutError(msg)
                     return
             raise LookupError(f"channel {channel_point} not found")
 

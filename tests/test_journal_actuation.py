@@ -19,7 +19,7 @@ from mcp_optimizer.messages import (
     Mode,
 )
 from mcp_optimizer.policies.config import load_policy
-from mcp_optimizer.safety.actuator import Actuator, WriterBusy
+from mcp_optimizer.safety.actuator import Actuator, NodeUnavailable, WriterBusy
 from mcp_optimizer.safety.settings import SettingsError
 
 POLICY = load_policy(environ={})
@@ -98,6 +98,46 @@ def test_failed_write_opens_the_breaker_until_acknowledged(rig):
     assert [c.crash_id for c in act.ack_crashes()] == [crash.crash_id]
     ok = act.apply_decision(decision(b, 550), b.channel_point)
     assert ok.state is ChangeState.VERIFIED
+
+
+def test_call_that_fails_after_the_node_applied_is_verified_not_failed(rig):
+    act, node, _ = rig
+    act.set_mode(Mode.LIVE, by="test")
+    ch = _ch(node)
+    node.fail_after_apply = "deadline exceeded"
+    rec = act.apply_decision(decision(ch, 550), ch.channel_point)
+    assert rec.state is ChangeState.VERIFIED
+    assert "deadline exceeded; yet the node shows the policy written" in rec.events[-1].detail
+    assert [c.kind for c in act.open_crashes()] == [CrashKind.ACTUATION_ERROR]
+    assert act.journal.known_policy(ch.chan_id).policy.fee_rate_ppm == 550
+
+
+def test_unreadable_read_back_stays_pending_until_reconciled(rig):
+    act, node, _ = rig
+    act.set_mode(Mode.LIVE, by="test")
+    ch = _ch(node)
+    node.fail_next_read = "read timed out"
+    # the first read (before the write) fails too: nothing is written, nothing journaled
+    with pytest.raises(NodeUnavailable):
+        act.apply_decision(decision(ch, 550), ch.channel_point)
+    assert node.writes == [] and act.journal.changes() == []
+    node.fail_after_apply = "deadline exceeded"
+    orig = node.get_policy
+    calls = []
+
+    def flaky(chan_id):
+        calls.append(chan_id)
+        if len(calls) == 2:  # the read after the failed call
+            raise TimeoutError("read timed out")
+        return orig(chan_id)
+
+    node.get_policy = flaky
+    rec = act.apply_decision(decision(ch, 550), ch.channel_point)
+    assert rec.state is ChangeState.INTENT
+    assert "stays pending" in act.open_crashes()[-1].detail
+    node.get_policy = orig
+    [done] = act.reconcile()
+    assert done.change_id == rec.change_id and done.state is ChangeState.VERIFIED
 
 
 def test_read_back_mismatch_is_recorded_and_opens_the_breaker(rig):

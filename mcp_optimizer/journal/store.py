@@ -427,11 +427,14 @@ class Journal:
         detail: str,
         observed: PeerPolicy | None = None,
         known_after: bool = False,
+        crash: tuple[CrashKind, str] | None = None,
     ) -> None:
         """Move a change to ``state`` (checked against the state machine), durably.
 
         ``observed``: the policy just read from the node. With ``known_after`` it also becomes
-        the journal's knowledge of the channel, in the same transaction.
+        the journal's knowledge of the channel, in the same transaction. ``crash``
+        (kind, detail) records a crash for change ``change_id`` in the same transaction too,
+        so that a process killed right after cannot leave the outcome without its crash.
         """
         now = self.now_s()
         with self._tx() as cur:
@@ -463,6 +466,11 @@ class Journal:
                 if not isinstance(observed, ChannelPolicy):
                     raise ValueError("known_after needs the observed ChannelPolicy")
                 _set_known(cur, row[1], row[2], observed, change_id, now)
+            if crash is not None:
+                cur.execute(
+                    "INSERT INTO crashes(kind, source, detail, at_s) VALUES (?, ?, ?, ?)",
+                    (crash[0].value, f"change {change_id}", crash[1], now),
+                )
 
     _CHANGE_COLS = (
         "id, chan_id, channel_point, action, origin, mode, state, old_policy, new_policy, "

@@ -233,6 +233,10 @@ class Actuator:
         with self._lock:
             for rec in self.journal.pending_changes():
                 actual = self._read(rec.chan_id)
+                crash = (
+                    CrashKind.INTERRUPTED_WRITE,
+                    f"write on channel {rec.chan_id} was interrupted in state {rec.state.value}",
+                )
                 if actual is None:
                     self.journal.transition(
                         rec.change_id,
@@ -240,18 +244,15 @@ class Actuator:
                         else ChangeState.MISMATCHED,
                         "reconciled after an interruption: the channel is no longer open, its "
                         "policy cannot be read",
+                        crash=crash,
                     )
                     self.journal.set_open(rec.chan_id, False)
                 else:
                     state, detail = planning.resolve_pending(rec, actual)
                     self.journal.transition(
-                        rec.change_id, state, detail, observed=actual, known_after=True
+                        rec.change_id, state, detail, observed=actual, known_after=True,
+                        crash=crash,
                     )
-                self.journal.record_crash(
-                    CrashKind.INTERRUPTED_WRITE,
-                    f"change {rec.change_id}",
-                    f"write on channel {rec.chan_id} was interrupted in state {rec.state.value}",
-                )
                 resolved.append(self.journal.change(rec.change_id))
         return resolved
 
@@ -408,11 +409,7 @@ class Actuator:
         try:
             self.node.update_policy(change.channel_point, change.new_policy)
         except Exception as exc:  # noqa: BLE001 - every failure is journaled, then reported
-            self.journal.transition(cid, ChangeState.FAILED, f"the node refused: {exc}")
-            self.journal.record_crash(
-                CrashKind.ACTUATION_ERROR, f"change {cid}", f"write failed: {exc}"
-            )
-            return self.journal.change(cid)
+            return self._after_failed_call(cid, change, old, f"the node call failed: {exc}")
         self.journal.transition(cid, ChangeState.APPLIED, "the node accepted the write")
         try:
             back = self.node.get_policy(change.chan_id)
@@ -431,9 +428,33 @@ class Actuator:
         else:
             detail = f"read back {describe(back)}, wrote {describe(change.new_policy)}"
             self.journal.transition(
-                cid, ChangeState.MISMATCHED, detail, observed=back, known_after=True
+                cid, ChangeState.MISMATCHED, detail, observed=back, known_after=True,
+                crash=(CrashKind.VERIFICATION_MISMATCH, detail),
             )
-            self.journal.record_crash(CrashKind.VERIFICATION_MISMATCH, f"change {cid}", detail)
+        return self.journal.change(cid)
+
+    def _after_failed_call(
+        self, cid: int, change: PolicyChange, old: ChannelPolicy, error: str
+    ) -> ChangeRecord:
+        """The node call raised: a timeout may still have written. Read the node to know."""
+        try:
+            now = self.node.get_policy(change.chan_id)
+        except Exception as exc:  # noqa: BLE001 - outcome unknown: reconciliation resolves it
+            self.journal.record_crash(
+                CrashKind.ACTUATION_ERROR,
+                f"change {cid}",
+                f"{error}; the policy could not be read back ({exc}); the change stays "
+                "pending until reconciliation",
+            )
+            return self.journal.change(cid)
+        crash = (CrashKind.ACTUATION_ERROR, error)
+        if same_policy(now, change.new_policy):
+            state, detail = ChangeState.VERIFIED, f"{error}; yet the node shows the policy written"
+        elif same_policy(now, old):
+            state, detail = ChangeState.FAILED, f"{error}; the node still shows the old policy"
+        else:
+            state, detail = ChangeState.MISMATCHED, f"{error}; the node shows {describe(now)}"
+        self.journal.transition(cid, state, detail, observed=now, known_after=True, crash=crash)
         return self.journal.change(cid)
 
     # ---- rollback --------------------------------------------------------------------------
