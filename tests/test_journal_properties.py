@@ -78,6 +78,8 @@ def _check_gates(j: Journal) -> None:
             assert w.requested_at_s - earlier[-1].requested_at_s >= POLICY.cooldown_s
         in_hour = [s for s in service if 0 <= w.requested_at_s - s.requested_at_s < 3600]
         assert len(in_hour) <= 4
+        in_day = [s for s in service if 0 <= w.requested_at_s - s.requested_at_s < 86400]
+        assert len(in_day) <= 10
         assert w.mode is Mode.LIVE
 
 
