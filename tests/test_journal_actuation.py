@@ -240,6 +240,19 @@ def test_hourly_cap_counts_all_channels(tmp_path):
         act.close()
 
 
+def test_safe_mode_holds_and_journals_without_touching_the_node(rig):
+    act, node, _ = rig
+    act.set_mode(Mode.LIVE, by="test")
+    ch = _ch(node)
+    node.down = True  # not even read
+    rec = act.hold_decision(decision(ch, 550), ch.channel_point, "decider restarted 5 times")
+    assert rec.state is ChangeState.HELD and rec.stopped_by[0].gate is Gate.SAFE_MODE
+    assert "decider restarted 5 times" in rec.stopped_by[0].reason
+    no_action = decision(ch, 500, kind=DecisionKind.NO_ACTION)
+    assert act.hold_decision(no_action, ch.channel_point, "x") is None
+    assert len(act.journal.decisions()) == 2 and node.writes == []
+
+
 def test_close_is_journaled_and_refused(rig):
     act, node, _ = rig
     act.set_mode(Mode.LIVE, by="test")

@@ -86,6 +86,8 @@ class Gate(enum.Enum):
     """The kill switch is on: nothing is written to the node."""
     CIRCUIT_BREAKER = "circuit_breaker"
     """A crash is unacknowledged: live writes wait for ``ack-crash``."""
+    SAFE_MODE = "safe_mode"
+    """The supervisor escalated (restart intensity exceeded): no policy writes until cleared."""
 
 
 class GateEffect(enum.Enum):

@@ -279,6 +279,35 @@ class Actuator:
         )
         return self.apply_change(change, decision_id=decision_id)
 
+    def hold_decision(
+        self, decision: Decision, channel_point: str, reason: str, cycle_id: int = 0
+    ) -> ChangeRecord | None:
+        """Safe mode: journal the decision and, unless it is NO_ACTION, its change as HELD by
+        ``safe_mode`` (``reason``: why the supervisor escalated). Nothing is read or written on
+        the node."""
+        decision_id = self.journal.record_decision(decision, cycle_id)
+        if decision.kind is DecisionKind.NO_ACTION:
+            return None
+        stops = gates.check_safe_mode(reason)
+        change_id = self.journal.record_change(
+            chan_id=decision.chan_id,
+            channel_point=channel_point,
+            origin=ChangeOrigin.SERVICE,
+            mode=self.journal.mode(),
+            state=ChangeState.HELD,
+            old_policy=decision.current_policy,
+            new_policy=decision.proposed_policy,
+            reasons=list(decision.reasons),
+            detail="; ".join(s.reason for s in stops),
+            action=(
+                ChangeAction.CLOSE_CHANNEL if decision.kind is DecisionKind.CLOSE_CHANNEL
+                else ChangeAction.UPDATE_POLICY
+            ),
+            decision_id=decision_id,
+            stopped_by=stops,
+        )
+        return self.journal.change(change_id)
+
     def _close(self, decision: Decision, point: str, decision_id: int) -> ChangeRecord:
         stops = gates.check_close(self.policy)
         change_id = self.journal.record_change(

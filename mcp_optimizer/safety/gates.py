@@ -192,6 +192,11 @@ def check_switches(mode: Mode, pause: PauseState, open_crashes: int) -> list[Gat
     return stops
 
 
+def check_safe_mode(reason: str) -> list[GateStop]:
+    """The supervisor's safe mode holds every write (the reason says why it escalated)."""
+    return [_hold(Gate.SAFE_MODE, f"the service is in safe mode: {reason}")]
+
+
 def check_close(policy: Policy) -> list[GateStop]:
     """Closing: refused unless enabled; when enabled, refused as not implemented."""
     if not policy.close.execute:
