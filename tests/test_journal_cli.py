@@ -79,3 +79,20 @@ def test_history_shows_origin_reasons_gates_and_state(tmp_path, capsys):
                  str(tmp_path)]) == 0
     [ext] = json.loads(capsys.readouterr().out)
     assert ext["origin"] == "external" and ext["new_policy"]["fee_rate_ppm"] == 420
+
+
+def test_time_arguments():
+    import pytest
+
+    from mcp_optimizer.cli.journal import parse_time
+    from mcp_optimizer.cli.main import CliError
+
+    now = 1_790_000_000
+    assert parse_time("1789990000", now) == 1_789_990_000
+    assert parse_time("90m", now) == now - 5400
+    assert parse_time("7d", now) == now - 7 * 86400
+    assert parse_time("2026-11-27", now) == 1_795_737_600
+    assert parse_time("2026-11-27T08:00:00Z", now) == 1_795_766_400
+    assert parse_time("2026-11-27T10:00:00+02:00", now) == 1_795_766_400
+    with pytest.raises(CliError, match="'soon' is not understood"):
+        parse_time("soon", now)

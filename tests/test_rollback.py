@@ -222,6 +222,13 @@ def test_cli_rollback_history_and_ack_directly_against_the_node(
     assert main(["ack-crash", *common]) == 0
     assert "nothing to acknowledge" in capsys.readouterr().out
 
+    # everything since before the first change: both channels back to where they started
+    assert main(["rollback", "--since", "1h", *common]) == 0
+    out = capsys.readouterr().out
+    assert out.count("verified") == 2
+    assert sim.policies()[chans[0].chan_id] == key(chans[0].our_policy)
+    assert sim.policies()[chans[1].chan_id] == key(chans[1].our_policy)
+
 
 def test_cli_rollback_without_service_or_node_settings_is_one_line(tmp_path, monkeypatch):
     for var in ("MCP_LND_HOST", "MCP_LND_TLS_CERT", "MCP_LND_MACAROON", "MCP_LND_DIR"):
