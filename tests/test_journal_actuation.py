@@ -305,3 +305,49 @@ def test_one_writer_per_data_dir(rig, tmp_path):
     act, node, _ = rig
     with pytest.raises(WriterBusy, match="control socket"):
         Actuator(act.journal, node, POLICY, tmp_path, environ={})
+
+
+def test_concurrent_writers_and_readers_in_one_process(tmp_path):
+    import threading
+
+    node = MemoryNode(make_channels(4))
+    clock = Clock()
+    env = {"MCP_MAX_CHANGES_PER_HOUR": "1000", "MCP_MAX_CHANGES_PER_DAY": "1000"}
+    policy = load_policy(environ={"MCP_POLICY__COOLDOWN_S": "0"})
+    with Journal.open(tmp_path, clock) as journal:
+        act = Actuator(journal, node, policy, tmp_path, environ=env)
+        act.set_mode(Mode.LIVE, by="test")
+        act.observe(node.list_channels())
+        errors = []
+
+        def writer(i):
+            try:
+                for k in range(15):
+                    ch = node.list_channels()[i]
+                    rate = 510 if k % 2 else 490
+                    act.apply_decision(decision(ch, rate), ch.channel_point)
+            except Exception as exc:  # noqa: BLE001
+                errors.append(exc)
+
+        def reader():
+            try:
+                for _ in range(30):
+                    journal.changes()
+                    journal.crashes()
+                    act.pause_state()
+            except Exception as exc:  # noqa: BLE001
+                errors.append(exc)
+
+        threads = [threading.Thread(target=writer, args=(i,)) for i in range(4)]
+        threads += [threading.Thread(target=reader) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert errors == []
+        recs = journal.changes()
+        assert len(recs) == 60 and all(r.state is ChangeState.VERIFIED for r in recs)
+        assert len(node.writes) == 60
+        for k in journal.known_policies():
+            assert k.policy == node.get_policy(k.chan_id)
+        act.close()
