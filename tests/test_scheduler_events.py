@@ -16,8 +16,8 @@ def test_node_events_trigger_one_debounced_cycle(tmp_path):
     settings = ServiceSettings.from_env({
         "MCP_DATA_DIR": str(tmp_path),
         "MCP_SIM_SPEED": "0",
-        "MCP_EVENT_DEBOUNCE_S": "0.5",
-        "MCP_EVENT_MAX_DELAY_S": "5",
+        "MCP_EVENT_DEBOUNCE_S": "1.5",
+        "MCP_EVENT_MAX_DELAY_S": "30",
         "MCP_FAILURE_BURST": "3/60",
     })
     with open_service(settings) as svc:
@@ -37,7 +37,7 @@ def test_node_events_trigger_one_debounced_cycle(tmp_path):
                     await trio.to_thread.run_sync(svc.sim_node.advance, 6 * 3600)
                     while len(triggers()) < 2:
                         await trio.sleep(0.05)
-                    await trio.sleep(1.5)  # a second cycle would have started by now
+                    await trio.sleep(2.5)  # a second event cycle would have started by now
                 nursery.cancel_scope.cancel()
 
         trio.run(main)
