@@ -8,6 +8,7 @@ anything is written to it: an unreadable, corrupt, foreign or newer-schema file 
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -175,6 +176,9 @@ class Journal:
         if not existed:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
+                # owner-only: the journal describes the node's channels and fees (SQLite gives
+                # its -wal and -shm files the same mode)
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
             except OSError as exc:
                 raise JournalError(
                     f"cannot create the data directory {path.parent} ({exc.strerror or exc})"
