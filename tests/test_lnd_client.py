@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import socket
 import threading
+import time
 
 import msgspec
 import pytest
@@ -14,6 +15,7 @@ from loguru import logger
 from mcp_optimizer.messages import (
     ChannelEvent,
     ChannelPolicy,
+    ForwardingEvent,
     HtlcEvent,
     HtlcEventKind,
     UptimeKnown,
@@ -363,10 +365,12 @@ def test_event_streams_yield_typed_events_and_cancel(fresh):
     ]
     for t in threads:
         t.start()
-    for _ in range(48):
+    # The subscriptions reach the server asynchronously: keep the clock moving until the
+    # events arrive (each simulated hour brings new ones).
+    deadline = time.monotonic() + 60
+    while len(got_htlc) < 20 and time.monotonic() < deadline:
         node.advance(3600)
-        if len(got_htlc) >= 20:
-            break
+        time.sleep(0.02)
     threads[0].join(10)
     chans.cancel()
     threads[1].join(10)
@@ -498,3 +502,45 @@ def test_settings_from_env(sim, tmp_path):
 )
 def test_parse_version(text, expected):
     assert parse_version(text) == expected
+
+
+def _event(ts_s: int, fee: int = 1) -> ForwardingEvent:
+    return ForwardingEvent(
+        timestamp_ns=ts_s * NS, chan_id_in=1 << 62, chan_id_out=(1 << 63) + 5,
+        amt_in_msat=1000 + fee, amt_out_msat=1000, fee_msat=fee,
+    )
+
+
+class _PagedReader:
+    """A reader that serves pages and fails after ``fail_after`` pages (LndError)."""
+
+    def __init__(self, pages: list[list[ForwardingEvent]], fail_after: int | None = None):
+        self.pages, self.fail_after = pages, fail_after
+
+    def forwarding_event_pages(self, start_s, end_s):
+        for i, page in enumerate(self.pages):
+            if self.fail_after is not None and i == self.fail_after:
+                raise LndUnreachable("LND is not reachable at test: gone")
+            yield [e for e in page if start_s * NS <= e.timestamp_ns < end_s * NS]
+
+
+def test_forwarding_log_keeps_nothing_half_written_when_a_page_fails():
+    log = ForwardingLog(0)
+    assert log.sync(_PagedReader([[_event(1), _event(2)]]), 10) == 2
+    failing = _PagedReader([[_event(11)], [_event(12)]], fail_after=1)
+    with pytest.raises(LndUnreachable):
+        log.sync(failing, 20)
+    assert len(log) == 2 and log.synced_until_s == 10
+    assert log.sync(_PagedReader([[_event(11)], [_event(12)]]), 20) == 2
+    assert [e.timestamp_ns // NS for e in log.window(0, 20)] == [1, 2, 11, 12]
+    assert log.window(0, 20)[0] == _event(1)  # 64-bit channel ids survive the columns
+
+
+def test_forwarding_log_accepts_a_reader_without_pages():
+    class Reader:
+        def forwarding_events(self, start_s, end_s):
+            return [e for e in (_event(5), _event(6)) if start_s <= e.timestamp_ns // NS < end_s]
+
+    log = ForwardingLog(0)
+    assert log.sync(Reader(), 6) == 1 and log.sync(Reader(), 7) == 1
+    assert [e.timestamp_ns // NS for e in log.window(0, 100)] == [5, 6]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import threading
+import time
 
 import grpc
 import numpy as np
@@ -530,10 +531,12 @@ def test_htlc_and_channel_events_stream_as_the_clock_advances(tmp_path):
         th, tc = _collect(h, htlcs, 50), _collect(c, chans, 1)
         got = []
         node.subscribe(got.append)
-        for _ in range(48):
+        # The subscriptions reach the server asynchronously: keep the clock moving until
+        # the events arrive (each simulated hour brings new ones).
+        deadline = time.monotonic() + 60
+        while len(htlcs) < 50 and time.monotonic() < deadline:
             node.advance(3600)
-            if len(htlcs) >= 50 and chans:
-                break
+            time.sleep(0.02)
         th.join(10)
         h.cancel()
         c.cancel()
@@ -559,17 +562,23 @@ def test_stopping_the_server_ends_open_streams(tmp_path):
     server = serve(node, tmp_path)
     raw = Raw(server, server.admin_macaroon_path.read_bytes())
     call = raw.call("SubscribeHtlcEvents", rt.SubscribeHtlcEventsRequest(), router=True)
+    received = threading.Event()
     done = threading.Event()
 
     def run() -> None:
         try:
             for _ in call:
-                pass
+                received.set()
         except grpc.RpcError:
             pass
         done.set()
 
     threading.Thread(target=run, daemon=True).start()
+    deadline = time.monotonic() + 60
+    while not received.is_set() and time.monotonic() < deadline:
+        node.advance(600)  # until the stream is open and carrying events
+        time.sleep(0.02)
+    assert received.is_set()
     server.stop()
     assert done.wait(10)
     raw.close()
