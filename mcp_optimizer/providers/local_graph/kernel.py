@@ -43,8 +43,8 @@ core node v:
    * the other end is another leaf of v: ``l(v) * (l(v) - 1)`` ordered pairs.
    So ``E(v) = 2 l(v) (W - w(v)) + l(v) (l(v) - 1)``; W is the weight reached by the BFS from
    v, which the kernel already computes.
-3. Pairs with v as an end contribute nothing, and a pair whose anchor is v but whose end is v
-   itself is case 1 or contributes nothing.
+3. Every other pair contributes nothing to v: v is one of its ends, or both ends share an
+   anchor a != v (their only shortest path is s-a-t, or s-a when t is a itself).
 
 Hence ``BC(v) = (sum_s w(s) delta_s(v) + E(v)) / 2`` for core nodes, and 0 for leaves. Two
 nodes that are each other's only neighbour (an isolated channel) and nodes with no edge
