@@ -30,18 +30,24 @@ def _start(tmp_path: Path, *extra: str) -> subprocess.Popen:
     )
 
 
-def _address(proc: subprocess.Popen) -> str:
-    line = proc.stdout.readline()
-    match = re.search(r" on (127\.0\.0\.1:\d+)$", line.strip())
-    assert match, f"unexpected first line: {line!r} / {proc.stderr.read() if proc.poll() else ''}"
-    return match.group(1)
+def _header(proc: subprocess.Popen) -> tuple[str, list[str]]:
+    """The listening address and the lines printed up to ``clock speed`` (read line by line:
+    ``communicate`` reads the pipe's file descriptor and would miss buffered lines)."""
+    lines = []
+    while not lines or not lines[-1].startswith("clock speed"):
+        line = proc.stdout.readline()
+        assert line, f"simulator exited early: {lines} {proc.stderr.read()}"
+        lines.append(line.strip())
+    match = re.search(r" on (127\.0\.0\.1:\d+)$", lines[0])
+    assert match, f"unexpected first line: {lines[0]!r}"
+    return match.group(1), lines
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_simulate_serves_advances_the_clock_and_stops_on_signal(tmp_path, sig):
     proc = _start(tmp_path, "--speed", "7200")
     try:
-        address = _address(proc)
+        address, header = _header(proc)
         state = tmp_path / "state"
         settings = LndSettings(
             host=address,
@@ -61,6 +67,9 @@ def test_simulate_serves_advances_the_clock_and_stops_on_signal(tmp_path, sig):
         out, err = proc.communicate(timeout=30)
         assert proc.returncode == 0, err
         assert "simulator stopped" in out
+        env_line = next(line for line in header if line.startswith("client env"))
+        assert f"MCP_LND_HOST={address}" in env_line
+        assert f"MCP_LND_MACAROON={state / 'admin.macaroon'}" in env_line
     finally:
         if proc.poll() is None:
             proc.kill()

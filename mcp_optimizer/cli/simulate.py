@@ -90,6 +90,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         print(f"tls cert: {server.tls_cert_path}", flush=True)
         print(f"admin macaroon: {server.admin_macaroon_path}", flush=True)
         print(f"readonly macaroon: {server.readonly_macaroon_path}", flush=True)
+        print(
+            f"client environment: MCP_LND_HOST={server.address} "
+            f"MCP_LND_TLS_CERT={server.tls_cert_path} "
+            f"MCP_LND_MACAROON={server.admin_macaroon_path}",
+            flush=True,
+        )
         print(f"clock speed: {args.speed:g} simulated s per s; stop with Ctrl-C", flush=True)
         try:
             while not stop.wait(0.5):
