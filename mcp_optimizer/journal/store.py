@@ -359,7 +359,11 @@ class Journal:
             return int(cur.lastrowid or 0)
 
     def decisions(
-        self, since_s: int = 0, chan_id: int | None = None, limit: int = 1000
+        self,
+        since_s: int = 0,
+        chan_id: int | None = None,
+        limit: int = 1000,
+        cycle_id: int | None = None,
     ) -> list[tuple[int, Mode, Decision]]:
         """``(decision_id, mode, decision)``, newest first."""
         sql = "SELECT id, mode, decision FROM decisions WHERE recorded_at_s >= ?"
@@ -367,6 +371,9 @@ class Journal:
         if chan_id is not None:
             sql += " AND chan_id = ?"
             args.append(chan_id)
+        if cycle_id is not None:
+            sql += " AND cycle_id = ?"
+            args.append(cycle_id)
         sql += " ORDER BY id DESC LIMIT ?"
         args.append(limit)
         return [(r[0], Mode(r[1]), _decision_dec.decode(r[2])) for r in self._query(sql, args)]

@@ -35,6 +35,7 @@ from mcp_optimizer.messages import (
     Decision,
     DecisionKind,
     FactorScore,
+    ForwardingStats,
     LastChangeAt,
 )
 
@@ -49,6 +50,15 @@ def _days(seconds: int) -> str:
     if seconds % 3600 == 0:
         return f"{seconds // 3600} h"
     return f"{seconds} s"
+
+
+def _flow(stats: ForwardingStats) -> str:
+    parts = []
+    if stats.forwards_out:
+        parts.append(f"{stats.forwards_out} forwards left")
+    if stats.failed_htlcs:
+        parts.append(f"{stats.failed_htlcs} HTLCs failed")
+    return " and ".join(parts)
 
 
 def _decision(
@@ -193,9 +203,9 @@ def _decide(
             direction, pct = 1, under.raise_pct
             why = (
                 f"under-performing: outbound liquidity is {outbound:.1%} of capacity (below "
-                f"{th.low_outbound_ratio:.0%}) while {recent.forwards_out} forwards left and "
-                f"{recent.failed_htlcs} HTLCs failed in the last {_days(recent.window_s)}: the "
-                f"channel drains at its current price; raising the fee rate by {pct:g}%"
+                f"{th.low_outbound_ratio:.0%}) while {_flow(recent)} in the last "
+                f"{_days(recent.window_s)}: the channel drains at its current price; raising "
+                f"the fee rate by {pct:g}%"
             )
     if direction == 0 and score > th.increase_above_score and (
         hist.forwards_out >= th.min_forwards_for_increase and outbound <= th.high_outbound_ratio
