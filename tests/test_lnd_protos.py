@@ -119,7 +119,7 @@ LND_FIELDS: dict[str, dict[str, tuple[int, int]]] = {
         "incoming_channel_id": (1, U64), "outgoing_channel_id": (2, U64),
         "incoming_htlc_id": (3, U64), "outgoing_htlc_id": (4, U64), "timestamp_ns": (5, U64),
         "event_type": (6, E), "forward_event": (7, M), "forward_fail_event": (8, M),
-        "settle_event": (9, M), "link_fail_event": (10, M),
+        "settle_event": (9, M), "link_fail_event": (10, M), "subscribed_event": (11, M),
     },
     "routerrpc.HtlcInfo": {
         "incoming_timelock": (1, U32), "outgoing_timelock": (2, U32),
@@ -128,6 +128,7 @@ LND_FIELDS: dict[str, dict[str, tuple[int, int]]] = {
     "routerrpc.ForwardEvent": {"info": (1, M)},
     "routerrpc.ForwardFailEvent": {},
     "routerrpc.SettleEvent": {"preimage": (1, BY)},
+    "routerrpc.SubscribedEvent": {},
     "routerrpc.LinkFailEvent": {
         "info": (1, M), "wire_failure": (2, E), "failure_detail": (3, E),
         "failure_string": (4, S),

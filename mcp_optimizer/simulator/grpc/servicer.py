@@ -294,7 +294,7 @@ class LightningServicer(ln_grpc.LightningServicer):
             return U(type=U.OPEN_CHANNEL, open_channel=channel_msg(c, ""))
         return None
 
-    def _stream(self, context, kind, convert):
+    def _stream(self, context, kind, convert, first=None):
         q = self.streams.open()
 
         def listener(event) -> None:
@@ -304,6 +304,8 @@ class LightningServicer(ln_grpc.LightningServicer):
         unsubscribe = self.node.subscribe(listener)
         context.add_callback(lambda: q.put(None))
         try:
+            if first is not None:
+                yield first
             while True:
                 event = q.get()
                 if event is None or not context.is_active():
@@ -521,8 +523,9 @@ class RouterServicer(rt_grpc.RouterServicer):
 
     def SubscribeHtlcEvents(self, request, context) -> Iterator[rt.HtlcEvent]:
         self.ln.auth.check(context, "SubscribeHtlcEvents")
-        # LND first sends a subscribed_event; our proto subset omits it (clients skip it).
-        return self.ln._stream(context, SimHtlcEvent, htlc_event_msg)
+        # As LND does, the first message says the subscription is in place.
+        subscribed = rt.HtlcEvent(subscribed_event=rt.SubscribedEvent())
+        return self.ln._stream(context, SimHtlcEvent, htlc_event_msg, first=subscribed)
 
     def UpdateChanStatus(self, request, context):
         self.ln.auth.check(context, "UpdateChanStatus")

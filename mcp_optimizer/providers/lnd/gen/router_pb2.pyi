@@ -44,7 +44,7 @@ class SubscribeHtlcEventsRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class HtlcEvent(_message.Message):
-    __slots__ = ("incoming_channel_id", "outgoing_channel_id", "incoming_htlc_id", "outgoing_htlc_id", "timestamp_ns", "event_type", "forward_event", "forward_fail_event", "settle_event", "link_fail_event")
+    __slots__ = ("incoming_channel_id", "outgoing_channel_id", "incoming_htlc_id", "outgoing_htlc_id", "timestamp_ns", "event_type", "forward_event", "forward_fail_event", "settle_event", "link_fail_event", "subscribed_event")
     class EventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         UNKNOWN: _ClassVar[HtlcEvent.EventType]
@@ -65,6 +65,7 @@ class HtlcEvent(_message.Message):
     FORWARD_FAIL_EVENT_FIELD_NUMBER: _ClassVar[int]
     SETTLE_EVENT_FIELD_NUMBER: _ClassVar[int]
     LINK_FAIL_EVENT_FIELD_NUMBER: _ClassVar[int]
+    SUBSCRIBED_EVENT_FIELD_NUMBER: _ClassVar[int]
     incoming_channel_id: int
     outgoing_channel_id: int
     incoming_htlc_id: int
@@ -75,7 +76,8 @@ class HtlcEvent(_message.Message):
     forward_fail_event: ForwardFailEvent
     settle_event: SettleEvent
     link_fail_event: LinkFailEvent
-    def __init__(self, incoming_channel_id: _Optional[int] = ..., outgoing_channel_id: _Optional[int] = ..., incoming_htlc_id: _Optional[int] = ..., outgoing_htlc_id: _Optional[int] = ..., timestamp_ns: _Optional[int] = ..., event_type: _Optional[_Union[HtlcEvent.EventType, str]] = ..., forward_event: _Optional[_Union[ForwardEvent, _Mapping]] = ..., forward_fail_event: _Optional[_Union[ForwardFailEvent, _Mapping]] = ..., settle_event: _Optional[_Union[SettleEvent, _Mapping]] = ..., link_fail_event: _Optional[_Union[LinkFailEvent, _Mapping]] = ...) -> None: ...
+    subscribed_event: SubscribedEvent
+    def __init__(self, incoming_channel_id: _Optional[int] = ..., outgoing_channel_id: _Optional[int] = ..., incoming_htlc_id: _Optional[int] = ..., outgoing_htlc_id: _Optional[int] = ..., timestamp_ns: _Optional[int] = ..., event_type: _Optional[_Union[HtlcEvent.EventType, str]] = ..., forward_event: _Optional[_Union[ForwardEvent, _Mapping]] = ..., forward_fail_event: _Optional[_Union[ForwardFailEvent, _Mapping]] = ..., settle_event: _Optional[_Union[SettleEvent, _Mapping]] = ..., link_fail_event: _Optional[_Union[LinkFailEvent, _Mapping]] = ..., subscribed_event: _Optional[_Union[SubscribedEvent, _Mapping]] = ...) -> None: ...
 
 class HtlcInfo(_message.Message):
     __slots__ = ("incoming_timelock", "outgoing_timelock", "incoming_amt_msat", "outgoing_amt_msat")
@@ -96,6 +98,10 @@ class ForwardEvent(_message.Message):
     def __init__(self, info: _Optional[_Union[HtlcInfo, _Mapping]] = ...) -> None: ...
 
 class ForwardFailEvent(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class SubscribedEvent(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
