@@ -194,7 +194,7 @@ def open_service(
             else:
                 stack.callback(amboss.close)
         facts = FactsSources(provider_settings, metrics, amboss)
-        journal = Journal.open(settings.data_dir)
+        journal = Journal.open(settings.data_dir, clock=clock)  # one clock: the node's
         stack.callback(journal.close)
         actuator = Actuator(journal, client, policy, settings.data_dir, env)
         stack.callback(actuator.close)
@@ -216,7 +216,7 @@ def open_service(
         )
         supervisor.start()
         stack.callback(supervisor.stop)
-        runner = CycleRunner(registry=supervisor, journal=journal, policy=policy, wall=time.time)
+        runner = CycleRunner(registry=supervisor, journal=journal, policy=policy, wall=clock)
         service = Service(
             supervisor=supervisor,
             actuator=actuator,
