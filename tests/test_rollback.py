@@ -155,6 +155,34 @@ def test_rollback_since_restores_each_channel_with_one_write(live):
         act.rollback_since(int(clock()) + 10)
 
 
+
+def test_rollback_last_and_since_take_changes_of_any_origin(live):
+    """As RollbackLast and RollbackSince say: --last takes the latest effective change whoever
+    made it (here one made by hand), --since undoes external changes too, channel by channel."""
+    act, node, clock = live
+    chans = node.list_channels()
+    before = {c.chan_id: key(c.our_policy) for c in chans}
+    since = int(clock())
+    _apply(act, node, 1, 600)
+    clock.advance(5)
+    node.set_by_hand(chans[0].chan_id, msgspec.structs.replace(chans[0].our_policy,
+                                                                fee_rate_ppm=900))
+    act.observe(node.list_channels())
+    ext = act.journal.changes()[-1]
+    assert ext.origin is ChangeOrigin.EXTERNAL
+    last = act.rollback_last()
+    assert last.rolls_back == [ext.change_id] and last.state is ChangeState.VERIFIED
+    assert key(node.get_policy(chans[0].chan_id)) == before[chans[0].chan_id]
+    clock.advance(5)
+    node.set_by_hand(chans[2].chan_id, msgspec.structs.replace(chans[2].our_policy,
+                                                                fee_rate_ppm=800))
+    act.observe(node.list_channels())
+    done, refused = act.rollback_since(since)
+    assert refused == []
+    assert [r.chan_id for r in done] == sorted(r.chan_id for r in done)
+    assert {r.chan_id for r in done} == {c.chan_id for c in chans}
+    assert {c.chan_id: key(c.our_policy) for c in node.list_channels()} == before
+
 # ---- the CLI against the simulator over gRPC -------------------------------------------------
 
 

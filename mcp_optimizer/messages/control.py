@@ -63,14 +63,20 @@ class RollbackChange(TaggedMessage):
 
 
 class RollbackLast(TaggedMessage):
-    """Undo the most recent change made by this service."""
+    """Undo the latest effective change (verified, mismatched or external) of any origin:
+    made by this service, by a rollback, or found on the node.
+
+    Right after a rollback, this undoes that rollback.
+    """
 
 
 class RollbackSince(TaggedMessage):
-    """Undo every change made by this service since a time, newest first."""
+    """Undo every effective change of any origin since a time: one write per channel, channels
+    in id order, each restoring the policy the channel had before the first of those changes.
+    """
 
     since_at_s: int
-    """Unix seconds."""
+    """Unix seconds: changes recorded at or after this time are undone."""
 
 
 RollbackTarget = RollbackChange | RollbackLast | RollbackSince
