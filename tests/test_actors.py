@@ -10,7 +10,7 @@ import pytest
 from loguru import logger
 
 from mcp_optimizer.actors.faults import FAULTS
-from mcp_optimizer.messages import CrashKind, FactorStatus, Mode
+from mcp_optimizer.messages import CrashKind, CycleEnded, CycleOutcome, FactorStatus, Mode
 from mcp_optimizer.messages.control import SafeModeOff, SafeModeOn
 from mcp_optimizer.runtime.run import open_service
 from mcp_optimizer.runtime.settings import ServiceSettings
@@ -57,9 +57,10 @@ def wait_running(svc, name, generation, timeout=1.0):
 
 def test_a_clean_cycle_runs_end_to_end(service):
     done = service.runner.run("test")
-    assert done.outcome == "ok", done.detail
+    assert done.outcome is CycleOutcome.OK, done.detail
     assert done.channels > 0 and done.decisions == done.channels
-    assert service.actuator.journal.cycles(limit=1)[0].outcome == "ok"
+    journaled = service.actuator.journal.cycles(limit=1)[0]
+    assert isinstance(journaled.end, CycleEnded) and journaled.end.outcome is CycleOutcome.OK
     # peer facts flowed through facts <- local_graph (centrality) and LND (uptime)
     decisions = [d for _, _, d in service.actuator.journal.decisions(limit=done.decisions)]
     factors = [f for d in decisions for f in d.factors if f.name in ("centrality", "uptime")]
@@ -92,12 +93,13 @@ def test_crash_during_a_cycle(service, logs, actor, request_type, outcome, words
     done = service.runner.run("test")
     assert FAULTS.fired == [(actor, request_type)]
     # the cycle's outcome is reported, naming the stage and the crash
-    assert done.outcome == outcome, done.detail
+    assert done.outcome is CycleOutcome(outcome), done.detail
     assert words in done.detail
     assert "fault injected into " + actor in done.detail
     journaled = service.actuator.journal.cycles(limit=1)[0]
-    assert journaled.outcome == ("ok" if outcome == "partial" else outcome)
-    assert words in journaled.detail
+    assert isinstance(journaled.end, CycleEnded)
+    assert journaled.end.outcome is CycleOutcome(outcome)  # partial is journaled as partial
+    assert journaled.detail == done.detail and words in journaled.detail
     # back within a second of the crash, as a new generation
     assert wait_running(service, actor, before[actor].generation + 1,
                         timeout=max(0.0, 1.0 - (time.monotonic() - t0)) + 0.05)
@@ -121,7 +123,7 @@ def test_crash_during_a_cycle(service, logs, actor, request_type, outcome, words
     assert journal_crashes[0].kind is CrashKind.ACTOR_RESTART
     # and the next cycle works again, through the restarted actor
     again = service.runner.run("test")
-    assert again.outcome == "ok", again.detail
+    assert again.outcome is CycleOutcome.OK, again.detail
 
 
 def test_restart_intensity_exceeded_enters_safe_mode_and_holds_writes(tmp_path, logs):
@@ -129,10 +131,10 @@ def test_restart_intensity_exceeded_enters_safe_mode_and_holds_writes(tmp_path, 
         svc.actuator.set_mode(Mode.LIVE, by="test")
         FAULTS.arm("scorer", times=2, request="ScoreRequest")
         first = svc.runner.run("test")
-        assert first.outcome == "partial"
+        assert first.outcome is CycleOutcome.PARTIAL
         assert wait_running(svc, "scorer", 2)
         second = svc.runner.run("test")  # second crash within 60 s: past the intensity
-        assert second.outcome == "partial"
+        assert second.outcome is CycleOutcome.PARTIAL
         deadline = time.monotonic() + 2
         while records(svc)["scorer"].state is not ChildState.FAILED:
             assert time.monotonic() < deadline, "scorer not stopped for good"
@@ -147,7 +149,7 @@ def test_restart_intensity_exceeded_enters_safe_mode_and_holds_writes(tmp_path, 
         # the rest keeps working; nothing is written, every action is held
         changes_before = len(svc.actuator.journal.changes())
         third = svc.runner.run("test")
-        assert third.outcome == "partial"
+        assert third.outcome is CycleOutcome.PARTIAL
         assert "scorer is failed" in third.detail
         held = [o for o in svc.runner.last_outcomes if o.outcome == "held"]
         acted = [o for o in svc.runner.last_outcomes if o.kind.value != "NO_ACTION"]
@@ -159,4 +161,4 @@ def test_restart_intensity_exceeded_enters_safe_mode_and_holds_writes(tmp_path, 
         assert reply.revived == ["scorer"]
         assert reply.safe_mode_cleared and reply.acknowledged
         assert isinstance(svc.status().safe_mode, SafeModeOff)
-        assert svc.runner.run("test").outcome == "ok"
+        assert svc.runner.run("test").outcome is CycleOutcome.OK

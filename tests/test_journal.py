@@ -18,6 +18,9 @@ from mcp_optimizer.messages import (
     ChangeOrigin,
     ChangeState,
     CrashKind,
+    CycleEnded,
+    CycleNotEnded,
+    CycleOutcome,
     Mode,
     PolicyUnknown,
 )
@@ -60,14 +63,27 @@ def test_cycles_and_decisions_round_trip(tmp_path):
     with Journal.open(tmp_path) as j:
         cycle = j.begin_cycle("schedule")
         did = j.record_decision(d, cycle)
-        j.finish_cycle(cycle, "ok", "1 decision")
+        [running] = j.cycles()
+        assert running.end == CycleNotEnded()
+        j.finish_cycle(cycle, CycleOutcome.OK, "1 decision")
         [(got_id, mode, got)] = j.decisions()
         assert (got_id, mode, got) == (did, Mode.SHADOW, d)
         [c] = j.cycles()
-        got_cycle = (c.cycle_id, c.trigger, c.outcome, c.detail)
-        assert got_cycle == (cycle, "schedule", "ok", "1 decision")
-        with pytest.raises(ValueError, match="ok, failed or abandoned"):
+        got_cycle = (c.cycle_id, c.trigger, c.end, c.detail)
+        assert got_cycle == (
+            cycle, "schedule", CycleEnded(at_s=j.now_s(), outcome=CycleOutcome.OK), "1 decision"
+        )
+        with pytest.raises(ValueError, match="ok, partial, failed or abandoned"):
             j.finish_cycle(cycle, "great")
+        with pytest.raises(ValueError, match="ok, partial, failed or abandoned"):
+            j.finish_cycle(cycle, "partial")
+        partial = j.begin_cycle("evaluate-now")
+        j.finish_cycle(partial, CycleOutcome.PARTIAL, "scorer failed")
+    with Journal.open(tmp_path, readonly=True) as j:
+        newest, first = j.cycles()
+        assert newest.cycle_id == partial and first.cycle_id == cycle
+        assert isinstance(newest.end, CycleEnded) and newest.end.outcome is CycleOutcome.PARTIAL
+        assert newest.detail == "scorer failed"
 
 
 def _intent(j: Journal, chan_id: int = 7) -> int:
@@ -202,6 +218,30 @@ def test_older_schema_migrates_forward_and_keeps_its_records(tmp_path):
     con = sqlite3.connect(backup)
     assert con.execute("PRAGMA user_version").fetchone()[0] == 1
     assert before != _digest(path)
+
+
+def test_migration_turns_cycles_journaled_ok_with_a_partial_detail_into_partial(tmp_path):
+    """Up to version 3 a partial cycle was journaled as ok with "partial: " leading its detail;
+    version 4 makes them partial, and leaves the others as they were."""
+    path = journal_path(tmp_path)
+    _write_v1(path)
+    con = sqlite3.connect(path)
+    con.executescript(
+        "INSERT INTO cycles(started_at_s, finished_at_s, mode, trigger, outcome, detail) VALUES "
+        "(1700000000, 1700000005, 'live', 'schedule', 'ok', 'partial: 3 channels; scorer down'),"
+        "(1700000100, 1700000105, 'live', 'schedule', 'ok', '3 channels, partial: none'),"
+        "(1700000200, 1700000205, 'live', 'schedule', 'failed', 'partial: ingestion failed'),"
+        "(1700000300, 0, 'live', 'schedule', 'running', '');"
+    )
+    con.close()
+    with Journal.open(tmp_path) as j:
+        cycles = list(reversed(j.cycles()))
+    assert [(c.end, c.detail) for c in cycles] == [
+        (CycleEnded(at_s=1700000005, outcome=CycleOutcome.PARTIAL), "3 channels; scorer down"),
+        (CycleEnded(at_s=1700000105, outcome=CycleOutcome.OK), "3 channels, partial: none"),
+        (CycleEnded(at_s=1700000205, outcome=CycleOutcome.FAILED), "partial: ingestion failed"),
+        (CycleNotEnded(), ""),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,15 @@ from journal_support import Clock, MemoryNode, decision, make_channels
 
 from mcp_optimizer.cli.main import main
 from mcp_optimizer.journal import Journal
-from mcp_optimizer.messages import ChangeState, PolicyUnknown, ShadowReport
+from mcp_optimizer.messages import (
+    ChangeState,
+    CycleEnded,
+    CycleNotEnded,
+    CycleOutcome,
+    CycleRecord,
+    PolicyUnknown,
+    ShadowReport,
+)
 from mcp_optimizer.policies.config import load_policy
 from mcp_optimizer.safety.actuator import Actuator
 
@@ -96,3 +104,36 @@ def test_time_arguments():
     assert parse_time("2026-11-27T10:00:00+02:00", now) == 1_795_766_400
     with pytest.raises(CliError, match="'soon' is not understood"):
         parse_time("soon", now)
+
+
+def test_history_cycles_shows_partial_as_its_own_outcome(tmp_path, capsys):
+    clock = Clock(time.time() - 3600)
+    with Journal.open(tmp_path, clock) as j:
+        ok = j.begin_cycle("schedule")
+        clock.advance(5)
+        j.finish_cycle(ok, CycleOutcome.OK, "3 channels, 3 decisions, 0 actions")
+        clock.advance(600)
+        partial = j.begin_cycle("evaluate-now")
+        clock.advance(5)
+        j.finish_cycle(partial, CycleOutcome.PARTIAL, "3 channels; scorer failed")
+        clock.advance(600)
+        j.begin_cycle("schedule")
+    assert main(["history", "--cycles", "--json", "--data-dir", str(tmp_path)]) == 0
+    cycles = msgspec.json.decode(capsys.readouterr().out, type=list[CycleRecord])
+    assert [c.end for c in cycles] == [
+        CycleEnded(at_s=cycles[0].started_at_s + 5, outcome=CycleOutcome.OK),
+        CycleEnded(at_s=cycles[1].started_at_s + 5, outcome=CycleOutcome.PARTIAL),
+        CycleNotEnded(),
+    ]
+    assert cycles[1].detail == "3 channels; scorer failed"  # no "partial:" folded in
+    assert main(["history", "--cycles", "--data-dir", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:2] == ["cycle", "started"] and len(lines) == 4
+    assert " ok " in lines[1] and " partial " in lines[2] and "not ended" in lines[3]
+    assert "evaluate-now: 3 channels; scorer failed" in lines[2]
+    assert main(["history", "--cycles", "--limit", "1", "--json", "--data-dir",
+                 str(tmp_path)]) == 0
+    [newest] = json.loads(capsys.readouterr().out)
+    assert newest["end"] == {"type": "CycleNotEnded"}
+    assert main(["history", "--cycles", "--channel", "7", "--data-dir", str(tmp_path)]) == 2
+    assert "cannot be combined with --channel" in capsys.readouterr().err

@@ -8,6 +8,7 @@ import time
 
 import trio
 
+from mcp_optimizer.messages import CycleOutcome
 from mcp_optimizer.runtime.run import open_service
 from mcp_optimizer.runtime.settings import ServiceSettings
 
@@ -45,7 +46,7 @@ def test_node_events_trigger_one_debounced_cycle(tmp_path):
         assert len(found) == 2, found
         assert found[1].startswith("node events: "), found
         assert "channel inactive" in found[1] or "forwarding failures" in found[1]
-        assert journal.cycles(limit=1)[0].outcome == "ok"
+        assert journal.cycles(limit=1)[0].end.outcome is CycleOutcome.OK
 
 
 def test_a_stopping_service_abandons_its_cycle_without_half_writes(tmp_path):
@@ -54,8 +55,8 @@ def test_a_stopping_service_abandons_its_cycle_without_half_writes(tmp_path):
         svc.runner.stop.set()
         t0 = time.monotonic()
         done = svc.runner.run("test")
-        assert done.outcome == "abandoned"
+        assert done.outcome is CycleOutcome.ABANDONED
         assert "service stopping before ingestion" in done.detail
         assert time.monotonic() - t0 < 5
-        assert svc.actuator.journal.cycles(limit=1)[0].outcome == "abandoned"
+        assert svc.actuator.journal.cycles(limit=1)[0].end.outcome is CycleOutcome.ABANDONED
         assert svc.actuator.journal.changes() == []

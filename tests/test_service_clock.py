@@ -4,7 +4,7 @@ make its snapshot look dated in the future."""
 
 from __future__ import annotations
 
-from mcp_optimizer.messages import ChangeState, DecisionKind, Mode
+from mcp_optimizer.messages import ChangeState, CycleOutcome, DecisionKind, Mode
 from mcp_optimizer.runtime.run import open_service
 from mcp_optimizer.runtime.settings import ServiceSettings
 
@@ -21,12 +21,12 @@ def test_second_live_cycle_sees_the_first_cycles_changes_in_cooldown(tmp_path):
     with open_service(settings, env) as service:
         service.actuator.set_mode(Mode.LIVE, by="test")
         first = service.runner.run("test")
-        assert first.outcome == "ok", first.detail
+        assert first.outcome is CycleOutcome.OK, first.detail
         journal = service.actuator.journal
         changed = {c.chan_id for c in journal.changes(states_in=[ChangeState.VERIFIED])}
         assert changed, "the first live cycle changed nothing: the test proves nothing"
         second = service.runner.run("test")
-        assert second.outcome == "ok", second.detail
+        assert second.outcome is CycleOutcome.OK, second.detail
         rows = journal.decisions(cycle_id=second.cycle_id, limit=10_000)
     decisions = {d.chan_id: d for _, _, d in rows}
     for d in decisions.values():

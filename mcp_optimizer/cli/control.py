@@ -15,7 +15,7 @@ from pathlib import Path
 
 import msgspec
 
-from mcp_optimizer.messages import Mode
+from mcp_optimizer.messages import CycleOutcome, Mode
 from mcp_optimizer.messages.control import (
     ControlError,
     ControlReply,
@@ -77,7 +77,7 @@ def render_status(s: StatusReply) -> str:
         lines.append("safe mode:  off")
     if isinstance(s.last_cycle, CycleDone):
         c = s.last_cycle
-        lines.append(f"last cycle: #{c.cycle_id} {c.outcome} at {_when(c.finished_at_s)} "
+        lines.append(f"last cycle: #{c.cycle_id} {c.outcome.value} at {_when(c.finished_at_s)} "
                      f"({c.trigger}): {c.detail}")
     else:
         lines.append("last cycle: none yet")
@@ -145,8 +145,8 @@ def cmd_evaluate_now(args: argparse.Namespace) -> int:
         return 0
     if isinstance(reply, CycleFinished):
         c = reply.cycle
-        print(f"cycle #{c.cycle_id} {c.outcome}: {c.detail}")
-        return 0 if c.outcome in ("ok", "partial") else 1
+        print(f"cycle #{c.cycle_id} {c.outcome.value}: {c.detail}")
+        return 0 if c.outcome in (CycleOutcome.OK, CycleOutcome.PARTIAL) else 1
     print(getattr(reply, "detail", ""))
     return 0
 

@@ -17,11 +17,15 @@ from pathlib import Path
 import msgspec
 from loguru import logger
 
+from mcp_optimizer.messages import CycleOutcome
 from mcp_optimizer.policies.config import PolicyError
 from mcp_optimizer.runtime.settings import ServiceSettings, SettingsError
 
 from .evaluate import decision_table
 from .main import CliError
+
+_SUCCEEDED = (CycleOutcome.OK, CycleOutcome.PARTIAL)
+"""Outcomes for which the command exits 0 (a partial cycle still decided every channel)."""
 
 
 def cmd_cycle(args: argparse.Namespace) -> int:
@@ -54,13 +58,13 @@ def cmd_cycle(args: argparse.Namespace) -> int:
     decisions = sorted((d for _, _, d in rows), key=lambda d: d.chan_id)
     if args.json:
         print(msgspec.json.encode({"cycle": done, "decisions": decisions}).decode())
-        return 0 if done.outcome in ("ok", "partial") else 1
+        return 0 if done.outcome in _SUCCEEDED else 1
     print(f"One evaluation cycle against {where}, mode {mode}:")
     print(decision_table(decisions))
-    print(f"cycle {done.outcome}: {done.detail}")
+    print(f"cycle {done.outcome.value}: {done.detail}")
     if mode == "shadow":
         print("shadow mode: nothing was written to the node (see `mcp-optimizer mode`).")
-    return 0 if done.outcome in ("ok", "partial") else 1
+    return 0 if done.outcome in _SUCCEEDED else 1
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -26,7 +26,13 @@ from mcp_optimizer.journal import Journal, JournalError, RollbackRefused
 from mcp_optimizer.journal.reports import shadow_report
 from mcp_optimizer.journal.states import describe
 from mcp_optimizer.messages.domain import ChannelPolicy
-from mcp_optimizer.messages.journal import ChangeRecord, ChangeState, CrashRecord
+from mcp_optimizer.messages.journal import (
+    ChangeRecord,
+    ChangeState,
+    CrashRecord,
+    CycleEnded,
+    CycleRecord,
+)
 
 from .main import CliError
 
@@ -117,8 +123,45 @@ HISTORY_HEADER = (
 )
 
 
+def cycle_line(rec: CycleRecord) -> str:
+    """One line per cycle: when, how it ended (or that it has no journaled end), and why."""
+    if isinstance(rec.end, CycleEnded):
+        end, outcome = _when(rec.end.at_s), rec.end.outcome.value
+    else:
+        end, outcome = "-", "not ended"
+    return (
+        f"{rec.cycle_id:>6}  {_when(rec.started_at_s)}  {end:<19}  {rec.mode.value:<7} "
+        f"{outcome:<9}  {rec.trigger}: {rec.detail}"
+    )
+
+
+CYCLES_HEADER = (
+    f"{'cycle':>6}  {'started (UTC)':<19}  {'ended (UTC)':<19}  {'mode':<7} {'outcome':<9}  "
+    "trigger: detail"
+)
+
+
+def _cycle_history(args: argparse.Namespace, since: int) -> int:
+    if args.channel is not None:
+        raise CliError("--cycles lists whole cycles: it cannot be combined with --channel", 2)
+    with _open_readonly(args) as j:
+        cycles = list(reversed(j.cycles(limit=args.limit, since_s=since)))
+    if args.json:
+        sys.stdout.write(_json.encode(cycles).decode() + "\n")
+        return 0
+    if not cycles:
+        print("no cycle in the journal" + (" for that filter" if since else ""))
+        return 0
+    print(CYCLES_HEADER)
+    for rec in cycles:
+        print(cycle_line(rec))
+    return 0
+
+
 def cmd_history(args: argparse.Namespace) -> int:
     since = parse_time(args.since, int(time.time())) if args.since else 0
+    if args.cycles:
+        return _cycle_history(args, since)
     with _open_readonly(args) as j:
         recs = j.changes(chan_id=args.channel, since_s=since)
     if args.json:
@@ -315,6 +358,16 @@ def cmd_ack_crash(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return value
+
+
 def _common(p: argparse.ArgumentParser, socket: bool = False) -> None:
     p.add_argument(
         "--data-dir", help="the service's data directory (default $MCP_DATA_DIR or ./var)"
@@ -331,6 +384,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("history", help="every policy change: who, why, and its verification")
     p.add_argument("--channel", type=int, help="only this channel id")
     p.add_argument("--since", help="only changes since TIME (Unix s, ISO date/time, or 6h/7d)")
+    p.add_argument(
+        "--cycles", action="store_true",
+        help="list the evaluation cycles and their outcomes (ok, partial, failed, abandoned)",
+    )
+    p.add_argument(
+        "--limit", type=_positive_int, default=1000,
+        help="with --cycles: at most this many, the most recent (default 1000)",
+    )
     _common(p)
     p.set_defaults(func=cmd_history)
 

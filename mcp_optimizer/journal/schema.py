@@ -3,7 +3,8 @@
 ``MIGRATIONS[i]`` takes a file from schema version ``i`` to ``i + 1`` (``PRAGMA user_version``).
 A migration is never edited once released: a new need is a new migration appended here.
 Version 1 was the first release; version 2 added the circuit breaker's crash table and the
-``action`` column (policy update or close) of changes; version 3 an index for the caps.
+``action`` column (policy update or close) of changes; version 3 an index for the caps;
+version 4 turns the cycles journaled as ``ok`` with a ``partial:`` detail into ``partial``.
 """
 
 from __future__ import annotations
@@ -103,5 +104,12 @@ V3 = (
     "CREATE INDEX changes_origin_at ON changes(origin, requested_at_s)",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (V1, V2, V3)
+V4 = (
+    # versions up to 3 knew ok, failed and abandoned only: a partial cycle was journaled as ok
+    # with "partial: " leading its detail. It is now an outcome of its own.
+    "UPDATE cycles SET outcome = 'partial', detail = substr(detail, 10) "
+    "WHERE outcome = 'ok' AND detail LIKE 'partial: %'",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (V1, V2, V3, V4)
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -27,6 +27,10 @@ from mcp_optimizer.messages.journal import (
     ChangeState,
     CrashKind,
     CrashRecord,
+    CycleEnd,
+    CycleEnded,
+    CycleNotEnded,
+    CycleOutcome,
     CycleRecord,
     GateStop,
     Mode,
@@ -316,31 +320,36 @@ class Journal:
         with self._tx() as cur:
             cur.execute(
                 "INSERT INTO cycles(started_at_s, mode, trigger, outcome) VALUES (?, ?, ?, ?)",
-                (self.now_s(), mode.value, trigger, "running"),
+                (self.now_s(), mode.value, trigger, _RUNNING),
             )
             return int(cur.lastrowid or 0)
 
-    def finish_cycle(self, cycle_id: int, outcome: str, detail: str = "") -> None:
-        if outcome not in ("ok", "failed", "abandoned"):
-            raise ValueError(f"cycle outcome must be ok, failed or abandoned, not {outcome!r}")
+    def finish_cycle(self, cycle_id: int, outcome: CycleOutcome, detail: str = "") -> None:
+        """Journal a cycle's end: its outcome (ok, partial, failed, abandoned) and detail."""
+        if not isinstance(outcome, CycleOutcome):
+            raise ValueError(
+                f"cycle outcome must be a CycleOutcome (ok, partial, failed or abandoned), "
+                f"not {outcome!r}"
+            )
         with self._tx() as cur:
             cur.execute(
                 "UPDATE cycles SET finished_at_s=?, outcome=?, detail=? WHERE id=?",
-                (self.now_s(), outcome, detail, cycle_id),
+                (self.now_s(), outcome.value, detail, cycle_id),
             )
             if cur.rowcount != 1:
                 raise JournalError(f"journal {self.path}: no cycle {cycle_id} to finish")
 
-    def cycles(self, limit: int = 100) -> list[CycleRecord]:
+    def cycles(self, limit: int = 100, since_s: int = 0) -> list[CycleRecord]:
+        """Cycles started at or after ``since_s``, newest first."""
         return [
             CycleRecord(
-                cycle_id=r[0], started_at_s=r[1], finished_at_s=r[2], mode=Mode(r[3]),
-                trigger=r[4], outcome=r[5], detail=r[6],
+                cycle_id=r[0], started_at_s=r[1], end=_cycle_end(r[2], r[5]), mode=Mode(r[3]),
+                trigger=r[4], detail=r[6],
             )
             for r in self._query(
                 "SELECT id, started_at_s, finished_at_s, mode, trigger, outcome, detail "
-                "FROM cycles ORDER BY id DESC LIMIT ?",
-                (limit,),
+                "FROM cycles WHERE started_at_s >= ? ORDER BY id DESC LIMIT ?",
+                (since_s, limit),
             )
         ]
 
@@ -676,6 +685,16 @@ def _known(r: tuple) -> KnownPolicy:
         chan_id=r[0], channel_point=r[1], policy=_policy_dec.decode(r[2]), change_id=r[3],
         seen_at_s=r[4], open=bool(r[5]),
     )
+
+
+_RUNNING = "running"
+"""The ``cycles.outcome`` stored while a cycle has no journaled end (``finished_at_s`` 0)."""
+
+
+def _cycle_end(finished_at_s: int, outcome: str) -> CycleEnd:
+    if outcome == _RUNNING:
+        return CycleNotEnded()
+    return CycleEnded(at_s=finished_at_s, outcome=CycleOutcome(outcome))
 
 
 def _crash(r: tuple) -> CrashRecord:

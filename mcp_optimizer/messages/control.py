@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .base import Message, TaggedMessage
 from .decision import Decision
-from .journal import ChangeRecord, CrashRecord, Mode, PauseState
+from .journal import ChangeRecord, CrashRecord, CycleOutcome, Mode, PauseState
 
 CONTROL_PROTOCOL_VERSION = 1
 """Version of this protocol; a frame with another version is answered ``unsupported_version``."""
@@ -159,8 +159,9 @@ class CycleDone(TaggedMessage):
     """Unix seconds."""
     finished_at_s: int
     """Unix seconds."""
-    outcome: str
-    """ok, partial (some stage failed for some channels) or failed."""
+    outcome: CycleOutcome
+    """ok, partial (a provider or the scorer could not answer: some peer facts stayed
+    unknown), failed (a stage failed) or abandoned (the service was stopping)."""
     detail: str
     """What happened, in words (failed stage and cause, counts)."""
     channels: int

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 
-from .base import Message
+from .base import Message, TaggedMessage
 from .decision import ChangeOrigin
 from .domain import ChannelPolicy, PeerPolicy
 
@@ -207,6 +207,36 @@ class ModeChange(Message):
     """Why, as given by the operator (may be empty)."""
 
 
+class CycleOutcome(enum.Enum):
+    """How a finished evaluation cycle ended."""
+
+    OK = "ok"
+    """Every stage answered; every decision went through the write path."""
+    PARTIAL = "partial"
+    """The cycle ran to its end, but a provider or the scorer could not answer: some peer facts
+    stayed unknown (the detail names what was missing); decisions used what was known."""
+    FAILED = "failed"
+    """A stage failed and the cycle stopped there; the detail names the stage and the cause."""
+    ABANDONED = "abandoned"
+    """The service was stopping: what was left was not done (never a write half-done)."""
+
+
+class CycleEnded(TaggedMessage):
+    """The cycle finished and its outcome is journaled."""
+
+    at_s: int
+    """When it finished (Unix seconds)."""
+    outcome: CycleOutcome
+    """ok, partial, failed or abandoned."""
+
+
+class CycleNotEnded(TaggedMessage):
+    """No outcome is journaled: the cycle is running, or the process stopped during it."""
+
+
+CycleEnd = CycleEnded | CycleNotEnded
+
+
 class CycleRecord(Message):
     """One evaluation cycle."""
 
@@ -214,16 +244,14 @@ class CycleRecord(Message):
     """The journal's id."""
     started_at_s: int
     """When it started (Unix seconds)."""
-    finished_at_s: int
-    """When it finished; 0 while running (or when the process stopped during it)."""
+    end: CycleEnd
+    """When and how it ended, or that it has no journaled end."""
     mode: Mode
     """The mode it ran in."""
     trigger: str
     """What started it (``schedule``, ``evaluate-now``, a node event...)."""
-    outcome: str
-    """``running``, ``ok``, ``failed`` or ``abandoned``."""
     detail: str
-    """Counts or the error, in words."""
+    """Counts and notes, or the error, in words."""
 
 
 class PauseState(Message):

@@ -18,7 +18,7 @@ from typing import Any
 from loguru import logger
 
 from mcp_optimizer.journal import Journal
-from mcp_optimizer.messages import DecisionKind
+from mcp_optimizer.messages import CycleOutcome, DecisionKind
 from mcp_optimizer.messages.actors import (
     ActuateRequest,
     ActuationOutcome,
@@ -85,27 +85,26 @@ class CycleRunner:
         counts = {"channels": 0, "decisions": 0, "actions": 0}
         notes: list[str] = []
         self._partial = False
+        outcome: CycleOutcome
         try:
             self._stages(cycle_id, counts, notes)
-            outcome = "partial" if self._partial else "ok"
+            outcome = CycleOutcome.PARTIAL if self._partial else CycleOutcome.OK
         except StageFailed as exc:
-            outcome, notes = "failed", [str(exc), *notes]
+            outcome, notes = CycleOutcome.FAILED, [str(exc), *notes]
         except Abandoned as exc:
-            outcome, notes = "abandoned", [str(exc), *notes]
+            outcome, notes = CycleOutcome.ABANDONED, [str(exc), *notes]
         except Exception as exc:  # noqa: BLE001 - a bug here must not kill the scheduler
             logger.exception("cycle {} failed", cycle_id)
-            outcome, notes = "failed", [f"cycle runner error: {type(exc).__name__}: {exc}"]
+            outcome = CycleOutcome.FAILED
+            notes = [f"cycle runner error: {type(exc).__name__}: {exc}"]
         detail = (
             f"{counts['channels']} channels, {counts['decisions']} decisions, "
             f"{counts['actions']} actions"
         )
         if notes:
             detail += "; " + "; ".join(notes)
-        # The journal knows ok, failed and abandoned: a partial cycle is journaled as ok with
-        # "partial:" leading its detail.
-        journaled = ("ok", "partial: " + detail) if outcome == "partial" else (outcome, detail)
         try:
-            self.journal.finish_cycle(cycle_id, *journaled)
+            self.journal.finish_cycle(cycle_id, outcome, detail)
         except Exception:  # noqa: BLE001 - reported below and in the log, never fatal
             logger.exception("cycle {} outcome could not be journaled", cycle_id)
         done = CycleDone(
@@ -119,8 +118,8 @@ class CycleRunner:
             decisions=counts["decisions"],
             actions=counts["actions"],
         )
-        log = logger.info if outcome == "ok" else logger.warning
-        log("cycle {} ({}) {}: {}", cycle_id, trigger, outcome, detail)
+        log = logger.info if outcome is CycleOutcome.OK else logger.warning
+        log("cycle {} ({}) {}: {}", cycle_id, trigger, outcome.value, detail)
         return done
 
     def _stages(self, cycle_id: int, counts: dict[str, int], notes: list[str]) -> None:
