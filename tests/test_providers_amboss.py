@@ -8,13 +8,8 @@ from dataclasses import replace
 import pytest
 from providers_loopback import LoopbackServer, Reply, json_reply
 
-from mcp_optimizer.messages import CentralityKnown, PeerRanksKnown, UptimeKnown
-from mcp_optimizer.providers.amboss import (
-    CENTRALITY_QUERY,
-    RANKS_QUERY,
-    UPTIME_QUERY,
-    AmbossProvider,
-)
+from mcp_optimizer.messages import PeerRanksKnown
+from mcp_optimizer.providers.amboss import RANKS_QUERY, AmbossProvider
 from mcp_optimizer.providers.http import (
     ProviderMetrics,
     ProviderNotFound,
@@ -61,16 +56,6 @@ def provider(url: str) -> AmbossProvider:
     return made
 
 
-def by_query(answers: dict[str, Reply]):
-    """Answer each GraphQL query with its own reply."""
-
-    def answer(hit) -> Reply:
-        query = json.loads(hit.body)["query"]
-        return answers[query]
-
-    return answer
-
-
 def test_not_built_without_a_key() -> None:
     assert AmbossProvider.from_settings(load_provider_settings({}), ProviderMetrics()) is None
 
@@ -92,50 +77,34 @@ def test_ranks_with_bearer_key(server: LoopbackServer) -> None:
     assert sent == {"query": RANKS_QUERY, "variables": {"pubkey": PEER}}
 
 
-def test_centrality_and_uptime(server: LoopbackServer) -> None:
-    server.script(
-        "POST",
-        "/graphql",
-        by_query(
-            {
-                CENTRALITY_QUERY: json_reply(
-                    {"data": {"getNode": {"graph_info": {"centrality": {
-                        "betweenness": 0.125, "betweenness_rank": 88}}}}}
-                ),
-                UPTIME_QUERY: json_reply(
-                    {"data": {"getNode": {"health": {
-                        "uptime_percent": 99.5, "checked_at": "2026-11-27T08:00:00Z"}}}}
-                ),
-            }
-        ),
-    )
+def test_only_verified_fields_are_asked(server: LoopbackServer) -> None:
+    """Centrality and uptime fields could not be verified in Amboss's schema: never queried."""
+    server.script("POST", "/graphql", json_reply(RANKS))
     amboss = provider(server.url)
-    c = amboss.centrality(PEER)
-    assert c == CentralityKnown(
-        normalized_ppm=125000, rank=88, source="amboss", observed_at_s=c.observed_at_s
-    )
-    assert amboss.uptime(PEER) == UptimeKnown(
-        ratio_ppm=995000, source="amboss", observed_at_s=1795766400
-    )
+    assert not hasattr(amboss, "centrality") and not hasattr(amboss, "uptime")
+    amboss.ranks(PEER)
+    sent = json.loads(server.hits[0].body)["query"]
+    assert "metrics { capacity capacity_rank channels channels_rank }" in sent
+    assert "centrality" not in sent and "health" not in sent and "uptime" not in sent
 
 
 def test_graphql_errors_are_rejected_not_retried(server: LoopbackServer) -> None:
     server.script(
         "POST",
         "/graphql",
-        json_reply({"errors": [{"message": 'Cannot query field "centrality" on type "GraphInfo".'}],
+        json_reply({"errors": [{"message": 'Cannot query field "metrics" on type "GraphInfo".'}],
                     "data": None}),
     )
-    with pytest.raises(ProviderRejected, match='Cannot query field "centrality"'):
-        provider(server.url).centrality(PEER)
+    with pytest.raises(ProviderRejected, match='Cannot query field "metrics"'):
+        provider(server.url).ranks(PEER)
     assert len(server.hits) == 1
 
 
 def test_graphql_validation_error_as_http_400(server: LoopbackServer) -> None:
-    body = {"errors": [{"message": "Cannot query field \"health\" on type \"Node\"."}]}
+    body = {"errors": [{"message": "Cannot query field \"metrics\" on type \"Node\"."}]}
     server.script("POST", "/graphql", json_reply(body, status=400))
     with pytest.raises(ProviderRejected, match="HTTP 400"):
-        provider(server.url).uptime(PEER)
+        provider(server.url).ranks(PEER)
     assert len(server.hits) == 1
 
 
@@ -180,22 +149,6 @@ def test_metrics_null_is_a_parse_error(server: LoopbackServer) -> None:
     with pytest.raises(ProviderParseError) as info:
         provider(server.url).ranks(PEER)
     assert info.value.field == "$.data.getNode.graph_info.metrics"
-
-
-@pytest.mark.parametrize(
-    ("payload", "field"),
-    [
-        ({"betweenness": 1.5, "betweenness_rank": 3}, "betweenness"),
-        ({"betweenness": "0.1", "betweenness_rank": 3}, "betweenness"),
-        ({"betweenness": 0.1}, "betweenness_rank"),
-    ],
-)
-def test_centrality_out_of_range(server: LoopbackServer, payload: dict, field: str) -> None:
-    body = {"data": {"getNode": {"graph_info": {"centrality": payload}}}}
-    server.script("POST", "/graphql", json_reply(body))
-    with pytest.raises(ProviderParseError) as info:
-        provider(server.url).centrality(PEER)
-    assert info.value.field == f"$.data.getNode.graph_info.centrality.{field}"
 
 
 @pytest.mark.parametrize("body", [b"", b"{\"data\": {\"getNode\"", b"not json", b"{}"])

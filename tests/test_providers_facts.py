@@ -25,12 +25,7 @@ from mcp_optimizer.messages import (
     UptimeKnown,
     UptimeUnknown,
 )
-from mcp_optimizer.providers.amboss import (
-    CENTRALITY_QUERY,
-    RANKS_QUERY,
-    UPTIME_QUERY,
-    AmbossProvider,
-)
+from mcp_optimizer.providers.amboss import RANKS_QUERY, AmbossProvider
 from mcp_optimizer.providers.facts import PeerFactsResolver, centrality_from_map
 from mcp_optimizer.providers.http import (
     Freshness,
@@ -66,23 +61,16 @@ def iso(at_s: int) -> str:
     return datetime.fromtimestamp(at_s, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def amboss_answer(uptime_checked_at_s: int | None = None):
-    """A healthy Amboss: one answer per query."""
+def amboss_answer():
+    """A healthy Amboss: it is only ever asked the (verified) ranks query."""
 
     def answer(hit: Hit) -> Reply:
         sent = json.loads(hit.body)
-        query = sent["query"]
-        if query == RANKS_QUERY:
-            metrics = {"capacity": "500000000", "capacity_rank": 7, "channels": 90,
-                       "channels_rank": 12}
-            return json_reply({"data": {"getNode": {"graph_info": {"metrics": metrics}}}})
-        if query == CENTRALITY_QUERY:
-            c = {"betweenness": 0.5, "betweenness_rank": 3}
-            return json_reply({"data": {"getNode": {"graph_info": {"centrality": c}}}})
-        assert query == UPTIME_QUERY
-        checked = uptime_checked_at_s if uptime_checked_at_s is not None else now_s() - 60
-        health = {"uptime_percent": 98.0, "checked_at": iso(checked)}
-        return json_reply({"data": {"getNode": {"health": health}}})
+        if sent["query"] != RANKS_QUERY:
+            return Reply(500, body=b"the test expected only the ranks query")
+        metrics = {"capacity": "500000000", "capacity_rank": 7, "channels": 90,
+                   "channels_rank": 12}
+        return json_reply({"data": {"getNode": {"graph_info": {"metrics": metrics}}}})
 
     return answer
 
@@ -148,6 +136,7 @@ def resolver(
     metrics: ProviderMetrics | None = None,
     freshness: Freshness = FRESH,
     wall_clock=time.time,
+    mempool_clock=time.time,
 ) -> PeerFactsResolver:
     metrics = metrics or ProviderMetrics()
     amboss = None
@@ -164,7 +153,7 @@ def resolver(
     mempool = None
     if mempool_url is not None:
         client = ProviderHttpClient("mempool", mempool_url, POLICY, metrics=metrics)
-        mempool = MempoolProvider(client)
+        mempool = MempoolProvider(client, wall_clock=mempool_clock)
     return PeerFactsResolver(
         freshness=freshness,
         metrics=metrics,
@@ -202,17 +191,23 @@ def test_all_healthy_uses_remote_sources(amboss_srv: LoopbackServer, mempool_srv
     assert isinstance(facts.node_record, NodeRecordKnown)
     assert facts.node_record.source == "mempool" and facts.node_record.alias == "from-mempool"
     assert facts.centrality == CentralityKnown(
-        normalized_ppm=500000, rank=3, source="amboss", observed_at_s=facts.centrality.observed_at_s
+        normalized_ppm=40000, rank=55, source="local-graph",
+        observed_at_s=facts.centrality.observed_at_s,
     )
-    assert isinstance(facts.uptime, UptimeKnown) and facts.uptime.source == "amboss"
+    assert isinstance(facts.uptime, UptimeKnown) and facts.uptime.source == "lnd"
     assert isinstance(facts.ranks, PeerRanksKnown) and facts.ranks.capacity_rank == 7
     assert all(a.outcome is SourceOutcome.USED for a in facts.sources)
     assert lnd.node_calls == []
-    assert r.metrics.value("mcp_fact_results_total", fact="centrality", source="amboss") == 1
-    assert r.metrics.value("mcp_fact_fallbacks_total", fact="centrality", source="amboss") == 0
+    # Amboss is asked the ranks only (its centrality and uptime fields are not verified)
+    assert [json.loads(h.body)["query"] for h in amboss_srv.hits] == [RANKS_QUERY]
+    assert outcomes(facts, "centrality") == [("local-graph", SourceOutcome.USED)]
+    assert outcomes(facts, "uptime") == [("lnd", SourceOutcome.USED)]
+    assert r.metrics.value("mcp_fact_results_total", fact="ranks", source="amboss") == 1
+    assert r.metrics.value("mcp_fact_results_total", fact="centrality", source="local-graph") == 1
+    assert r.metrics.value("mcp_fact_fallbacks_total", fact="node_record", source="mempool") == 0
 
 
-def test_amboss_500s_fall_back_to_local_graph_and_lnd(amboss_srv, mempool_srv) -> None:
+def test_amboss_500s_leave_ranks_unknown_and_nothing_else(amboss_srv, mempool_srv) -> None:
     amboss_srv.script("POST", "/graphql", Reply(500, body=b"oops"))
     mempool_srv.script("GET", f"/api/v1/lightning/nodes/{PEER}", mempool_node)
     r = resolver(amboss_url=amboss_srv.url, mempool_url=mempool_srv.url, lnd=Lnd())
@@ -220,12 +215,11 @@ def test_amboss_500s_fall_back_to_local_graph_and_lnd(amboss_srv, mempool_srv) -
     assert isinstance(facts.centrality, CentralityKnown)
     assert facts.centrality.source == "local-graph" and facts.centrality.rank == 55
     assert isinstance(facts.uptime, UptimeKnown) and facts.uptime.source == "lnd"
+    assert facts.node_record.source == "mempool"  # type: ignore[union-attr]
     assert isinstance(facts.ranks, PeerRanksUnknown)
-    assert outcomes(facts, "centrality") == [
-        ("amboss", SourceOutcome.UNAVAILABLE),
-        ("local-graph", SourceOutcome.USED),
-    ]
-    assert r.metrics.value("mcp_fact_fallbacks_total", fact="centrality", source="amboss") == 1
+    assert "amboss: HTTP 500" in facts.ranks.reason
+    assert outcomes(facts, "ranks") == [("amboss", SourceOutcome.UNAVAILABLE)]
+    assert r.metrics.value("mcp_fact_results_total", fact="ranks", source="none") == 1
     assert r.metrics.value("mcp_fact_results_total", fact="uptime", source="lnd") == 1
     calls = list(r.amboss.client.calls)
     assert calls and all(c.ended_at - c.started_at <= BUDGET_S + POLICY.read_timeout_s
@@ -233,13 +227,16 @@ def test_amboss_500s_fall_back_to_local_graph_and_lnd(amboss_srv, mempool_srv) -
     assert all(a.started_at < c.deadline for c in calls for a in c.attempts)
 
 
-def test_amboss_not_configured_is_recorded_not_counted_as_fallback(mempool_srv) -> None:
-    mempool_srv.script("GET", f"/api/v1/lightning/nodes/{PEER}", mempool_node)
-    r = resolver(amboss_url=None, mempool_url=mempool_srv.url, lnd=Lnd())
+def test_not_configured_is_recorded_not_counted_as_fallback() -> None:
+    r = resolver(amboss_url=None, mempool_url=None, lnd=Lnd())
     facts = r.resolve_peer(PEER)
-    assert outcomes(facts, "centrality")[0] == ("amboss", SourceOutcome.NOT_CONFIGURED)
+    assert outcomes(facts, "ranks") == [("amboss", SourceOutcome.NOT_CONFIGURED)]
+    assert outcomes(facts, "node_record") == [
+        ("mempool", SourceOutcome.NOT_CONFIGURED),
+        ("lnd", SourceOutcome.USED),
+    ]
     assert isinstance(facts.centrality, CentralityKnown)
-    assert r.metrics.value("mcp_fact_fallbacks_total", fact="centrality", source="amboss") == 0
+    assert r.metrics.value("mcp_fact_fallbacks_total", fact="node_record", source="mempool") == 0
 
 
 def test_mempool_refused_falls_back_to_lnd() -> None:
@@ -320,48 +317,51 @@ def test_stale_local_centrality_is_unknown_with_stale_reason(amboss_srv) -> None
     assert isinstance(facts.centrality, CentralityUnknown)
     assert facts.centrality.reason.startswith("stale: local-graph: data observed")
     assert "older than the 3600 s limit" in facts.centrality.reason
-    assert "amboss: HTTP 503" in facts.centrality.reason
+    assert "amboss: HTTP 503" in facts.ranks.reason  # type: ignore[union-attr]
     assert outcomes(facts, "centrality")[-1] == ("local-graph", SourceOutcome.STALE)
 
 
-def test_stale_amboss_uptime_falls_back_to_fresh_lnd(amboss_srv) -> None:
-    amboss_srv.script("POST", "/graphql", amboss_answer(uptime_checked_at_s=now_s() - 90000))
-    r = resolver(amboss_url=amboss_srv.url, mempool_url=None, lnd=Lnd())
+def test_stale_node_record_falls_back_to_fresh_lnd(mempool_srv) -> None:
+    # a mempool whose record is stamped a day back (its clock lags): too old, LND answers
+    mempool_srv.script("GET", f"/api/v1/lightning/nodes/{PEER}", mempool_node)
+    r = resolver(amboss_url=None, mempool_url=mempool_srv.url, lnd=Lnd(),
+                 mempool_clock=lambda: time.time() - 90000)
     facts = r.resolve_peer(PEER)
-    assert isinstance(facts.uptime, UptimeKnown) and facts.uptime.source == "lnd"
-    assert outcomes(facts, "uptime") == [
-        ("amboss", SourceOutcome.STALE),
+    assert isinstance(facts.node_record, NodeRecordKnown) and facts.node_record.source == "lnd"
+    assert outcomes(facts, "node_record") == [
+        ("mempool", SourceOutcome.STALE),
         ("lnd", SourceOutcome.USED),
     ]
 
 
-def test_stale_everywhere_uptime_reason(amboss_srv) -> None:
-    amboss_srv.script("POST", "/graphql", amboss_answer(uptime_checked_at_s=now_s() - 90000))
-    r = resolver(amboss_url=amboss_srv.url, mempool_url=None, lnd=Lnd(uptime_age_s=7200))
+def test_stale_everywhere_uptime_reason() -> None:
+    r = resolver(amboss_url=None, mempool_url=None, lnd=Lnd(uptime_age_s=7200))
     facts = r.resolve_peer(PEER)
     assert isinstance(facts.uptime, UptimeUnknown)
-    assert facts.uptime.reason.startswith("stale: amboss: data observed")
-    assert "lnd: data observed 7200 s ago" in facts.uptime.reason
+    assert facts.uptime.reason.startswith("stale: lnd: data observed 7200 s ago")
+    assert outcomes(facts, "uptime") == [("lnd", SourceOutcome.STALE)]
 
 
-def test_data_from_the_future_is_not_trusted(amboss_srv) -> None:
-    amboss_srv.script("POST", "/graphql", amboss_answer(uptime_checked_at_s=now_s() + 86400))
-    r = resolver(amboss_url=amboss_srv.url, mempool_url=None, lnd=Lnd())
+def test_data_from_the_future_is_not_trusted(mempool_srv) -> None:
+    mempool_srv.script("GET", f"/api/v1/lightning/nodes/{PEER}", mempool_node)
+    r = resolver(amboss_url=None, mempool_url=mempool_srv.url, lnd=Lnd(),
+                 mempool_clock=lambda: time.time() + 86400)
     facts = r.resolve_peer(PEER)
-    assert facts.uptime.source == "lnd"  # type: ignore[union-attr]
-    assert outcomes(facts, "uptime")[0] == ("amboss", SourceOutcome.ERROR)
+    assert facts.node_record.source == "lnd"  # type: ignore[union-attr]
+    assert outcomes(facts, "node_record")[0] == ("mempool", SourceOutcome.ERROR)
 
 
-def test_schema_drifted_amboss_falls_back_and_names_field(amboss_srv) -> None:
-    body = {"data": {"getNode": {"graph_info": {"centrality": {"betweenness": "high"}}}}}
+def test_schema_drifted_amboss_names_field_and_touches_nothing_else(amboss_srv) -> None:
+    metrics = {"capacity": "1", "capacity_rank": "high", "channels": 2, "channels_rank": 3}
+    body = {"data": {"getNode": {"graph_info": {"metrics": metrics}}}}
     amboss_srv.script("POST", "/graphql", json_reply(body))
     r = resolver(amboss_url=amboss_srv.url, mempool_url=None, lnd=Lnd())
     facts = r.resolve_peer(PEER)
     assert facts.centrality.source == "local-graph"  # type: ignore[union-attr]
-    detail = outcomes(facts, "centrality")
-    assert detail[0] == ("amboss", SourceOutcome.PARSE_ERROR)
-    amboss_detail = [a.detail for a in facts.sources if a.fact == "centrality"][0]
-    assert "$.data.getNode.graph_info.centrality.betweenness" in amboss_detail
+    assert isinstance(facts.ranks, PeerRanksUnknown)
+    assert outcomes(facts, "ranks") == [("amboss", SourceOutcome.PARSE_ERROR)]
+    amboss_detail = [a.detail for a in facts.sources if a.fact == "ranks"][0]
+    assert "$.data.getNode.graph_info.metrics.capacity_rank" in amboss_detail
 
 
 def test_outage_opens_circuit_then_recovery_is_probed(amboss_srv, mempool_srv) -> None:
@@ -373,13 +373,14 @@ def test_outage_opens_circuit_then_recovery_is_probed(amboss_srv, mempool_srv) -
     cycle = r.resolve_peers(PEERS, workers=1)
     elapsed = time.monotonic() - started
     assert list(cycle) == PEERS
-    # the first peer's three Amboss calls open the circuit: later peers are not even tried
+    # the first three peers' Amboss calls open the circuit: later peers are not even tried
     assert len(amboss_srv.hits) <= POLICY.breaker_failures * POLICY.max_attempts
     assert elapsed <= POLICY.breaker_failures * (BUDGET_S + POLICY.read_timeout_s) + 1.0
     last = cycle[PEERS[-1]]
-    assert outcomes(last, "centrality")[0] == ("amboss", SourceOutcome.CIRCUIT_OPEN)
-    assert isinstance(last.centrality, CentralityUnknown)  # and not in the local graph either
-    assert "amboss: circuit open" in last.centrality.reason
+    assert outcomes(last, "ranks")[0] == ("amboss", SourceOutcome.CIRCUIT_OPEN)
+    assert isinstance(last.ranks, PeerRanksUnknown)
+    assert "amboss: circuit open" in last.ranks.reason
+    assert isinstance(last.centrality, CentralityUnknown)  # not in the local graph
     assert cycle[PEER].centrality.source == "local-graph"  # type: ignore[union-attr]
     assert r.metrics.value("mcp_provider_circuit_open", provider="amboss") == 1
 
@@ -388,19 +389,20 @@ def test_outage_opens_circuit_then_recovery_is_probed(amboss_srv, mempool_srv) -
     time.sleep(POLICY.breaker_cooldown_s + 0.05)
     facts = r.resolve_peer(PEER)
     assert facts.node_record.source == "mempool"  # type: ignore[union-attr]
-    assert facts.centrality.source == "amboss"  # type: ignore[union-attr]
-    assert facts.uptime.source == "amboss"  # type: ignore[union-attr]
+    assert isinstance(facts.ranks, PeerRanksKnown) and facts.ranks.source == "amboss"
+    assert facts.uptime.source == "lnd"  # type: ignore[union-attr]
     assert r.metrics.value("mcp_provider_circuit_open", provider="amboss") == 0
 
 
 def test_concurrent_cycle_with_amboss_down(amboss_srv, mempool_srv) -> None:
+    peers = ["03" + f"{i:02x}" * 32 for i in range(1, 13)] + [PEER]
     amboss_srv.script("POST", "/graphql", Reply(500))
-    for key in PEERS:
+    for key in peers:
         mempool_srv.script("GET", f"/api/v1/lightning/nodes/{key}", mempool_node)
     r = resolver(amboss_url=amboss_srv.url, mempool_url=mempool_srv.url, lnd=Lnd())
     workers = 4
-    cycle = r.resolve_peers(PEERS + [PEER], workers=workers)
-    assert list(cycle) == PEERS  # distinct keys, in order
+    cycle = r.resolve_peers(peers + [PEER], workers=workers)
+    assert list(cycle) == peers  # distinct keys, in order
     assert all(f.node_record.source == "mempool" for f in cycle.values())  # type: ignore
     assert cycle[PEER].centrality.source == "local-graph"  # type: ignore[union-attr]
     # calls already in flight when the circuit opens still finish, no more
@@ -408,7 +410,7 @@ def test_concurrent_cycle_with_amboss_down(amboss_srv, mempool_srv) -> None:
     assert len(amboss_srv.hits) <= most
     assert sum(
         a.outcome is SourceOutcome.CIRCUIT_OPEN for f in cycle.values() for a in f.sources
-    ) >= 3 * len(PEERS) - (POLICY.breaker_failures + workers - 1)
+    ) >= len(peers) - (POLICY.breaker_failures + workers - 1)
 
 
 def test_remote_answers_are_reused_then_asked_again(amboss_srv, mempool_srv) -> None:
@@ -424,12 +426,13 @@ def test_remote_answers_are_reused_then_asked_again(amboss_srv, mempool_srv) -> 
     )
     first = r.resolve_peer(PEER)
     hits = len(amboss_srv.hits) + len(mempool_srv.hits)
-    assert hits == 4
+    assert hits == 2  # the ranks query and the node record
     clock[0] += 300
     second = r.resolve_peer(PEER)
     assert len(amboss_srv.hits) + len(mempool_srv.hits) == hits  # nothing asked again
-    assert second.centrality == first.centrality and second.node_record == first.node_record
-    assert {a.detail for a in second.sources} == {"reused answer from 300 s ago"}
+    assert second.ranks == first.ranks and second.node_record == first.node_record
+    remote = {a.detail for a in second.sources if a.source in ("amboss", "mempool")}
+    assert remote == {"reused answer from 300 s ago"}
     clock[0] += 301
     r.resolve_peer(PEER)
     assert len(amboss_srv.hits) + len(mempool_srv.hits) == 2 * hits  # too old to reuse
@@ -442,7 +445,7 @@ def test_reuse_disabled(amboss_srv) -> None:
     )
     r.resolve_peer(PEER)
     r.resolve_peer(PEER)
-    assert len(amboss_srv.hits) == 6
+    assert len(amboss_srv.hits) == 2
 
 
 def test_invalid_pubkey_gives_unknowns_without_requests(amboss_srv) -> None:

@@ -1,7 +1,7 @@
 """Facts about peers and the network from external providers, and where each one came from.
 
-Each fact is resolved through a fallback chain (centrality: Amboss, then the local graph; node
-record: mempool, then LND; uptime: Amboss, then LND). The result says which source produced
+Each fact is resolved through a fallback chain (centrality: the local graph; node record:
+mempool, then LND; uptime: LND; ranks: Amboss). The result says which source produced
 it and when (``source``, ``observed_at_s``), or why it is unknown; ``SourceAttempt`` records
 every source asked on the way, so that a score can always be explained.
 """
@@ -156,9 +156,9 @@ class PeerFacts(Message):
     node_record: NodeRecord
     """Alias, capacity and channel count (mempool, then LND), or why unknown."""
     centrality: Centrality
-    """Betweenness centrality (Amboss, then the local graph), or why unknown."""
+    """Betweenness centrality (the local graph), or why unknown."""
     uptime: Uptime
-    """Availability (Amboss, then LND), or why unknown."""
+    """Availability (LND, the peer's uptime on our channels), or why unknown."""
     ranks: PeerRanks
     """Capacity and channel ranks (Amboss), or why unknown."""
     sources: list[SourceAttempt]

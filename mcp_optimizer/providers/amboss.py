@@ -3,15 +3,16 @@
 Optional: built only when ``MCP_AMBOSS_API_KEY`` is set (:meth:`AmbossProvider.from_settings`
 returns None otherwise). The endpoint is a setting (``MCP_AMBOSS_URL``).
 
-Three queries, one per fact, so that a query Amboss refuses costs only its own fact:
+One query, the only one whose field names could be verified (see docs/providers.md):
+:data:`RANKS_QUERY`, ``getNode(pubkey) { graph_info { metrics { capacity capacity_rank
+channels channels_rank } } }``. The same names and nesting appear in independent public Amboss
+clients (a Go struct decoding the answer, a Rust rule engine reading
+``get_node.graph_info.metrics.capacity_rank``); ``capacity`` is typed there as a decimal
+string, so a decimal string is accepted as well as an integer.
 
-- ranks (:data:`RANKS_QUERY`): ``getNode(pubkey) { graph_info { metrics { capacity
-  capacity_rank channels channels_rank } } }``. These field names are seen in several public
-  Amboss clients; ``capacity`` is accepted as an integer or a decimal string.
-- centrality (:data:`CENTRALITY_QUERY`) and uptime (:data:`UPTIME_QUERY`): the field names
-  could NOT be verified against Amboss's public schema (see docs/providers.md). If Amboss
-  refuses them (a GraphQL validation error), the fact is reported as rejected and the chain
-  falls back to the local graph / LND: nothing else is affected.
+No centrality or uptime is asked of Amboss: no public client or document we could read shows
+the schema fields for them, and a guessed field would only ever be refused. Those facts come
+from the local graph and from LND (:mod:`mcp_optimizer.providers.facts`).
 
 Answers are parsed strictly: a GraphQL ``errors`` list is a :class:`ProviderRejected`, a null
 ``getNode`` a :class:`ProviderNotFound`, and a missing or wrong-typed field a
@@ -22,15 +23,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
 import msgspec
 
-from mcp_optimizer.messages import CentralityKnown, PeerRanksKnown, UptimeKnown
+from mcp_optimizer.messages import PeerRanksKnown
 
 from .http import ProviderHttpClient, ProviderMetrics, ProviderSettings
 from .http.errors import ProviderNotFound, ProviderParseError, ProviderRejected
-from .http.parsing import AwareDatetime, NonNegInt, PosInt, check_pubkey, decode_strict, sat_amount
+from .http.parsing import NonNegInt, PosInt, check_pubkey, decode_strict, sat_amount
 
 SOURCE = "amboss"
 T = TypeVar("T")
@@ -40,23 +41,7 @@ RANKS_QUERY = """query PeerRanks($pubkey: String!) {
     graph_info { metrics { capacity capacity_rank channels channels_rank } }
   }
 }"""
-
-CENTRALITY_QUERY = """query PeerCentrality($pubkey: String!) {
-  getNode(pubkey: $pubkey) {
-    graph_info { centrality { betweenness betweenness_rank } }
-  }
-}"""
-"""Unverified field names (see the module docstring)."""
-
-UPTIME_QUERY = """query PeerUptime($pubkey: String!) {
-  getNode(pubkey: $pubkey) {
-    health { uptime_percent checked_at }
-  }
-}"""
-"""Unverified field names (see the module docstring)."""
-
-Ratio = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
-Percent = Annotated[float, msgspec.Meta(ge=0.0, le=100.0)]
+"""The only query sent to Amboss (verified field names, see the module docstring)."""
 
 
 class _GqlError(msgspec.Struct):
@@ -85,36 +70,6 @@ class _RanksNode(msgspec.Struct):
 
 class _RanksData(msgspec.Struct):
     getNode: _RanksNode | None  # noqa: N815 - GraphQL field name
-
-
-class _Centrality(msgspec.Struct):
-    betweenness: Ratio
-    betweenness_rank: PosInt
-
-
-class _CentralityGraphInfo(msgspec.Struct):
-    centrality: _Centrality
-
-
-class _CentralityNode(msgspec.Struct):
-    graph_info: _CentralityGraphInfo
-
-
-class _CentralityData(msgspec.Struct):
-    getNode: _CentralityNode | None  # noqa: N815
-
-
-class _Health(msgspec.Struct):
-    uptime_percent: Percent
-    checked_at: AwareDatetime
-
-
-class _UptimeNode(msgspec.Struct):
-    health: _Health
-
-
-class _UptimeData(msgspec.Struct):
-    getNode: _UptimeNode | None  # noqa: N815
 
 
 def _graphql_data(body: bytes, type_: type[T]) -> T:
@@ -185,26 +140,6 @@ class AmbossProvider:
             channel_rank=metrics.channels_rank,
             source=SOURCE,
             observed_at_s=observed_at_s,
-        )
-
-    def centrality(self, pubkey: str) -> CentralityKnown:
-        """The peer's betweenness (a 0..1 share of the maximum) and its rank."""
-        observed_at_s = int(self._wall_clock())
-        c = self._query(CENTRALITY_QUERY, pubkey, _CentralityData).graph_info.centrality
-        return CentralityKnown(
-            normalized_ppm=round(c.betweenness * 1_000_000),
-            rank=c.betweenness_rank,
-            source=SOURCE,
-            observed_at_s=observed_at_s,
-        )
-
-    def uptime(self, pubkey: str) -> UptimeKnown:
-        """The peer's availability as Amboss measured it, and when it last checked."""
-        health = self._query(UPTIME_QUERY, pubkey, _UptimeData).health
-        return UptimeKnown(
-            ratio_ppm=round(health.uptime_percent * 10_000),
-            source=SOURCE,
-            observed_at_s=int(health.checked_at.timestamp()),
         )
 
     def close(self) -> None:

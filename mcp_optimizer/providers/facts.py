@@ -2,11 +2,15 @@
 
 | fact | chain | freshness setting |
 | --- | --- | --- |
-| centrality | Amboss -> local graph | ``MCP_PROVIDER_CENTRALITY_MAX_AGE_S`` |
+| centrality | local graph | ``MCP_PROVIDER_CENTRALITY_MAX_AGE_S`` |
 | node record | mempool -> LND GetNodeInfo | ``MCP_PROVIDER_NODE_MAX_AGE_S`` |
-| uptime | Amboss -> LND (the peer's uptime on our channels) | ``MCP_PROVIDER_UPTIME_MAX_AGE_S`` |
+| uptime | LND (the peer's uptime on our channels) | ``MCP_PROVIDER_UPTIME_MAX_AGE_S`` |
 | ranks | Amboss | ``MCP_PROVIDER_NODE_MAX_AGE_S`` |
 | network statistics | mempool | ``MCP_PROVIDER_STATS_MAX_AGE_S`` |
+
+Amboss is not asked for centrality or uptime: the schema fields for them could not be verified
+(see :mod:`mcp_optimizer.providers.amboss` and docs/providers.md), so a query for them could
+only be refused. Amboss gives the ranks, the one fact whose fields are verified.
 
 Sources are injected: the remote providers (None when not configured), and plain callables
 for the local ones, so that this module works with whatever the local-graph and LND parts
@@ -225,30 +229,24 @@ class PeerFactsResolver:
     # -- facts ----------------------------------------------------------------------------
 
     def centrality(self, pubkey: str, sources: list[SourceAttempt]) -> Centrality:
-        """Amboss, then the local graph."""
-        amboss, local = self.amboss, self.local_centrality
+        """The local graph (Amboss's centrality fields are not verified: not asked)."""
+        local = self.local_centrality
         value, reason = self._run(
             "centrality",
             pubkey,
-            [
-                ("amboss", (lambda: amboss.centrality(pubkey)) if amboss else None),
-                ("local-graph", (lambda: local(pubkey)) if local else None),
-            ],
+            [("local-graph", (lambda: local(pubkey)) if local else None)],
             self.freshness.centrality_max_age_s,
             sources,
         )
         return value if value is not None else CentralityUnknown(reason=reason)
 
     def uptime(self, pubkey: str, sources: list[SourceAttempt]) -> Uptime:
-        """Amboss, then LND's own view of the peer."""
-        amboss, lnd = self.amboss, self.lnd_uptime
+        """LND's own view of the peer (Amboss's uptime fields are not verified: not asked)."""
+        lnd = self.lnd_uptime
         value, reason = self._run(
             "uptime",
             pubkey,
-            [
-                ("amboss", (lambda: amboss.uptime(pubkey)) if amboss else None),
-                ("lnd", (lambda: lnd(pubkey)) if lnd else None),
-            ],
+            [("lnd", (lambda: lnd(pubkey)) if lnd else None)],
             self.freshness.uptime_max_age_s,
             sources,
         )
