@@ -4,12 +4,14 @@ state, the others keep running untouched, counters, logs and the journal show th
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
 from loguru import logger
 
 from mcp_optimizer.actors.faults import FAULTS
+from mcp_optimizer.cli.main import main
 from mcp_optimizer.messages import CrashKind, CycleEnded, CycleOutcome, FactorStatus, Mode
 from mcp_optimizer.messages.control import SafeModeOff, SafeModeOn
 from mcp_optimizer.runtime.run import open_service
@@ -126,7 +128,12 @@ def test_crash_during_a_cycle(service, logs, actor, request_type, outcome, words
     assert again.outcome is CycleOutcome.OK, again.detail
 
 
-def test_restart_intensity_exceeded_enters_safe_mode_and_holds_writes(tmp_path, logs):
+def policies_on_node(svc):
+    """Our policy on every channel, as the node reports it now."""
+    return {c.chan_id: c.our_policy for c in svc.actuator.node.list_channels()}
+
+
+def test_restart_intensity_exceeded_enters_safe_mode_and_holds_writes(tmp_path, logs, capsys):
     with open_service(settings(tmp_path, intensity="1/60")) as svc:
         svc.actuator.set_mode(Mode.LIVE, by="test")
         FAULTS.arm("scorer", times=2, request="ScoreRequest")
@@ -148,6 +155,7 @@ def test_restart_intensity_exceeded_enters_safe_mode_and_holds_writes(tmp_path, 
         assert any("SAFE MODE" in line for line in logs)
         # the rest keeps working; nothing is written, every action is held
         changes_before = len(svc.actuator.journal.changes())
+        node_before = policies_on_node(svc)
         third = svc.runner.run("test")
         assert third.outcome is CycleOutcome.PARTIAL
         assert "scorer is failed" in third.detail
@@ -155,7 +163,27 @@ def test_restart_intensity_exceeded_enters_safe_mode_and_holds_writes(tmp_path, 
         acted = [o for o in svc.runner.last_outcomes if o.kind.value != "NO_ACTION"]
         assert held == acted and held, svc.runner.last_outcomes
         assert all("safe mode" in o.detail for o in held)
-        assert len(svc.actuator.journal.changes()) == changes_before
+        # each held action is journaled as a change HELD by the safe_mode gate (with why the
+        # supervisor escalated), shown by `history --json`; the node is untouched
+        assert policies_on_node(svc) == node_before
+        assert main(["history", "--json", "--data-dir", str(tmp_path)]) == 0
+        history = json.loads(capsys.readouterr().out)
+        new = history[changes_before:]
+        assert len(svc.actuator.journal.changes()) == changes_before + len(held) == len(history)
+        assert [c["chan_id"] for c in new] == [o.chan_id for o in held]
+        third_decisions = {
+            did: d for did, _, d in svc.actuator.journal.decisions(limit=third.decisions)
+        }
+        for change in new:
+            assert change["state"] == "held" and change["origin"] == "service", change
+            assert change["mode"] == "live"
+            [stop] = change["stopped_by"]
+            assert stop["gate"] == "safe_mode" and stop["effect"] == "hold"
+            assert "scorer exited more than 1 times within 60 s" in stop["reason"]
+            assert change["events"][0]["state"] == "held"
+            d = third_decisions[change["decision_id"]]
+            assert d.chan_id == change["chan_id"] and d.kind.value != "NO_ACTION"
+            assert change["new_policy"]["fee_rate_ppm"] == d.proposed_policy.fee_rate_ppm
         # acknowledging brings the scorer back and leaves safe mode
         reply = svc._ack()
         assert reply.revived == ["scorer"]

@@ -1,8 +1,8 @@
 """The actuator actor: a shell over the journaled write path (``safety.actuator.Actuator``).
 
 The write path itself (journal intent, gates, node call, read-back) belongs to the Actuator;
-this actor only turns messages into its calls, and in safe mode journals the decisions without
-writing anything.
+this actor only turns messages into its calls. In safe mode (``WritesHeld``) it journals each
+decision and its change HELD by the ``safe_mode`` gate, without reading or writing the node.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from mcp_optimizer.journal.states import as_if_states
-from mcp_optimizer.messages import ChangeState, DecisionKind, LastChangeAt, NeverChanged
+from mcp_optimizer.messages import ChangeState, LastChangeAt, NeverChanged
 from mcp_optimizer.messages.actors import (
     ActuateRequest,
     ActuationOutcome,
@@ -21,6 +21,8 @@ from mcp_optimizer.messages.actors import (
     ObservedReply,
     ObserveRequest,
     StageError,
+    WritesAllowed,
+    WritesHeld,
 )
 from mcp_optimizer.safety.actuator import Actuator, NodeUnavailable
 from mcp_optimizer.supervisor.supervisor import ActorContext
@@ -57,24 +59,24 @@ class ActuatorActor(SupervisedActor):
         points = {p.chan_id: p.channel_point for p in m.channel_points}
         outcomes = []
         for d in m.decisions:
-            if not m.writes_allowed:
-                self.actuator.journal.record_decision(d, m.cycle_id)
-                outcome, detail = (
-                    ("no action", "") if d.kind is DecisionKind.NO_ACTION
-                    else ("held", m.hold_reason)
-                )
+            try:
+                match m.writes:
+                    case WritesHeld(reason=reason):
+                        # safe mode: the change is journaled HELD by the safe_mode gate
+                        rec = self.actuator.hold_decision(
+                            d, points[d.chan_id], reason, m.cycle_id
+                        )
+                    case WritesAllowed():
+                        rec = self.actuator.apply_decision(d, points[d.chan_id], m.cycle_id)
+            except NodeUnavailable as exc:
+                outcome, detail = "failed", str(exc)
             else:
-                try:
-                    rec = self.actuator.apply_decision(d, points[d.chan_id], m.cycle_id)
-                except NodeUnavailable as exc:
-                    outcome, detail = "failed", str(exc)
+                if rec is None:
+                    outcome, detail = "no action", ""
                 else:
-                    if rec is None:
-                        outcome, detail = "no action", ""
-                    else:
-                        gates = "; ".join(s.reason for s in rec.stopped_by)
-                        outcome = rec.state.value
-                        detail = f"change {rec.change_id}" + (f": {gates}" if gates else "")
+                    gates = "; ".join(s.reason for s in rec.stopped_by)
+                    outcome = rec.state.value
+                    detail = f"change {rec.change_id}" + (f": {gates}" if gates else "")
             outcomes.append(
                 ActuationOutcome(chan_id=d.chan_id, kind=d.kind, outcome=outcome, detail=detail)
             )

@@ -36,6 +36,9 @@ from .actors import (
     ScoreRequest,
     SnapshotsReply,
     StageError,
+    WritePermission,
+    WritesAllowed,
+    WritesHeld,
 )
 from .base import Message, TaggedMessage
 from .control import (
@@ -181,6 +184,9 @@ __all__ = [
     "ScoredReply",
     "SnapshotsReply",
     "StageError",
+    "WritePermission",
+    "WritesAllowed",
+    "WritesHeld",
     "ActorFailed",
     "ActorFailure",
     "ActorUnavailable",

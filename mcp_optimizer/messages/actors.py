@@ -270,6 +270,21 @@ class ChannelPoint(Message):
     """``txid:index``."""
 
 
+class WritesAllowed(TaggedMessage):
+    """Normal operation: each decision goes through the gates and, if they pass, to the node."""
+
+
+class WritesHeld(TaggedMessage):
+    """Safe mode: each decision is journaled, its change HELD by the ``safe_mode`` gate, and
+    nothing is read from or written to the node."""
+
+    reason: str
+    """Why the supervisor escalated (the restart intensity that was exceeded), in words."""
+
+
+WritePermission = WritesAllowed | WritesHeld
+
+
 class ActuateRequest(TaggedMessage):
     """Journal the decisions and act on them through the gates."""
 
@@ -279,10 +294,8 @@ class ActuateRequest(TaggedMessage):
     """The cycle's decisions."""
     channel_points: list[ChannelPoint]
     """Outpoint of each decided channel (writes address channels by outpoint)."""
-    writes_allowed: bool
-    """False in safe mode: decisions are journaled, nothing goes through the write path."""
-    hold_reason: str
-    """Why writes are not allowed (empty when they are)."""
+    writes: WritePermission
+    """Whether the decisions may go through the write path, or are held by safe mode."""
 
 
 class ActuationOutcome(Message):
@@ -293,7 +306,8 @@ class ActuationOutcome(Message):
     kind: DecisionKind
     """The decision's kind."""
     outcome: str
-    """``no action``, the change's final state (verified, held, shadowed...), or ``held``."""
+    """``no action``, ``failed`` (the node could not be read), or the state of the change
+    journaled for it (verified, held, refused, shadowed...)."""
     detail: str
     """Gate that stopped it, error, or change id, in words."""
 

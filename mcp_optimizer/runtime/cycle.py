@@ -36,6 +36,9 @@ from mcp_optimizer.messages.actors import (
     ScoredReply,
     ScoreRequest,
     SnapshotsReply,
+    WritePermission,
+    WritesAllowed,
+    WritesHeld,
 )
 from mcp_optimizer.messages.control import CycleDone
 from mcp_optimizer.policies.config import Policy
@@ -171,7 +174,9 @@ class CycleRunner:
         for decision in decided.decisions:
             if decision.kind is not DecisionKind.NO_ACTION:
                 counts["actions"] += 1
-            writes_allowed = not safe.active
+            writes: WritePermission = (
+                WritesHeld(reason="; ".join(safe.reasons)) if safe.active else WritesAllowed()
+            )
             report: ActuationReport = self._ask(
                 "actuator",
                 "actuator",
@@ -182,8 +187,7 @@ class CycleRunner:
                         ChannelPoint(chan_id=decision.chan_id,
                                      channel_point=points[decision.chan_id])
                     ],
-                    writes_allowed=writes_allowed,
-                    hold_reason="" if writes_allowed else "safe mode: " + "; ".join(safe.reasons),
+                    writes=writes,
                 ),
                 ActuationReport,
             )
