@@ -181,7 +181,8 @@ def test_restart_intensity_exceeded_enters_safe_mode_and_holds_writes(tmp_path, 
             assert stop["gate"] == "safe_mode" and stop["effect"] == "hold"
             assert "scorer exited more than 1 times within 60 s" in stop["reason"]
             assert change["events"][0]["state"] == "held"
-            d = third_decisions[change["decision_id"]]
+            assert change["decision"]["type"] == "FromDecision"
+            d = third_decisions[change["decision"]["decision_id"]]
             assert d.chan_id == change["chan_id"] and d.kind.value != "NO_ACTION"
             assert change["new_policy"]["fee_rate_ppm"] == d.proposed_policy.fee_rate_ppm
         # acknowledging brings the scorer back and leaves safe mode

@@ -15,6 +15,7 @@ from mcp_optimizer.journal import Journal, JournalError, journal_path
 from mcp_optimizer.journal.schema import APPLICATION_ID, SCHEMA_VERSION
 from mcp_optimizer.journal.store import IllegalTransition
 from mcp_optimizer.messages import (
+    AcknowledgedAt,
     ChangeOrigin,
     ChangeState,
     CrashKind,
@@ -22,7 +23,9 @@ from mcp_optimizer.messages import (
     CycleNotEnded,
     CycleOutcome,
     Mode,
+    NotAcknowledged,
     PolicyUnknown,
+    WithoutDecision,
 )
 
 
@@ -133,6 +136,7 @@ def test_intent_is_durable_before_return(tmp_path):
         )
         rec = j.change(cid)
         assert isinstance(rec.observed_policy, PolicyUnknown)
+        assert rec.decision == WithoutDecision()  # recorded without a decision id
 
 
 def test_crashes_open_until_acknowledged(tmp_path):
@@ -140,9 +144,11 @@ def test_crashes_open_until_acknowledged(tmp_path):
         j.record_crash(CrashKind.ACTOR_RESTART, "scorer", "ZeroDivisionError")
         j.record_crash(CrashKind.ACTUATION_ERROR, "change 3", "node refused")
         assert len(j.crashes(unacknowledged_only=True)) == 2
+        assert all(c.acknowledgement == NotAcknowledged() for c in j.crashes())
         acked = j.acknowledge_crashes()
         assert [c.source for c in acked] == ["scorer", "change 3"]
-        assert all(c.acknowledged and c.acknowledged_at_s > 0 for c in acked)
+        assert all(c.acknowledgement == AcknowledgedAt(at_s=j.now_s()) for c in acked)
+        assert j.crashes() == acked
         assert j.crashes(unacknowledged_only=True) == []
         assert j.acknowledge_crashes() == []
 

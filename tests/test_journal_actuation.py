@@ -15,6 +15,7 @@ from mcp_optimizer.messages import (
     ChangeState,
     CrashKind,
     DecisionKind,
+    FromDecision,
     Gate,
     Mode,
 )
@@ -75,7 +76,10 @@ def test_live_write_is_intent_applied_verified(rig):
     assert [e.state for e in rec.events] == [
         ChangeState.INTENT, ChangeState.APPLIED, ChangeState.VERIFIED
     ]
-    assert rec.origin is ChangeOrigin.SERVICE and rec.decision_id > 0
+    assert rec.origin is ChangeOrigin.SERVICE and isinstance(rec.decision, FromDecision)
+    [(decision_id, _, journaled)] = act.journal.decisions(chan_id=ch.chan_id)
+    assert rec.decision == FromDecision(decision_id=decision_id) and decision_id > 0
+    assert journaled.proposed_policy.fee_rate_ppm == 550
     assert node.get_policy(ch.chan_id).fee_rate_ppm == 550
     assert act.journal.known_policy(ch.chan_id).policy.fee_rate_ppm == 550
     assert rec.old_policy == ch.our_policy

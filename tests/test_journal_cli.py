@@ -17,6 +17,8 @@ from mcp_optimizer.messages import (
     CycleNotEnded,
     CycleOutcome,
     CycleRecord,
+    FeeRateGapKnown,
+    FeeRateGapUnknown,
     PolicyUnknown,
     ShadowReport,
 )
@@ -60,10 +62,11 @@ def test_shadow_report_json_and_table(tmp_path, capsys):
     ra = rows[a.chan_id]
     assert (ra.would_change_count, ra.stopped_count, ra.external_change_count) == (2, 1, 0)
     assert ra.first_would_policy.fee_rate_ppm == 550 and ra.last_would_policy.fee_rate_ppm == 600
-    assert ra.actual_policy.fee_rate_ppm == 500 and ra.fee_rate_gap_ppm == 100
+    assert ra.actual_policy.fee_rate_ppm == 500 and ra.fee_rate_gap == FeeRateGapKnown(gap_ppm=100)
     rb = rows[b.chan_id]
     assert rb.external_change_count == 1 and rb.actual_policy.fee_rate_ppm == 420
     assert isinstance(rb.last_would_policy, PolicyUnknown)
+    assert rb.fee_rate_gap == FeeRateGapUnknown(reason="no would-be change in the period")
     assert rows[c.chan_id].stopped_count == 1
     assert "not simulated" in report.simulated_effect
 
@@ -73,6 +76,8 @@ def test_shadow_report_json_and_table(tmp_path, capsys):
     assert line_a.split()[1:3] == ["1", "1"]  # the 3-day-old would-be change is out of range
     assert "1000/600" in line_a and "1000/500" in line_a and "+100" in line_a
     assert str(b.chan_id) in text and "not simulated" in text
+    [line_b] = [x for x in text.splitlines() if x.strip().startswith(str(b.chan_id))]
+    assert line_b.split()[-1] == "?"  # no would-be policy: the gap is unknown, not 0
     assert main(["shadow-report", "--days", "0", "--data-dir", str(tmp_path)]) == 2
 
 
@@ -87,6 +92,7 @@ def test_history_shows_origin_reasons_gates_and_state(tmp_path, capsys):
                  str(tmp_path)]) == 0
     [ext] = json.loads(capsys.readouterr().out)
     assert ext["origin"] == "external" and ext["new_policy"]["fee_rate_ppm"] == 420
+    assert ext["decision"] == {"type": "WithoutDecision"}
 
 
 def test_time_arguments():

@@ -32,6 +32,7 @@ from mcp_optimizer.messages.journal import (
     CrashRecord,
     CycleEnded,
     CycleRecord,
+    FeeRateGapKnown,
 )
 
 from .main import CliError
@@ -203,10 +204,14 @@ def cmd_shadow_report(args: argparse.Namespace) -> int:
             actual = (
                 _fee(row.actual_policy) if isinstance(row.actual_policy, ChannelPolicy) else "?"
             )
+            gap = (
+                f"{row.fee_rate_gap.gap_ppm:+}"
+                if isinstance(row.fee_rate_gap, FeeRateGapKnown)
+                else "?"
+            )
             print(
                 f"{row.chan_id:>20}  {row.would_change_count:>5}  {row.stopped_count:>7}  "
-                f"{would:>12}  {row.external_change_count:>8}  {actual:>12}  "
-                f"{row.fee_rate_gap_ppm:>+7}"
+                f"{would:>12}  {row.external_change_count:>8}  {actual:>12}  {gap:>7}"
             )
     print(f"Effect: {report.simulated_effect}")
     return 0

@@ -8,6 +8,9 @@ from mcp_optimizer.messages.journal import (
     ChangeAction,
     ChangeRecord,
     ChangeState,
+    FeeRateGap,
+    FeeRateGapKnown,
+    FeeRateGapUnknown,
     ShadowChannelReport,
     ShadowReport,
 )
@@ -47,11 +50,12 @@ def shadow_report(
         now: PeerPolicy = actual.get(chan_id) or PolicyUnknown(
             reason="the journal never saw this channel's policy"
         )
-        gap = (
-            last.fee_rate_ppm - now.fee_rate_ppm
-            if isinstance(last, ChannelPolicy) and isinstance(now, ChannelPolicy)
-            else 0
-        )
+        gap: FeeRateGap
+        if isinstance(last, ChannelPolicy) and isinstance(now, ChannelPolicy):
+            gap = FeeRateGapKnown(gap_ppm=last.fee_rate_ppm - now.fee_rate_ppm)
+        else:
+            missing = [p.reason for p in (last, now) if isinstance(p, PolicyUnknown)]
+            gap = FeeRateGapUnknown(reason="; ".join(missing))
         rows.append(
             ShadowChannelReport(
                 chan_id=chan_id,
@@ -61,7 +65,7 @@ def shadow_report(
                 last_would_policy=last,
                 external_change_count=len(external),
                 actual_policy=now,
-                fee_rate_gap_ppm=gap,
+                fee_rate_gap=gap,
             )
         )
     return ShadowReport(

@@ -21,6 +21,8 @@ import msgspec
 from mcp_optimizer.messages.decision import ChangeOrigin, Decision
 from mcp_optimizer.messages.domain import ChannelPolicy, PeerPolicy, PolicyUnknown
 from mcp_optimizer.messages.journal import (
+    AcknowledgedAt,
+    Acknowledgement,
     ChangeAction,
     ChangeEvent,
     ChangeRecord,
@@ -32,9 +34,13 @@ from mcp_optimizer.messages.journal import (
     CycleNotEnded,
     CycleOutcome,
     CycleRecord,
+    DecisionLink,
+    FromDecision,
     GateStop,
     Mode,
     ModeChange,
+    NotAcknowledged,
+    WithoutDecision,
 )
 
 from . import schema, states
@@ -520,7 +526,7 @@ class Journal:
                 change_id=r[0], chan_id=r[1], channel_point=r[2], action=ChangeAction(r[3]),
                 origin=ChangeOrigin(r[4]), mode=Mode(r[5]), state=ChangeState(r[6]),
                 old_policy=_policy_dec.decode(r[7]), new_policy=_policy_dec.decode(r[8]),
-                observed_policy=_peer_policy_dec.decode(r[9]), decision_id=r[10],
+                observed_policy=_peer_policy_dec.decode(r[9]), decision=_decision_link(r[10]),
                 rolls_back=_ints_dec.decode(r[11]), reasons=_strs_dec.decode(r[12]),
                 stopped_by=_stops_dec.decode(r[13]), requested_at_s=r[14], updated_at_s=r[15],
                 events=events[r[0]],
@@ -697,10 +703,19 @@ def _cycle_end(finished_at_s: int, outcome: str) -> CycleEnd:
     return CycleEnded(at_s=finished_at_s, outcome=CycleOutcome(outcome))
 
 
+def _decision_link(decision_id: int) -> DecisionLink:
+    """``changes.decision_id`` stores 0 for a change that comes from no decision (decision
+    ids start at 1): mapped here to the explicit :class:`WithoutDecision`."""
+    return FromDecision(decision_id=decision_id) if decision_id > 0 else WithoutDecision()
+
+
 def _crash(r: tuple) -> CrashRecord:
+    """``crashes.acknowledged_at_s`` stores 0 while a crash is not acknowledged: mapped here to
+    the explicit :class:`NotAcknowledged`."""
+    ack: Acknowledgement = AcknowledgedAt(at_s=r[5]) if r[5] > 0 else NotAcknowledged()
     return CrashRecord(
         crash_id=r[0], kind=CrashKind(r[1]), source=r[2], detail=r[3], at_s=r[4],
-        acknowledged=bool(r[5]), acknowledged_at_s=r[5],
+        acknowledgement=ack,
     )
 
 

@@ -121,6 +121,21 @@ class ChangeEvent(Message):
     """What happened (the node's error, the reconciliation finding...)."""
 
 
+class FromDecision(TaggedMessage):
+    """The change was proposed by a journaled decision."""
+
+    decision_id: int
+    """The journal's id of that decision (``decisions`` of the control socket list it)."""
+
+
+class WithoutDecision(TaggedMessage):
+    """The change comes from no decision: a rollback asked for by the operator, or a change
+    found on the node (external)."""
+
+
+DecisionLink = FromDecision | WithoutDecision
+
+
 class ChangeRecord(Message):
     """A policy change (or close) as the journal knows it, with its whole trail."""
 
@@ -144,10 +159,10 @@ class ChangeRecord(Message):
     """The policy the change writes (for EXTERNAL: what was found on the node)."""
     observed_policy: PeerPolicy
     """The policy last read back from the node for this change, or why none was read."""
-    decision_id: int
-    """The decision it comes from; 0 when it does not come from a decision."""
+    decision: DecisionLink
+    """The decision it comes from, or that it comes from none."""
     rolls_back: list[int]
-    """For a rollback: the change ids it undoes (empty otherwise)."""
+    """For a rollback: the change ids it undoes (no id for other origins)."""
     reasons: list[str]
     """Why the change was made or proposed."""
     stopped_by: list[GateStop]
@@ -173,6 +188,20 @@ class CrashKind(enum.Enum):
     """A write was left without outcome (process killed); resolved at start by reconciliation."""
 
 
+class AcknowledgedAt(TaggedMessage):
+    """An operator acknowledged the crash (``ack-crash``)."""
+
+    at_s: int
+    """When (Unix seconds)."""
+
+
+class NotAcknowledged(TaggedMessage):
+    """Nobody has acknowledged the crash yet: live writes are held until ``ack-crash``."""
+
+
+Acknowledgement = AcknowledgedAt | NotAcknowledged
+
+
 class CrashRecord(Message):
     """A crash that holds live writes until an operator acknowledges it."""
 
@@ -186,10 +215,8 @@ class CrashRecord(Message):
     """The error, in words."""
     at_s: int
     """When (Unix seconds)."""
-    acknowledged: bool
-    """Whether an operator acknowledged it."""
-    acknowledged_at_s: int
-    """When it was acknowledged; 0 while it is not."""
+    acknowledgement: Acknowledgement
+    """When an operator acknowledged it, or that nobody has yet (it holds live writes)."""
 
 
 class ModeChange(Message):
@@ -263,6 +290,23 @@ class PauseState(Message):
     """Which sources pause: ``api``, ``env MCP_PAUSED``, ``file <data dir>/PAUSED``."""
 
 
+class FeeRateGapKnown(TaggedMessage):
+    """Both policies are known: the service's last would-be fee rate minus the node's."""
+
+    gap_ppm: int
+    """``last_would_policy.fee_rate_ppm - actual_policy.fee_rate_ppm`` (0: they agree)."""
+
+
+class FeeRateGapUnknown(TaggedMessage):
+    """The gap cannot be computed."""
+
+    reason: str
+    """Which side is missing (no would-be policy in the period, or the node's is unknown)."""
+
+
+FeeRateGap = FeeRateGapKnown | FeeRateGapUnknown
+
+
 class ShadowChannelReport(Message):
     """One channel in ``shadow-report``: what the service would have done, what really changed."""
 
@@ -280,8 +324,8 @@ class ShadowChannelReport(Message):
     """Changes made on the node by someone else over the period."""
     actual_policy: PeerPolicy
     """The policy the journal last saw on the node, or why it is unknown."""
-    fee_rate_gap_ppm: int
-    """``last_would`` minus ``actual`` fee rate (0 when either is unknown)."""
+    fee_rate_gap: FeeRateGap
+    """``last_would`` minus ``actual`` fee rate, or why it cannot be computed."""
 
 
 class ShadowReport(Message):
