@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
 import grpc
+import numpy as np
 from loguru import logger
 
 from mcp_optimizer.messages import (
@@ -51,6 +52,7 @@ from mcp_optimizer.messages import (
     UptimeKnown,
     UptimeUnknown,
 )
+from mcp_optimizer.preprocess import ForwardColumns
 
 from .errors import (
     LndError,
@@ -615,8 +617,8 @@ class ForwardingLog:
     Windows are half-open and tile: the first sync reads ``[start_s, until_s)``, each next
     one ``[previous until_s, until_s)``. ``until_s`` should not be in the node's future.
     ``prune(before_s)`` drops what no window needs any more. Events are held as six packed
-    64-bit columns (48 bytes an event instead of about 300 as message objects) and turned
-    back into messages by ``window``.
+    64-bit columns (48 bytes an event instead of about 300 as message objects); ``columns``
+    hands a window out as numpy columns (what the service aggregates), ``window`` as messages.
     """
 
     def __init__(self, start_s: int) -> None:
@@ -679,6 +681,24 @@ class ForwardingLog:
                 )
                 for t, ci, co, ai, ao, f in zip(*(c[lo:hi] for c in self._cols), strict=True)
             ]
+
+    def columns(self, start_s: int, end_s: int) -> ForwardColumns:
+        """Events held with ``start_s <= timestamp < end_s`` as numpy columns (a copy, oldest
+        first): what :func:`mcp_optimizer.preprocess.aggregate_windows` takes, without one
+        object per event."""
+        with self._lock:
+            ts = self._cols[0]
+            lo = bisect.bisect_left(ts, start_s * NS)
+            hi = bisect.bisect_left(ts, end_s * NS)
+            # frombuffer views the array's memory; the copy releases it at once (an array
+            # exporting its buffer cannot grow, and the next sync appends).
+            out = {
+                name: np.frombuffer(col, dtype=np.uint64 if col.typecode == "Q" else np.int64)[
+                    lo:hi
+                ].copy()
+                for name, col in zip(ForwardColumns.__dataclass_fields__, self._cols, strict=True)
+            }
+        return ForwardColumns(**out)
 
     def prune(self, before_s: int) -> int:
         """Forget events older than ``before_s``; returns how many were dropped."""
