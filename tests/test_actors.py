@@ -12,7 +12,7 @@ from loguru import logger
 
 from mcp_optimizer.actors.faults import FAULTS
 from mcp_optimizer.cli.main import main
-from mcp_optimizer.messages import CrashKind, CycleEnded, CycleOutcome, FactorStatus, Mode
+from mcp_optimizer.messages import CrashKind, CycleEnded, CycleOutcome, Mode, ScoredFactor
 from mcp_optimizer.messages.control import SafeModeOff, SafeModeOn
 from mcp_optimizer.runtime.run import open_service
 from mcp_optimizer.runtime.settings import ServiceSettings
@@ -66,7 +66,7 @@ def test_a_clean_cycle_runs_end_to_end(service):
     # peer facts flowed through facts <- local_graph (centrality) and LND (uptime)
     decisions = [d for _, _, d in service.actuator.journal.decisions(limit=done.decisions)]
     factors = [f for d in decisions for f in d.factors if f.name in ("centrality", "uptime")]
-    scored = {f.name for f in factors if f.status is FactorStatus.SCORED}
+    scored = {f.name for f in factors if isinstance(f, ScoredFactor)}
     assert scored == {"centrality", "uptime"}, factors[:4]
     assert any("local-graph" in f.detail for f in factors if f.name == "centrality"), factors[:4]
 

@@ -36,7 +36,7 @@ def test_evaluate_with_policy_file(tmp_path):
     pol.write_text("factors:\n  volume:\n    enabled: false\n")
     d = json.loads(run("evaluate", "--snapshot", str(f), "--policy", str(pol)).stdout)
     vol = next(x for x in d["factors"] if x["name"] == "volume")
-    assert vol["status"] == "disabled"
+    assert vol == {"type": "DisabledFactor", "name": "volume", "detail": "disabled by the policy"}
 
 
 def one_line_error(r: subprocess.CompletedProcess, status: int, needle: str) -> None:

@@ -13,15 +13,17 @@ from hypothesis import strategies as st
 from mcp_optimizer.messages import (
     CentralityUnknown,
     DecisionKind,
-    FactorStatus,
+    DisabledFactor,
     LastChangeAt,
     NeverChanged,
+    ScoredFactor,
+    UnknownFactor,
     UptimeKnown,
     UptimeUnknown,
 )
 from mcp_optimizer.policies.config import FACTOR_NAMES, load_policy
 from mcp_optimizer.policies.engine import evaluate_channel
-from mcp_optimizer.policies.factors import score_factor
+from mcp_optimizer.policies.factors import score_factor, score_factors
 
 POLICY = load_policy(environ={})
 
@@ -39,7 +41,7 @@ def factor(decision, name):
 
 def test_centrality_factor_uses_normalised_value():
     f = score_factor("centrality", snapshot(), POLICY)
-    assert f.status is FactorStatus.SCORED
+    assert isinstance(f, ScoredFactor)
     assert f.value == pytest.approx(0.5)
     assert f.contribution == pytest.approx(0.5 * POLICY.factors.centrality.weight)
     assert "#100" in f.detail
@@ -48,8 +50,16 @@ def test_centrality_factor_uses_normalised_value():
 def test_centrality_unknown_is_reported_not_guessed():
     s = snapshot(channel_kw={"peer": node(centrality=CentralityUnknown(reason="amboss down"))})
     f = score_factor("centrality", s, POLICY)
-    assert f.status is FactorStatus.UNKNOWN
-    assert f.contribution == 0.0 and "amboss down" in f.detail
+    # unknown input: no value and no contribution, its weight left out of the score
+    assert f == UnknownFactor(
+        name="centrality", weight=POLICY.factors.centrality.weight, detail=f.detail
+    )
+    assert "amboss down" in f.detail
+    factors, score = score_factors(s, POLICY)
+    scored = [g for g in factors if isinstance(g, ScoredFactor)]
+    assert score == pytest.approx(
+        sum(g.contribution for g in scored) / sum(g.weight for g in scored)
+    )
 
 
 def test_volume_factor_is_turnover_over_target_capped():
@@ -64,7 +74,7 @@ def test_uptime_factor():
         ratio_ppm=750_000, source="lnd", observed_at_s=NOW))})
     assert score_factor("uptime", s, POLICY).value == pytest.approx(0.75)
     s = snapshot(channel_kw={"peer": node(uptime=UptimeUnknown(reason="never seen"))})
-    assert score_factor("uptime", s, POLICY).status is FactorStatus.UNKNOWN
+    assert isinstance(score_factor("uptime", s, POLICY), UnknownFactor)
 
 
 def test_channel_age_factor():
@@ -83,13 +93,14 @@ def test_disabled_factor_contributes_nothing_and_says_so():
     p = with_env(FACTORS__VOLUME__ENABLED="false")
     d = evaluate_channel(snapshot(), p)
     f = factor(d, "volume")
-    assert f.status is FactorStatus.DISABLED
-    assert f.contribution == 0.0 and f.weight == 0.0 and "disabled" in f.detail
+    # disabled: no value, no weight, no contribution
+    assert f == DisabledFactor(name="volume", detail="disabled by the policy")
+    assert "disabled" in f.detail
 
 
 def test_score_is_weighted_mean_of_scored_factors():
     d = evaluate_channel(snapshot(), POLICY)
-    scored = [f for f in d.factors if f.status is FactorStatus.SCORED]
+    scored = [f for f in d.factors if isinstance(f, ScoredFactor)]
     expected = sum(f.contribution for f in scored) / sum(f.weight for f in scored)
     assert d.score == pytest.approx(expected)
     assert [f.name for f in d.factors] == list(FACTOR_NAMES)
@@ -356,7 +367,7 @@ def test_disabling_a_factor_never_changes_another_contribution(s, off, other):
     base = evaluate_channel(s, POLICY)
     p = with_env(**{f"FACTORS__{off.upper()}__ENABLED": "false"})
     d = evaluate_channel(s, p)
-    assert factor(d, off).contribution == 0.0
+    assert isinstance(factor(d, off), DisabledFactor)  # contributes nothing
     if other != off:
         assert factor(d, other) == factor(base, other)
 

@@ -4,6 +4,7 @@ and refusing (without touching) a corrupt, foreign, unreadable or newer file."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sqlite3
 
@@ -22,9 +23,12 @@ from mcp_optimizer.messages import (
     CycleEnded,
     CycleNotEnded,
     CycleOutcome,
+    DisabledFactor,
     Mode,
     NotAcknowledged,
     PolicyUnknown,
+    ScoredFactor,
+    UnknownFactor,
     WithoutDecision,
 )
 
@@ -249,6 +253,63 @@ def test_migration_turns_cycles_journaled_ok_with_a_partial_detail_into_partial(
         (CycleNotEnded(), ""),
     ]
 
+
+
+def _old_decision_json(statuses: list[str]) -> str:
+    """A decision as versions up to 4 stored it: factors with a status, and 0 for what was not
+    scored."""
+    import msgspec
+
+    ch = make_channels(1)[0]
+    data = json.loads(msgspec.json.encode(decision(ch, 550)))
+    data["factors"] = [
+        {"name": f"f{i}", "status": st, "value": 0.5 if st == "scored" else 0.0,
+         "weight": 0.0 if st == "disabled" else 2.0,
+         "contribution": 1.0 if st == "scored" else 0.0, "detail": f"detail {i}"}
+        for i, st in enumerate(statuses)
+    ]
+    return json.dumps(data)
+
+
+def test_migration_rewrites_stored_factors_as_the_factor_union(tmp_path):
+    path = journal_path(tmp_path)
+    _write_v1(path)
+    con = sqlite3.connect(path)
+    con.execute(
+        "INSERT INTO decisions(cycle_id, chan_id, kind, mode, recorded_at_s, decision) "
+        "VALUES (1, 42, 'INCREASE_FEES', 'live', 1700000050, ?)",
+        (_old_decision_json(["scored", "unknown", "disabled"]),),
+    )
+    con.commit()
+    con.close()
+    with Journal.open(tmp_path) as j:
+        [(_, _, got)] = j.decisions()
+    assert got.factors == [
+        ScoredFactor(name="f0", value=0.5, weight=2.0, contribution=1.0, detail="detail 0"),
+        UnknownFactor(name="f1", weight=2.0, detail="detail 1"),
+        DisabledFactor(name="f2", detail="detail 2"),
+    ]
+    assert got.proposed_policy.fee_rate_ppm == 550
+
+
+def test_a_migration_that_cannot_convert_a_record_stops_with_a_clear_message(tmp_path):
+    path = journal_path(tmp_path)
+    _write_v1(path)
+    con = sqlite3.connect(path)
+    con.execute(
+        "INSERT INTO decisions(cycle_id, chan_id, kind, mode, recorded_at_s, decision) "
+        "VALUES (1, 42, 'INCREASE_FEES', 'live', 1700000050, ?)",
+        (_old_decision_json(["scored", "sideways"]),),
+    )
+    con.commit()
+    con.close()
+    with pytest.raises(JournalError, match="migrating to schema version 5 failed .*'sideways'"):
+        Journal.open(tmp_path)
+    con = sqlite3.connect(path)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == 4
+    [(text,)] = con.execute("SELECT decision FROM decisions").fetchall()
+    assert '"sideways"' in text  # that step was rolled back: the record is as it was
+    con.close()
 
 @pytest.mark.parametrize(
     "content, message",

@@ -4,10 +4,19 @@
 A migration is never edited once released: a new need is a new migration appended here.
 Version 1 was the first release; version 2 added the circuit breaker's crash table and the
 ``action`` column (policy update or close) of changes; version 3 an index for the caps;
-version 4 turns the cycles journaled as ``ok`` with a ``partial:`` detail into ``partial``.
+version 4 turns the cycles journaled as ``ok`` with a ``partial:`` detail into ``partial``;
+version 5 rewrites the stored decisions' factors as ``FactorScore`` union members.
 """
 
 from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+
+Statement = str | Callable[[sqlite3.Cursor], None]
+"""A migration step: an SQL statement, or a function run on the migration's cursor (inside the
+same transaction) for a change SQL cannot express exactly."""
 
 APPLICATION_ID = 0x4D43504A
 """``PRAGMA application_id`` of a journal file ("MCPJ"): tells our files from other databases."""
@@ -111,5 +120,46 @@ V4 = (
     "WHERE outcome = 'ok' AND detail LIKE 'partial: %'",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (V1, V2, V3, V4)
+
+
+def _factor_v5(old: dict) -> dict:
+    """A factor as versions up to 4 stored it (``status``, and 0 for what was not scored) as
+    the ``FactorScore`` union member it stands for."""
+    status = old["status"]
+    if status == "scored":
+        return {
+            "type": "ScoredFactor", "name": old["name"], "value": old["value"],
+            "weight": old["weight"], "contribution": old["contribution"], "detail": old["detail"],
+        }
+    if status == "unknown":
+        return {
+            "type": "UnknownFactor", "name": old["name"], "weight": old["weight"],
+            "detail": old["detail"],
+        }
+    if status == "disabled":
+        return {"type": "DisabledFactor", "name": old["name"], "detail": old["detail"]}
+    raise ValueError(f"a stored factor has status {status!r}, none of scored/unknown/disabled")
+
+
+def _decisions_v5(cur: sqlite3.Cursor) -> None:
+    """Rewrite each stored decision's factors as ``FactorScore`` union members."""
+    rows = cur.execute("SELECT id, decision FROM decisions").fetchall()
+    for row_id, text in rows:
+        decision = json.loads(text)
+        factors = decision.get("factors", [])
+        if all(isinstance(f, dict) and "status" in f for f in factors):
+            decision["factors"] = [_factor_v5(f) for f in factors]
+            cur.execute(
+                "UPDATE decisions SET decision=? WHERE id=?",
+                (json.dumps(decision, separators=(",", ":")), row_id),
+            )
+
+
+V5: tuple[Statement, ...] = (
+    # a decision's factors were stored with a status and 0 for a value, weight or contribution
+    # that did not exist; they are now ScoredFactor | UnknownFactor | DisabledFactor
+    _decisions_v5,
+)
+
+MIGRATIONS: tuple[tuple[Statement, ...], ...] = (V1, V2, V3, V4, V5)
 SCHEMA_VERSION = len(MIGRATIONS)

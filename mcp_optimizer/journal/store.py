@@ -211,11 +211,21 @@ class Journal:
 
     def _migrate(self, version: int) -> None:
         for target, statements in enumerate(schema.MIGRATIONS[version:], start=version + 1):
-            with self._tx() as cur:
-                for stmt in statements:
-                    cur.execute(stmt)
-                cur.execute(f"PRAGMA application_id={schema.APPLICATION_ID}")
-                cur.execute(f"PRAGMA user_version={target}")
+            try:
+                with self._tx() as cur:
+                    for stmt in statements:
+                        if callable(stmt):
+                            stmt(cur)
+                        else:
+                            cur.execute(stmt)
+                    cur.execute(f"PRAGMA application_id={schema.APPLICATION_ID}")
+                    cur.execute(f"PRAGMA user_version={target}")
+            except (sqlite3.Error, ValueError, KeyError, TypeError) as exc:
+                self._con.close()
+                raise JournalError(
+                    f"journal {self.path}: migrating to schema version {target} failed ({exc}); "
+                    f"that step was rolled back, the file stays at version {target - 1}"
+                ) from None
 
     def schema_version(self) -> int:
         with self._lock:

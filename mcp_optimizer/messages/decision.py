@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 
-from .base import Message
+from .base import Message, TaggedMessage
 from .domain import ChannelPolicy
 
 
@@ -21,32 +21,44 @@ class DecisionKind(enum.Enum):
     """Close the channel (a recommendation unless closing is enabled)."""
 
 
-class FactorStatus(enum.Enum):
-    """Whether a factor took part in the score."""
-
-    SCORED = "scored"
-    """Enabled and computed from known data."""
-    DISABLED = "disabled"
-    """Switched off by the policy: contributes nothing."""
-    UNKNOWN = "unknown"
-    """Enabled, but its input is unknown: contributes nothing, and its weight is not counted."""
-
-
-class FactorScore(Message):
-    """One heuristic's part in a channel's score."""
+class ScoredFactor(TaggedMessage):
+    """A factor computed from known data: it takes part in the score."""
 
     name: str
     """Factor name: centrality, volume, uptime, channel_age, forward_activity."""
-    status: FactorStatus
-    """Scored, disabled, or unknown input."""
     value: float
-    """The factor's value between 0 and 1 (0 when not scored)."""
+    """The factor's value, between 0 and 1."""
     weight: float
-    """The weight the policy gives it (0 when disabled)."""
+    """The weight the policy gives it (counted in the score's denominator)."""
     contribution: float
-    """``value * weight`` (0 when not scored)."""
+    """``value * weight`` (counted in the score's numerator)."""
     detail: str
     """How the value was obtained, in words."""
+
+
+class UnknownFactor(TaggedMessage):
+    """An enabled factor whose input is unknown: it takes no part in the score, and its weight
+    is not counted (the score is the weighted mean of the factors that could be scored)."""
+
+    name: str
+    """Factor name."""
+    weight: float
+    """The weight the policy gives it, left out of the score."""
+    detail: str
+    """Why its input is unknown."""
+
+
+class DisabledFactor(TaggedMessage):
+    """A factor switched off by the policy: it takes no part in the score."""
+
+    name: str
+    """Factor name."""
+    detail: str
+    """In words (``disabled by the policy``)."""
+
+
+FactorScore = ScoredFactor | UnknownFactor | DisabledFactor
+"""One heuristic's part in a channel's score: scored, unknown input, or disabled."""
 
 
 class Decision(Message):
@@ -63,7 +75,8 @@ class Decision(Message):
     reasons: list[str]
     """Why, in sentences an operator can read; never empty."""
     factors: list[FactorScore]
-    """Each factor's value, weight and contribution."""
+    """Each factor, in the policy's order: scored (value, weight, contribution), unknown
+    input, or disabled."""
     score: float
     """Weighted score between 0 and 1: contributions over the weights of scored factors."""
     executable: bool

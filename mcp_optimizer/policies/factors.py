@@ -13,8 +13,10 @@ from collections.abc import Callable
 from mcp_optimizer.messages import (
     CentralityKnown,
     ChannelSnapshot,
+    DisabledFactor,
     FactorScore,
-    FactorStatus,
+    ScoredFactor,
+    UnknownFactor,
     UptimeKnown,
 )
 
@@ -78,31 +80,16 @@ assert tuple(MEASURES) == FACTOR_NAMES
 
 
 def score_factor(name: str, snapshot: ChannelSnapshot, policy: Policy) -> FactorScore:
-    """One factor's score under the policy."""
+    """One factor's score under the policy: scored, unknown input, or disabled."""
     setting = policy.factors.get(name)
     if not setting.enabled:
-        return FactorScore(
-            name=name,
-            status=FactorStatus.DISABLED,
-            value=0.0,
-            weight=0.0,
-            contribution=0.0,
-            detail="disabled by the policy",
-        )
+        return DisabledFactor(name=name, detail="disabled by the policy")
     measured = MEASURES[name](snapshot, policy)
     if isinstance(measured, str):
-        return FactorScore(
-            name=name,
-            status=FactorStatus.UNKNOWN,
-            value=0.0,
-            weight=setting.weight,
-            contribution=0.0,
-            detail=measured,
-        )
+        return UnknownFactor(name=name, weight=setting.weight, detail=measured)
     value, detail = measured
-    return FactorScore(
+    return ScoredFactor(
         name=name,
-        status=FactorStatus.SCORED,
         value=value,
         weight=setting.weight,
         contribution=value * setting.weight,
@@ -113,7 +100,7 @@ def score_factor(name: str, snapshot: ChannelSnapshot, policy: Policy) -> Factor
 def score_factors(snapshot: ChannelSnapshot, policy: Policy) -> tuple[list[FactorScore], float]:
     """Every factor's score, and the channel's weighted score between 0 and 1."""
     factors = [score_factor(name, snapshot, policy) for name in FACTOR_NAMES]
-    scored = [f for f in factors if f.status is FactorStatus.SCORED]
+    scored = [f for f in factors if isinstance(f, ScoredFactor)]
     total_weight = sum(f.weight for f in scored)
     score = sum(f.contribution for f in scored) / total_weight if total_weight > 0 else 0.0
     return factors, score
