@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import typing
@@ -13,7 +14,12 @@ import pytest
 from builders import snapshot
 
 from mcp_optimizer.messages import ChannelSnapshot, UptimeUnknown
-from mcp_optimizer.messages.dictionary import message_types, render, undocumented
+from mcp_optimizer.messages.dictionary import (
+    attribute_docs,
+    message_types,
+    render,
+    undocumented,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 STRUCTS = [t for t in message_types() if issubclass(t, msgspec.Struct)]
@@ -90,3 +96,41 @@ def test_schema_command_writes_one_schema_per_type(tmp_path):
     schema = json.loads((out / "ChannelSnapshot.schema.json").read_text())
     assert "ChannelSnapshot" in schema["$defs"]
     assert schema["$defs"]["Channel"]["additionalProperties"] is False
+
+
+# A scalar field whose docstring gives 0 or an empty string a meaning of its own ("0 when
+# none", "empty otherwise", "0 while it is not") is a sentinel: the dictionary forbids them.
+# Where "none" or "unknown" is a real state, the type says so (a tagged union, see LastChange).
+_SENTINEL = re.compile(
+    r"\b(?:0|zero|empty(?: string)?|``\"\"``)\s*"
+    r"(?:when|while|if|until|unless|otherwise|for|means|[:=]\s*(?:none|no|not|unknown|never))\b",
+    re.IGNORECASE,
+)
+_SCALARS = (int, float, str, bool)
+
+
+def sentinel_docstrings() -> list[str]:
+    """``Type.field: docstring`` for each scalar field documented with a sentinel value."""
+    found = []
+    for cls in STRUCTS:
+        hints = typing.get_type_hints(cls)
+        for name, doc in attribute_docs(cls).items():
+            if hints.get(name) in _SCALARS and _SENTINEL.search(doc):
+                found.append(f"{cls.__name__}.{name}: {doc}")
+    return found
+
+
+def test_the_sentinel_check_finds_sentinels():
+    for text in ("The decision it comes from; 0 when it does not come from a decision.",
+                 "When it was acknowledged; 0 while it is not.",
+                 "Why writes are not allowed (empty when they are).",
+                 "LND's failure detail for failures, empty otherwise.",
+                 "The incoming channel (0 for a payment we sent)."):
+        assert _SENTINEL.search(text), text
+    for text in ("The alias it announces (may be empty).", "Value between 0 and 1.",
+                 "1 for the most central node of the graph."):
+        assert not _SENTINEL.search(text), text
+
+
+def test_no_field_gives_zero_or_empty_a_meaning_of_none():
+    assert sentinel_docstrings() == []

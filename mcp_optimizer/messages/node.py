@@ -54,7 +54,8 @@ class GraphNode(Message):
     alias: str
     """Its announced alias."""
     address_count: int
-    """How many network addresses it announces (0: not reachable for new connections)."""
+    """How many network addresses it announces; a node announcing none cannot be reached for
+    new connections."""
     last_update_s: int
     """When it last announced itself (Unix seconds)."""
 
@@ -124,16 +125,22 @@ class HtlcEventKind(enum.Enum):
     """A forward failed at our node (e.g. insufficient outbound balance)."""
 
 
+NO_FAILURE_DETAIL = "NO_DETAIL"
+"""``HtlcEvent.failure_detail`` of an event that carries no failure detail (LND's own name)."""
+
+
 class HtlcEvent(Message):
-    """An HTLC event at our node."""
+    """An HTLC event of a forward through our node (our own payments are not reported: they say
+    nothing of routing, and have a channel on one side only)."""
 
     kind: HtlcEventKind
     """What happened."""
     incoming_chan_id: int
-    """The incoming channel (0 for a payment we sent)."""
+    """The channel the HTLC came in through."""
     outgoing_chan_id: int
-    """The outgoing channel (0 for a payment we received)."""
+    """The channel it was to leave through."""
     timestamp_ns: int
     """When, in Unix nanoseconds."""
     failure_detail: str
-    """LND's failure detail for failures (``INSUFFICIENT_BALANCE``...), empty otherwise."""
+    """LND's FailureDetail name: why a link failure happened (``INSUFFICIENT_BALANCE``...);
+    ``NO_DETAIL`` (LND's name for it) for the other kinds, which carry none."""

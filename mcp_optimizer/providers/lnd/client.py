@@ -52,6 +52,7 @@ from mcp_optimizer.messages import (
     UptimeKnown,
     UptimeUnknown,
 )
+from mcp_optimizer.messages.node import NO_FAILURE_DETAIL
 from mcp_optimizer.preprocess import ForwardColumns
 
 from .errors import (
@@ -132,6 +133,34 @@ def _edge_side(edge: ln.ChannelEdge, pubkey: str) -> tuple[PeerPolicy, PeerPolic
         return PolicyUnknown(reason=f"no channel update from {who} known for this channel")
 
     return get(mine, "this side"), get(theirs, "the peer")
+
+
+_HTLC_KINDS = {
+    "forward_event": HtlcEventKind.FORWARD,
+    "settle_event": HtlcEventKind.SETTLE,
+    "forward_fail_event": HtlcEventKind.FORWARD_FAIL,
+    "link_fail_event": HtlcEventKind.LINK_FAIL,
+}
+
+
+def htlc_event(e: rt.HtlcEvent) -> HtlcEvent | None:
+    """One of LND's HTLC events as an :class:`HtlcEvent`, or None for what the service does not
+    follow: events of our own payments (``SEND``, ``RECEIVE``: the channel on one side is 0,
+    and they say nothing of routing), and events outside our subset (LND's initial
+    ``subscribed_event``)."""
+    kind = _HTLC_KINDS.get(e.WhichOneof("event") or "")
+    if kind is None or e.event_type != rt.HtlcEvent.FORWARD:
+        return None
+    detail = NO_FAILURE_DETAIL
+    if kind is HtlcEventKind.LINK_FAIL:
+        detail = rt.FailureDetail.Name(e.link_fail_event.failure_detail)
+    return HtlcEvent(
+        kind=kind,
+        incoming_chan_id=e.incoming_channel_id,
+        outgoing_chan_id=e.outgoing_channel_id,
+        timestamp_ns=e.timestamp_ns,
+        failure_detail=detail,
+    )
 
 
 class EventStream(Generic[T]):
@@ -587,28 +616,9 @@ class LndClient:
             rt.SubscribeHtlcEventsRequest(), metadata=self._metadata
         )
 
-        def convert(e: rt.HtlcEvent) -> HtlcEvent | None:
-            which = e.WhichOneof("event")
-            kind = {
-                "forward_event": HtlcEventKind.FORWARD,
-                "settle_event": HtlcEventKind.SETTLE,
-                "forward_fail_event": HtlcEventKind.FORWARD_FAIL,
-                "link_fail_event": HtlcEventKind.LINK_FAIL,
-            }.get(which or "")
-            if kind is None:  # e.g. LND's initial subscribed_event, outside our subset
-                return None
-            detail = ""
-            if kind is HtlcEventKind.LINK_FAIL:
-                detail = rt.FailureDetail.Name(e.link_fail_event.failure_detail)
-            return HtlcEvent(
-                kind=kind,
-                incoming_chan_id=e.incoming_channel_id,
-                outgoing_chan_id=e.outgoing_channel_id,
-                timestamp_ns=e.timestamp_ns,
-                failure_detail=detail,
-            )
-
-        return EventStream(call, convert, lambda exc: self._error(exc, "SubscribeHtlcEvents", 0))
+        return EventStream(
+            call, htlc_event, lambda exc: self._error(exc, "SubscribeHtlcEvents", 0)
+        )
 
 
 class ForwardingLog:
