@@ -9,7 +9,6 @@ from mcp_optimizer.messages.actors import (
     ChannelsRead,
     DecidedReply,
     DecideRequest,
-    ForwardsRead,
     IngestRequest,
     NodeData,
     PeerFactsReply,
@@ -17,15 +16,15 @@ from mcp_optimizer.messages.actors import (
     PeerUptime,
     PreprocessRequest,
     ReadChannelsRequest,
-    ReadForwardsRequest,
     ScoredReply,
     ScoreRequest,
     SnapshotsReply,
     StageError,
 )
+from mcp_optimizer.messages.forwarding import ForwardingStatsRead, ReadForwardingStatsRequest
 from mcp_optimizer.policies.config import Policy
 from mcp_optimizer.policies.engine import evaluate_channel
-from mcp_optimizer.preprocess import build_snapshots
+from mcp_optimizer.preprocess import snapshots_from_stats
 from mcp_optimizer.supervisor.supervisor import ActorContext
 
 from .base import SupervisedActor
@@ -42,25 +41,32 @@ def _why(reply: Any) -> str:
 
 
 class IngestionActor(SupervisedActor):
-    """Reads channels and forwards through the ``lnd`` actor."""
+    """Reads channels, then their forwarding aggregates over the cycle's two windows, through
+    the ``lnd`` actor (which aggregates its forwarding log: no event crosses actors)."""
 
     def handle(self, message: Any) -> Any:
         match message:
-            case IngestRequest(history_window_s=window):
+            case IngestRequest(history_window_s=history_s, recent_window_s=recent_s):
                 channels = self.ask_peer("lnd", ReadChannelsRequest())
                 if not isinstance(channels, ChannelsRead):
                     return self._error(message, f"channels not read ({_why(channels)})")
                 now_s = channels.read_at_s
-                forwards = self.ask_peer(
-                    "lnd", ReadForwardsRequest(start_s=now_s - window, end_s=now_s)
+                stats = self.ask_peer(
+                    "lnd",
+                    ReadForwardingStatsRequest(
+                        end_s=now_s,
+                        recent_window_s=recent_s,
+                        history_window_s=history_s,
+                        chan_ids=[c.chan_id for c in channels.channels],
+                    ),
                 )
-                if not isinstance(forwards, ForwardsRead):
-                    return self._error(message, f"forwards not read ({_why(forwards)})")
+                if not isinstance(stats, ForwardingStatsRead):
+                    return self._error(message, f"forwards not read ({_why(stats)})")
                 return NodeData(
                     channels=channels.channels,
-                    forwards=forwards.forwards,
-                    failures=forwards.failures,
-                    read_at_s=channels.read_at_s,
+                    forwarding_stats=stats.stats,
+                    forwards_counted=stats.forwards_counted,
+                    read_at_s=now_s,
                 )
         raise TypeError(f"ingestion cannot handle {type(message).__name__}")
 
@@ -69,16 +75,15 @@ class IngestionActor(SupervisedActor):
 
 
 class PreprocessingActor(SupervisedActor):
-    """Runs :func:`mcp_optimizer.preprocess.build_snapshots`."""
+    """Runs :func:`mcp_optimizer.preprocess.snapshots_from_stats` on what ingestion read."""
 
     def handle(self, message: Any) -> Any:
         match message:
             case PreprocessRequest() as m:
                 last = {e.chan_id: e.last_change for e in m.last_changes}
-                snapshots = build_snapshots(
+                snapshots = snapshots_from_stats(
                     m.data.channels,
-                    m.data.forwards,
-                    m.data.failures,
+                    m.data.forwarding_stats,
                     m.now_s,
                     m.recent_window_s,
                     m.history_window_s,

@@ -32,6 +32,8 @@ from mcp_optimizer.messages.actors import (
     ReadGraphRequest,
     StageError,
 )
+from mcp_optimizer.messages.forwarding import ForwardingStatsRead, ReadForwardingStatsRequest
+from mcp_optimizer.preprocess import aggregate_windows
 from mcp_optimizer.providers.facts import PeerFactsResolver
 from mcp_optimizer.providers.lnd.client import ForwardingLog
 from mcp_optimizer.supervisor.supervisor import ActorContext
@@ -81,6 +83,8 @@ class LndActor(SupervisedActor):
                         forwards=self._forwards(start, end),
                         failures=self.failures.between(start, end),
                     )
+                case ReadForwardingStatsRequest() as m:
+                    return self._forwarding_stats(m)
                 case ReadGraphRequest():
                     return GraphRead(graph=self.client.describe_graph())
         except self.expected_errors as exc:
@@ -89,14 +93,34 @@ class LndActor(SupervisedActor):
             )
         raise TypeError(f"lnd actor cannot handle {type(message).__name__}")
 
-    def _forwards(self, start_s: int, end_s: int) -> list[ForwardingEvent]:
-        """Forwards of ``[start_s, end_s)``, fetching only what the log does not hold yet."""
+    def _synced_log(self, start_s: int, end_s: int) -> ForwardingLog:
+        """The forwarding log holding ``[start_s, end_s)``, fetching only what it does not
+        hold yet and forgetting what is older than ``start_s``."""
         if self._log is None or start_s < self._log_start_s:
             self._log = ForwardingLog(start_s)
         self._log.sync(self.client, end_s)  # type: ignore[arg-type]
         self._log.prune(start_s)
         self._log_start_s = start_s
-        return self._log.window(start_s, end_s)
+        return self._log
+
+    def _forwards(self, start_s: int, end_s: int) -> list[ForwardingEvent]:
+        """Forwards of ``[start_s, end_s)`` as messages."""
+        return self._synced_log(start_s, end_s).window(start_s, end_s)
+
+    def _forwarding_stats(self, m: ReadForwardingStatsRequest) -> ForwardingStatsRead:
+        """Per-channel aggregates over each window, computed on the log's columns by the pure
+        :func:`mcp_optimizer.preprocess.aggregate_windows`: no object per forward."""
+        windows = [m.recent_window_s, m.history_window_s]
+        if min(windows) <= 0:
+            raise ValueError(f"forwarding windows must be positive seconds, got {windows}")
+        start_s = m.end_s - max(windows)
+        columns = self._synced_log(start_s, m.end_s).columns(start_s, m.end_s)
+        failures = self.failures.between(start_s, m.end_s)
+        per_window = aggregate_windows(m.chan_ids, columns, failures, m.end_s, windows)
+        return ForwardingStatsRead(
+            stats=[s for by_chan in per_window.values() for s in by_chan.values()],
+            forwards_counted=len(columns),
+        )
 
 
 CentralityFn = Callable[[ChannelGraph, int], Mapping[str, CentralityKnown]]

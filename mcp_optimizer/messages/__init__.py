@@ -109,6 +109,7 @@ from .domain import (
     UptimeKnown,
     UptimeUnknown,
 )
+from .forwarding import ForwardingStatsRead, ReadForwardingStatsRequest
 from .graph_facts import CompetitorFees, CompetitorFeeSummary, CompetitorFeesUnknown
 from .journal import (
     AcknowledgedAt,
@@ -175,6 +176,7 @@ __all__ = [
     "ChannelsRead",
     "DecideRequest",
     "DecidedReply",
+    "ForwardingStatsRead",
     "ForwardsRead",
     "GraphRead",
     "IngestRequest",
@@ -189,6 +191,7 @@ __all__ = [
     "PeerUptime",
     "PreprocessRequest",
     "ReadChannelsRequest",
+    "ReadForwardingStatsRequest",
     "ReadForwardsRequest",
     "ReadGraphRequest",
     "ScoreRequest",

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from .base import Message, TaggedMessage
 from .decision import Decision, DecisionKind
-from .domain import Centrality, Channel, ChannelSnapshot, LastChange, Uptime
+from .domain import (
+    Centrality,
+    Channel,
+    ChannelSnapshot,
+    ForwardingStats,
+    LastChange,
+    Uptime,
+)
 from .journal import ChangeRecord
 from .node import ChannelGraph, ForwardingEvent, HtlcEvent
 
@@ -108,18 +115,22 @@ class IngestRequest(TaggedMessage):
     """Read everything one cycle needs from the node; the node's clock is the cycle's time."""
 
     history_window_s: int
-    """How far back forwards are read."""
+    """How far back forwards are read (the long window)."""
+    recent_window_s: int
+    """The short window forwards are also aggregated over (the under-performance window)."""
 
 
 class NodeData(TaggedMessage):
-    """What ingestion read for one cycle."""
+    """What ingestion read for one cycle: the channels and their forwarding aggregates (never
+    the forwarding events themselves, a million on a big node)."""
 
     channels: list[Channel]
     """Our open channels."""
-    forwards: list[ForwardingEvent]
-    """Forwards over the history window."""
-    failures: list[HtlcEvent]
-    """HTLC failures over the history window (as far as the event stream saw them)."""
+    forwarding_stats: list[ForwardingStats]
+    """Each channel's forwards and HTLC failures (as far as the event stream saw them) over
+    the recent and the history windows, both ending at ``read_at_s``."""
+    forwards_counted: int
+    """How many forwards the history window held (all channels)."""
     read_at_s: int
     """The node's time when the channels were read: the cycle's "now" (Unix seconds)."""
 

@@ -129,7 +129,10 @@ class CycleRunner:
         history_s = self.policy.windows.history_s
         recent_s = self.policy.underperformance.window_s
         data: NodeData = self._ask(
-            "ingestion", "ingestion", IngestRequest(history_window_s=history_s), NodeData
+            "ingestion",
+            "ingestion",
+            IngestRequest(history_window_s=history_s, recent_window_s=recent_s),
+            NodeData,
         )
         counts["channels"] = len(data.channels)
         observed: ObservedReply = self._ask(
