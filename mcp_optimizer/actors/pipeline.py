@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from mcp_optimizer.messages import CentralityUnknown
+from mcp_optimizer.messages import (
+    CentralityUnknown,
+    NetworkStats,
+    NetworkStatsKnown,
+    NetworkStatsUnknown,
+)
 from mcp_optimizer.messages.actors import (
     ChannelsRead,
     DecidedReply,
@@ -13,6 +18,7 @@ from mcp_optimizer.messages.actors import (
     NodeData,
     PeerFactsReply,
     PeerFactsRequest,
+    PeerNodeRecord,
     PeerUptime,
     PreprocessRequest,
     ReadChannelsRequest,
@@ -29,6 +35,7 @@ from mcp_optimizer.supervisor.supervisor import ActorContext
 
 from .base import SupervisedActor
 from .enrich import lnd_uptimes, peers_of, with_centrality, with_uptime
+from .provenance import by_peer, with_fact_sources, with_node_records
 
 
 def _why(reply: Any) -> str:
@@ -94,19 +101,34 @@ class PreprocessingActor(SupervisedActor):
 
 
 class ScorerActor(SupervisedActor):
-    """Fills in peer facts (centrality, uptime) from the provider actors, in order."""
+    """Fills in peer facts (centrality, uptime, node records) from the provider actors, in
+    order; waits up to ``ask_timeout_s`` for each (remote providers may retry for a while)."""
 
-    def __init__(self, ctx: ActorContext, providers: tuple[str, ...] = ("facts",)):
+    def __init__(
+        self,
+        ctx: ActorContext,
+        providers: tuple[str, ...] = ("facts",),
+        ask_timeout_s: float = 30.0,
+    ):
         super().__init__(ctx)
         self.providers = providers
+        self.ask_timeout_s = ask_timeout_s
 
     def handle(self, message: Any) -> Any:
         match message:
             case ScoreRequest(snapshots=snapshots):
                 notes: list[str] = []
                 complete = True
+                records: dict[str, PeerNodeRecord] = {}
+                network: NetworkStats = NetworkStatsUnknown(reason="no provider answered")
                 if not snapshots:
-                    return ScoredReply(snapshots=[], complete=True, notes=[])
+                    return ScoredReply(
+                        snapshots=[],
+                        records=[],
+                        network=NetworkStatsUnknown(reason="no channels: not asked"),
+                        complete=True,
+                        notes=[],
+                    )
                 request = PeerFactsRequest(
                     pubkeys=peers_of(snapshots),
                     now_s=snapshots[0].taken_at_s,
@@ -115,7 +137,7 @@ class ScorerActor(SupervisedActor):
                     ],
                 )
                 for provider in self.providers:
-                    reply = self.ask_peer(provider, request)
+                    reply = self.ask_peer(provider, request, self.ask_timeout_s)
                     if not isinstance(reply, PeerFactsReply):
                         notes.append(f"peer facts from {provider} unavailable ({_why(reply)})")
                         complete = False
@@ -124,6 +146,11 @@ class ScorerActor(SupervisedActor):
                         snapshots, {e.pubkey: e.centrality for e in reply.centrality}
                     )
                     snapshots = with_uptime(snapshots, {e.pubkey: e.uptime for e in reply.uptime})
+                    records.update(by_peer(reply.records))
+                    if isinstance(reply.network, NetworkStatsKnown) or not isinstance(
+                        network, NetworkStatsKnown
+                    ):
+                        network = reply.network
                     notes += reply.notes
                     complete = complete and reply.complete
                     unknown = sum(
@@ -131,12 +158,20 @@ class ScorerActor(SupervisedActor):
                     )
                     if unknown:
                         notes.append(f"{provider}: centrality unknown for {unknown} peer(s)")
-                return ScoredReply(snapshots=snapshots, complete=complete, notes=notes)
+                snapshots = with_node_records(snapshots, records)
+                return ScoredReply(
+                    snapshots=snapshots,
+                    records=list(records.values()),
+                    network=network,
+                    complete=complete,
+                    notes=notes,
+                )
         raise TypeError(f"scorer cannot handle {type(message).__name__}")
 
 
 class DeciderActor(SupervisedActor):
-    """Runs the pure engine on each snapshot."""
+    """Runs the pure engine on each snapshot, then says in each decision where its peer's
+    record came from (and, for a fee change, the network's fees)."""
 
     def __init__(self, ctx: ActorContext, policy: Policy):
         super().__init__(ctx)
@@ -144,6 +179,9 @@ class DeciderActor(SupervisedActor):
 
     def handle(self, message: Any) -> Any:
         match message:
-            case DecideRequest(snapshots=snapshots):
-                return DecidedReply(decisions=[evaluate_channel(s, self.policy) for s in snapshots])
+            case DecideRequest(snapshots=snapshots, records=records, network=network):
+                decisions = [evaluate_channel(s, self.policy) for s in snapshots]
+                return DecidedReply(
+                    decisions=with_fact_sources(decisions, snapshots, records, network)
+                )
         raise TypeError(f"decider cannot handle {type(message).__name__}")

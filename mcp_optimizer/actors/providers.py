@@ -1,4 +1,5 @@
-"""Provider actors: the LND node (``lnd``) and the local-graph centrality (``local_graph``).
+"""Provider actors: the LND node (``lnd``), the local-graph centrality (``local_graph``) and the
+peer facts through their fallback chains (``facts``).
 
 Expected failures (the node unreachable, a call refused) become a typed :class:`StageError`
 reply; anything else is a bug and crashes the actor (a typed ``ActorFailed`` reply, restart).
@@ -16,6 +17,9 @@ from mcp_optimizer.messages import (
     Channel,
     ChannelGraph,
     ForwardingEvent,
+    NetworkStats,
+    NetworkStatsUnknown,
+    Node,
     Uptime,
     UptimeUnknown,
 )
@@ -26,6 +30,7 @@ from mcp_optimizer.messages.actors import (
     PeerCentrality,
     PeerFactsReply,
     PeerFactsRequest,
+    PeerNodeRecord,
     PeerUptime,
     ReadChannelsRequest,
     ReadForwardsRequest,
@@ -36,6 +41,7 @@ from mcp_optimizer.messages.forwarding import ForwardingStatsRead, ReadForwardin
 from mcp_optimizer.preprocess import aggregate_windows
 from mcp_optimizer.providers.facts import PeerFactsResolver
 from mcp_optimizer.providers.lnd.client import ForwardingLog
+from mcp_optimizer.providers.mempool import MempoolProvider
 from mcp_optimizer.supervisor.supervisor import ActorContext
 
 from .base import SupervisedActor
@@ -124,6 +130,7 @@ class LndActor(SupervisedActor):
 
 
 CentralityFn = Callable[[ChannelGraph, int], Mapping[str, CentralityKnown]]
+_NO_NETWORK_HERE = NetworkStatsUnknown(reason="the local graph gives no network statistics")
 
 
 class LocalGraphActor(SupervisedActor):
@@ -161,6 +168,8 @@ class LocalGraphActor(SupervisedActor):
                     for p in pubkeys
                 ],
                 uptime=[],
+                records=[],
+                network=_NO_NETWORK_HERE,
                 complete=False,
                 notes=[f"{self.ctx.name}: {reason}"],
             )
@@ -175,7 +184,12 @@ class LocalGraphActor(SupervisedActor):
             self._scores = self.compute(reply.graph, now_s)
             self._computed_at_s = now_s
         return PeerFactsReply(
-            centrality=self._lookup(pubkeys), uptime=[], complete=True, notes=[]
+            centrality=self._lookup(pubkeys),
+            uptime=[],
+            records=[],
+            network=_NO_NETWORK_HERE,
+            complete=True,
+            notes=[],
         )
 
     def _lookup(self, pubkeys: list[str]) -> list[PeerCentrality]:
@@ -192,8 +206,14 @@ class LocalGraphActor(SupervisedActor):
 
 class FactsActor(SupervisedActor):
     """Peer facts through the fallback chains of :mod:`mcp_optimizer.providers.facts`:
-    centrality from Amboss (when configured), else the ``local_graph`` actor; uptime from
-    Amboss, else what LND said (given in the request)."""
+    centrality from the ``local_graph`` actor; uptime from what LND said (given in the
+    request); and, when a remote node-record provider is configured (``mempool``: a real LND
+    only), each peer's node record from mempool, else LND GetNodeInfo (``lnd_node_info``),
+    and the network's statistics from mempool.
+
+    Without ``mempool`` (the simulator: its peers are not on the real network) no node record
+    is resolved: the record LND gave at ingestion stands, and the reply's ``records`` is empty.
+    """
 
     def __init__(
         self,
@@ -203,6 +223,8 @@ class FactsActor(SupervisedActor):
         metrics: Any,
         amboss: Any,
         wall_clock: Callable[[], float],
+        mempool: MempoolProvider | None = None,
+        lnd_node_info: Callable[[str], Node] | None = None,
     ) -> None:
         super().__init__(ctx)
         self._local: dict[str, Centrality] = {}
@@ -211,7 +233,9 @@ class FactsActor(SupervisedActor):
             freshness=freshness,
             metrics=metrics,
             amboss=amboss,
+            mempool=mempool,
             local_centrality=self._local_centrality,
+            lnd_node_info=lnd_node_info if mempool is not None else None,
             lnd_uptime=self._lnd_uptime,
             wall_clock=wall_clock,
         )
@@ -239,11 +263,27 @@ class FactsActor(SupervisedActor):
                     complete = False
                 self._lnd = {e.pubkey: e.uptime for e in lnd_uptime}
                 facts = self.resolver.resolve_peers(pubkeys)
+                records: list[PeerNodeRecord] = []
+                network: NetworkStats = NetworkStatsUnknown(
+                    reason="no network statistics provider is configured"
+                )
+                if self.resolver.mempool is not None:
+                    records = [
+                        PeerNodeRecord(
+                            pubkey=p,
+                            record=facts[p].node_record,
+                            sources=[a for a in facts[p].sources if a.fact == "node_record"],
+                        )
+                        for p in pubkeys
+                    ]
+                    network = self.resolver.network_stats()
                 return PeerFactsReply(
                     centrality=[
                         PeerCentrality(pubkey=p, centrality=facts[p].centrality) for p in pubkeys
                     ],
                     uptime=[PeerUptime(pubkey=p, uptime=facts[p].uptime) for p in pubkeys],
+                    records=records,
+                    network=network,
                     complete=complete,
                     notes=notes,
                 )

@@ -19,6 +19,7 @@ from .domain import (
 )
 from .journal import ChangeRecord
 from .node import ChannelGraph, ForwardingEvent, HtlcEvent
+from .provider_facts import NetworkStats, NodeRecord, SourceAttempt
 
 ACTOR_PROTOCOL_VERSION = 1
 """Version of the actor message set; raised when a field changes meaning."""
@@ -204,6 +205,17 @@ class PeerCentrality(Message):
     """Known, or unknown with the reason."""
 
 
+class PeerNodeRecord(Message):
+    """One peer's public record from the node-record chain (mempool, then LND GetNodeInfo)."""
+
+    pubkey: str
+    """The peer."""
+    record: NodeRecord
+    """Alias, capacity and channel count with the source that gave them, or why unknown."""
+    sources: list[SourceAttempt]
+    """Every source asked for this record, in order (why a fallback was taken)."""
+
+
 class PeerFactsReply(TaggedMessage):
     """Facts about the requested peers (every requested peer is listed)."""
 
@@ -211,6 +223,11 @@ class PeerFactsReply(TaggedMessage):
     """One entry per requested peer."""
     uptime: list[PeerUptime]
     """Availability per peer, for the peers this provider knows about (may be empty)."""
+    records: list[PeerNodeRecord]
+    """Node records of the requested peers; empty when this provider has no remote source for
+    them (the record LND gave at ingestion then stands)."""
+    network: NetworkStats
+    """The network's statistics, or why this provider does not know them."""
     complete: bool
     """False when a source this provider relies on could not answer at all."""
     notes: list[str]
@@ -221,7 +238,12 @@ class ScoredReply(TaggedMessage):
     """Snapshots with peer facts filled in, and notes on what could not be filled."""
 
     snapshots: list[ChannelSnapshot]
-    """In the order given."""
+    """In the order given; each peer's alias, capacity and channel count replaced by its known
+    node record."""
+    records: list[PeerNodeRecord]
+    """The node records used (or why unknown), with their sources, for the decisions."""
+    network: NetworkStats
+    """The network's statistics, or why unknown."""
     complete: bool
     """True when every provider actor answered (facts may still be unknown, with reasons)."""
     notes: list[str]
@@ -234,6 +256,10 @@ class DecideRequest(TaggedMessage):
 
     snapshots: list[ChannelSnapshot]
     """The snapshots."""
+    records: list[PeerNodeRecord]
+    """Peers' node records and their sources (each decision says where its peer's came from)."""
+    network: NetworkStats
+    """The network's statistics (fee changes quote them), or why unknown."""
 
 
 class DecidedReply(TaggedMessage):

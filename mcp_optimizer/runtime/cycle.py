@@ -18,7 +18,7 @@ from typing import Any
 from loguru import logger
 
 from mcp_optimizer.journal import Journal
-from mcp_optimizer.messages import CycleOutcome, DecisionKind
+from mcp_optimizer.messages import CycleOutcome, DecisionKind, NetworkStats, NetworkStatsUnknown
 from mcp_optimizer.messages.actors import (
     ActuateRequest,
     ActuationOutcome,
@@ -32,6 +32,7 @@ from mcp_optimizer.messages.actors import (
     NodeData,
     ObservedReply,
     ObserveRequest,
+    PeerNodeRecord,
     PreprocessRequest,
     ScoredReply,
     ScoreRequest,
@@ -157,18 +158,24 @@ class CycleRunner:
             SnapshotsReply,
         )
         snapshots = snaps.snapshots
+        records: list[PeerNodeRecord] = []
+        network: NetworkStats = NetworkStatsUnknown(reason="the scorer did not answer")
         try:
             scored: ScoredReply = self._ask(
                 "scorer", "scorer", ScoreRequest(snapshots=snapshots), ScoredReply
             )
             snapshots = scored.snapshots
+            records, network = scored.records, scored.network
             notes.extend(scored.notes)
             self._partial = not scored.complete
         except StageFailed as exc:
             notes.append(f"{exc}; peer facts left unknown")
             self._partial = True
         decided: DecidedReply = self._ask(
-            "decider", "decider", DecideRequest(snapshots=snapshots), DecidedReply
+            "decider",
+            "decider",
+            DecideRequest(snapshots=snapshots, records=records, network=network),
+            DecidedReply,
         )
         counts["decisions"] = len(decided.decisions)
         points = {c.chan_id: c.channel_point for c in data.channels}

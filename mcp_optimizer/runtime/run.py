@@ -35,10 +35,11 @@ from mcp_optimizer.messages import CrashKind
 from mcp_optimizer.policies.config import Policy, load_policy
 from mcp_optimizer.providers.amboss import AmbossProvider
 from mcp_optimizer.providers.http import ProviderMetrics, load_provider_settings
-from mcp_optimizer.providers.http.settings import ProviderSettings
+from mcp_optimizer.providers.http.settings import ProviderSettings, RetryPolicy
 from mcp_optimizer.providers.lnd.client import LndClient
 from mcp_optimizer.providers.lnd.errors import LndError
 from mcp_optimizer.providers.lnd.settings import LndSettings
+from mcp_optimizer.providers.mempool import MempoolProvider
 from mcp_optimizer.safety.actuator import Actuator
 from mcp_optimizer.supervisor import ChildSpec, Supervisor
 
@@ -75,10 +76,12 @@ def child_specs(
             ctx, compute, unavailable_reason=why)),
         ChildSpec(name="facts", factory=lambda ctx: FactsActor.start(
             ctx, freshness=facts.settings.freshness, metrics=facts.metrics,
-            amboss=facts.amboss, wall_clock=client.now_s)),
+            amboss=facts.amboss, mempool=facts.mempool, lnd_node_info=client.node_info,
+            wall_clock=client.now_s)),
         ChildSpec(name="ingestion", factory=lambda ctx: IngestionActor.start(ctx)),
         ChildSpec(name="preprocessing", factory=lambda ctx: PreprocessingActor.start(ctx)),
-        ChildSpec(name="scorer", factory=lambda ctx: ScorerActor.start(ctx, ("facts",))),
+        ChildSpec(name="scorer", factory=lambda ctx: ScorerActor.start(
+            ctx, ("facts",), facts_ask_timeout_s(facts.settings.retry))),
         ChildSpec(name="decider", factory=lambda ctx: DeciderActor.start(ctx, policy)),
         ChildSpec(name="actuator", factory=lambda ctx: ActuatorActor.start(ctx, actuator),
                   writes_policy=True),
@@ -87,11 +90,22 @@ def child_specs(
 
 @dataclass
 class FactsSources:
-    """The external providers' clients, built once (they outlive actor restarts)."""
+    """The external providers' clients, built once (they outlive actor restarts). None when
+    not used: Amboss without an API key; both with the simulator."""
 
     settings: ProviderSettings
     metrics: ProviderMetrics
     amboss: AmbossProvider | None
+    mempool: MempoolProvider | None
+
+
+def facts_ask_timeout_s(retry: RetryPolicy) -> float:
+    """How long the scorer waits for the facts actor. With a remote provider down, about two
+    rounds of calls pay the full budget before its circuit opens (docs/providers.md), for
+    mempool (node records, then the network statistics) and Amboss (ranks) in turn; a margin
+    covers the local graph. Kept under the cycle's 300 s stage timeout."""
+    per_call_s = retry.total_budget_s + retry.read_timeout_s
+    return min(280.0, 60.0 + 5 * per_call_s)
 
 
 def configure_logging(data_dir: Path, level: str = "INFO") -> None:
@@ -183,17 +197,21 @@ def open_service(
         provider_settings = load_provider_settings(env)
         metrics = ProviderMetrics()
         amboss = None
+        mempool = None
         if settings.use_simulator:
             logger.info("external providers are not consulted: the simulator's peers are not "
                         "on the real network")
         else:
+            mempool = MempoolProvider.from_settings(provider_settings, metrics)
+            stack.callback(mempool.close)
+            logger.info("peer node records from mempool at {} (LND GetNodeInfo when it cannot "
+                        "answer)", provider_settings.mempool_url)
             amboss = AmbossProvider.from_settings(provider_settings, metrics)
             if amboss is None:
-                logger.info("Amboss not configured (MCP_AMBOSS_API_KEY): centrality from the "
-                            "local graph, uptime from LND")
+                logger.info("Amboss not configured (MCP_AMBOSS_API_KEY): no peer ranks")
             else:
                 stack.callback(amboss.close)
-        facts = FactsSources(provider_settings, metrics, amboss)
+        facts = FactsSources(provider_settings, metrics, amboss, mempool)
         journal = Journal.open(settings.data_dir, clock=clock)  # one clock: the node's
         stack.callback(journal.close)
         actuator = Actuator(journal, client, policy, settings.data_dir, env)
