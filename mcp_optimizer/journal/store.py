@@ -18,6 +18,7 @@ from pathlib import Path
 
 import msgspec
 
+from mcp_optimizer.logs import log_change
 from mcp_optimizer.messages.decision import ChangeOrigin, Decision
 from mcp_optimizer.messages.domain import ChannelPolicy, PeerPolicy, PolicyUnknown
 from mcp_optimizer.messages.journal import (
@@ -454,6 +455,7 @@ class Journal:
             )
             if known_after:
                 _set_known(cur, chan_id, channel_point, new_policy, change_id, now)
+        log_change(change_id, chan_id, origin, state, detail)
         return change_id
 
     def transition(
@@ -475,7 +477,8 @@ class Journal:
         now = self.now_s()
         with self._tx() as cur:
             row = cur.execute(
-                "SELECT state, chan_id, channel_point FROM changes WHERE id=?", (change_id,)
+                "SELECT state, chan_id, channel_point, origin FROM changes WHERE id=?",
+                (change_id,),
             ).fetchone()
             if row is None:
                 raise JournalError(f"journal {self.path}: no change {change_id}")
@@ -507,6 +510,7 @@ class Journal:
                     "INSERT INTO crashes(kind, source, detail, at_s) VALUES (?, ?, ?, ?)",
                     (crash[0].value, f"change {change_id}", crash[1], now),
                 )
+        log_change(change_id, row[1], row[3], state, detail)
 
     _CHANGE_COLS = (
         "id, chan_id, channel_point, action, origin, mode, state, old_policy, new_policy, "

@@ -1,0 +1,55 @@
+"""Log levels of the service: INFO, WARNING, ACTION, ERROR (loguru).
+
+ACTION (between INFO and WARNING) marks every step of a write to the node: the intent journaled
+before the call, the node's acceptance, the verification. Every change state the journal
+records is mirrored to the log, at a level that says how much it matters to an operator, so the
+log alone tells what the service did to the node and why, and the journal holds the record.
+"""
+
+from __future__ import annotations
+
+from loguru import logger
+
+from mcp_optimizer.messages import ChangeOrigin, ChangeState
+from mcp_optimizer.scid import scid_text
+
+ACTION = "ACTION"
+ACTION_NO = 25
+
+LEVEL_BY_STATE: dict[ChangeState, str] = {
+    ChangeState.INTENT: ACTION,
+    ChangeState.APPLIED: ACTION,
+    ChangeState.VERIFIED: ACTION,
+    ChangeState.SHADOWED: "INFO",
+    ChangeState.NOT_EXECUTED: "INFO",
+    ChangeState.HELD: "INFO",
+    ChangeState.REFUSED: "WARNING",
+    ChangeState.EXTERNAL: "WARNING",
+    ChangeState.FAILED: "ERROR",
+    ChangeState.MISMATCHED: "ERROR",
+}
+"""Every change state's log level; a test checks that no state is missing."""
+
+
+def ensure_levels() -> None:
+    """Register the ACTION level once per process (loguru levels are global)."""
+    try:
+        logger.level(ACTION)
+    except ValueError:
+        logger.level(ACTION, no=ACTION_NO, color="<magenta><bold>")
+
+
+def log_change(
+    change_id: int, chan_id: int, origin: ChangeOrigin | str, state: ChangeState, detail: str
+) -> None:
+    """One line for one state a change reached."""
+    ensure_levels()
+    who = origin.value if isinstance(origin, ChangeOrigin) else origin
+    logger.log(
+        LEVEL_BY_STATE[state],
+        "change {} on channel {} ({}): {}: {}",
+        change_id, scid_text(chan_id), who, state.value, detail,
+    )
+
+
+ensure_levels()
