@@ -14,7 +14,7 @@ import time
 import pytest
 from lnd_sim_support import serve
 from lnd_sim_support import settings as lnd_settings
-from providers_loopback import LoopbackServer, json_reply
+from providers_loopback import LoopbackServer, Reply, json_reply
 
 from mcp_optimizer.messages import CycleOutcome
 from mcp_optimizer.providers.lnd.client import LndClient
@@ -48,8 +48,17 @@ def node(tmp_path):
         server.stop()
 
 
+# how mempool fails in the second cycle, and words expected in the fallback's reason
+OUTAGES = {
+    "refused": ("cannot connect", "circuit open"),
+    "http_500": ("HTTP 500", "circuit open"),
+    "hung": ("timed out", "circuit open"),
+}
+
+
+@pytest.mark.parametrize("outage", sorted(OUTAGES))
 def test_cycle_uses_mempool_records_then_falls_back_to_lnd_when_mempool_is_down(
-    tmp_path, node
+    tmp_path, node, outage
 ) -> None:
     lnd = LndClient(lnd_settings(node))
     try:
@@ -109,9 +118,14 @@ def test_cycle_uses_mempool_records_then_falls_back_to_lnd_when_mempool_is_down(
                 if d.kind.value in ("INCREASE_FEES", "LOWER_FEES"):
                     assert any("median 150 ppm + 1000 msat" in r for r in d.reasons)
 
-            # mempool goes away: connections are refused from now on
-            mempool.__exit__(None, None, None)
-            mempool = None
+            if outage == "refused":  # mempool goes away: connections are refused
+                mempool.__exit__(None, None, None)
+                mempool = None
+            else:
+                failing = Reply(500, body=b"oops") if outage == "http_500" else Reply(delay_s=5)
+                for key in peers:
+                    mempool.script("GET", f"/api/v1/lightning/nodes/{key}", failing)
+                mempool.script("GET", STATS_PATH, failing)
             started = time.monotonic()
             second = service.runner.run("test")
             elapsed = time.monotonic() - started
@@ -126,7 +140,7 @@ def test_cycle_uses_mempool_records_then_falls_back_to_lnd_when_mempool_is_down(
                 assert f"alias {lnd_node.alias!r}, {lnd_node.capacity_sat:,} sat" in said[0]
                 assert f"in {lnd_node.channel_count} channels" in said[0]
                 assert "fell back because mempool" in said[0]
-                assert "cannot connect" in said[0] or "circuit open" in said[0]
+                assert any(words in said[0] for words in OUTAGES[outage]), said[0]
                 assert not any(r.startswith("network fees") for r in d.reasons)
     finally:
         if mempool is not None:
