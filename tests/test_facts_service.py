@@ -145,3 +145,25 @@ def test_cycle_uses_mempool_records_then_falls_back_to_lnd_when_mempool_is_down(
     finally:
         if mempool is not None:
             mempool.__exit__(None, None, None)
+
+
+def test_mempool_off_sends_nothing_and_decisions_keep_lnds_records(tmp_path, node) -> None:
+    with LoopbackServer() as listener:  # would see any request sent to a default-ish URL
+        env = {
+            "MCP_DATA_DIR": str(tmp_path / "data"),
+            "MCP_CONTROL_SOCKET": str(tmp_path / "c.sock"),
+            "MCP_LND_HOST": node.address,
+            "MCP_LND_TLS_CERT": str(node.tls_cert_path),
+            "MCP_LND_MACAROON": str(node.admin_macaroon_path),
+            "MCP_MEMPOOL_URL": "off",
+            "MCP_AMBOSS_URL": listener.url + "/graphql",  # no key: not used either
+        }
+        with open_service(ServiceSettings.from_env(env), env) as service:
+            assert service.sim_node is None
+            done = service.runner.run("test")
+            assert done.outcome is CycleOutcome.OK, done.detail
+            rows = service.actuator.journal.decisions(cycle_id=done.cycle_id, limit=10_000)
+        assert listener.hits == []
+    assert rows and len(rows) == done.decisions
+    for _, _, d in rows:
+        assert not any(r.startswith(("peer record", "network fees")) for r in d.reasons)

@@ -63,6 +63,14 @@ def test_check_reports_unreachable_mempool(env, capsys) -> None:
     assert "not answering usefully: mempool" in captured.err
 
 
+def test_check_with_mempool_off(env, capsys) -> None:
+    env.setenv("MCP_MEMPOOL_URL", "off")
+    assert main(["providers", "--peer", PEER]) == 0
+    out = capsys.readouterr().out
+    assert "mempool: off (MCP_MEMPOOL_URL=off)" in out
+    assert "mempool: not configured" in out
+
+
 def test_check_json_with_amboss(env, capsys) -> None:
     with LoopbackServer() as srv:
         srv.script("GET", "/api/v1/lightning/statistics/latest", json_reply(STATS))

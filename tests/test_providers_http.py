@@ -285,6 +285,13 @@ def test_settings_defaults_and_overrides() -> None:
     assert s.freshness.uptime_max_age_s == 600
 
 
+@pytest.mark.parametrize("value", ["off", " OFF "])
+def test_mempool_can_be_turned_off(value: str) -> None:
+    s = load_provider_settings({"MCP_MEMPOOL_URL": value})
+    assert not s.mempool_enabled and s.mempool_url == ""
+    assert load_provider_settings({}).mempool_enabled
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [

@@ -99,7 +99,8 @@ def cmd_providers(args: argparse.Namespace) -> int:
         stats = resolver.network_stats(stats_sources)
         peers = resolver.resolve_peers(args.peer)
     finally:
-        mempool.close()
+        if mempool is not None:
+            mempool.close()
         if amboss is not None:
             amboss.close()
     attempts = stats_sources + [a for f in peers.values() for a in f.sources]
@@ -113,7 +114,10 @@ def cmd_providers(args: argparse.Namespace) -> int:
         out = {"network_stats": stats, "peers": list(peers.values())}
         sys.stdout.write(msgspec.json.encode(out).decode() + "\n")
         return 1 if failed else 0
-    print(f"mempool: {settings.mempool_url}")
+    if mempool is None:
+        print("mempool: off (MCP_MEMPOOL_URL=off)")
+    else:
+        print(f"mempool: {settings.mempool_url}")
     if amboss is None:
         print("amboss: not configured (MCP_AMBOSS_API_KEY is not set)")
     else:

@@ -1,7 +1,8 @@
 """mempool.space's Lightning REST API: a peer's node record and the network's statistics.
 
 No key is needed. The base URL is a setting (``MCP_MEMPOOL_URL``) so that an operator can use
-the mempool app on their own Umbrel (``http://umbrel.local:3006``) instead of mempool.space.
+the mempool app on their own Umbrel (``http://umbrel.local:3006``) instead of mempool.space,
+or turn mempool off (``MCP_MEMPOOL_URL=off``: no peer key is ever sent to it).
 
 Endpoints and fields (checked against mempool's backend, ``backend/src/api/explorer/``):
 
@@ -80,7 +81,10 @@ class MempoolProvider:
     @classmethod
     def from_settings(
         cls, settings: ProviderSettings, metrics: ProviderMetrics, **client_options: Any
-    ) -> MempoolProvider:
+    ) -> MempoolProvider | None:
+        """The provider, or None when the operator turned mempool off."""
+        if not settings.mempool_enabled:
+            return None
         client = ProviderHttpClient(
             SOURCE, settings.mempool_url, settings.retry, metrics=metrics, **client_options
         )

@@ -203,9 +203,13 @@ def open_service(
                         "on the real network")
         else:
             mempool = MempoolProvider.from_settings(provider_settings, metrics)
-            stack.callback(mempool.close)
-            logger.info("peer node records from mempool at {} (LND GetNodeInfo when it cannot "
-                        "answer)", provider_settings.mempool_url)
+            if mempool is None:
+                logger.info("mempool off (MCP_MEMPOOL_URL=off): peer node records as LND's "
+                            "channel list gives them, no network statistics")
+            else:
+                stack.callback(mempool.close)
+                logger.info("peer node records from mempool at {} (LND GetNodeInfo when it "
+                            "cannot answer)", provider_settings.mempool_url)
             amboss = AmbossProvider.from_settings(provider_settings, metrics)
             if amboss is None:
                 logger.info("Amboss not configured (MCP_AMBOSS_API_KEY): no peer ranks")

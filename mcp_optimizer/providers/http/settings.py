@@ -10,6 +10,7 @@ and what was expected. An ``MCP_PROVIDER_*`` variable this module does not know 
 | ``MCP_AMBOSS_API_KEY`` | unset | Amboss API key; Amboss is used only when it is set |
 | ``MCP_AMBOSS_URL`` | ``https://api.amboss.space/graphql`` | Amboss GraphQL endpoint |
 | ``MCP_MEMPOOL_URL`` | mempool.space | mempool base URL (Umbrel: ``http://umbrel.local:3006``) |
+|  |  | or ``off``: mempool is not used |
 | ``MCP_PROVIDER_CONNECT_TIMEOUT_S`` | 5 | TCP/TLS connect timeout per attempt |
 | ``MCP_PROVIDER_READ_TIMEOUT_S`` | 10 | longest wait for any read of a response |
 | ``MCP_PROVIDER_MAX_ATTEMPTS`` | 4 | attempts per call, the first included |
@@ -77,12 +78,17 @@ class ProviderSettings:
     """Empty: Amboss is not used."""
     amboss_url: str = DEFAULT_AMBOSS_URL
     mempool_url: str = DEFAULT_MEMPOOL_URL
+    """Empty: mempool is not used (``MCP_MEMPOOL_URL=off``)."""
     retry: RetryPolicy = RetryPolicy()
     freshness: Freshness = Freshness()
 
     @property
     def amboss_enabled(self) -> bool:
         return bool(self.amboss_api_key)
+
+    @property
+    def mempool_enabled(self) -> bool:
+        return bool(self.mempool_url)
 
 
 _FLOAT_VARS = {
@@ -162,6 +168,16 @@ def _url(name: str, raw: str) -> str:
     return text.rstrip("/")
 
 
+def _mempool_url(env: Mapping[str, str]) -> str:
+    """The mempool base URL; empty when the operator turned mempool off."""
+    if "MCP_MEMPOOL_URL" not in env:
+        return DEFAULT_MEMPOOL_URL
+    raw = env["MCP_MEMPOOL_URL"]
+    if raw.strip().lower() == "off":
+        return ""
+    return _url("MCP_MEMPOOL_URL", raw)
+
+
 def load_provider_settings(environ: Mapping[str, str] | None = None) -> ProviderSettings:
     """Read and validate the provider settings from ``environ`` (default: the process's)."""
     env = os.environ if environ is None else environ
@@ -201,9 +217,7 @@ def load_provider_settings(environ: Mapping[str, str] | None = None) -> Provider
         amboss_url=_url("MCP_AMBOSS_URL", env["MCP_AMBOSS_URL"])
         if "MCP_AMBOSS_URL" in env
         else DEFAULT_AMBOSS_URL,
-        mempool_url=_url("MCP_MEMPOOL_URL", env["MCP_MEMPOOL_URL"])
-        if "MCP_MEMPOOL_URL" in env
-        else DEFAULT_MEMPOOL_URL,
+        mempool_url=_mempool_url(env),
         retry=retry,
         freshness=Freshness(**sections["freshness"]),  # type: ignore[arg-type]
     )
