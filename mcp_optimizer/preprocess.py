@@ -146,9 +146,12 @@ def _positions(ids: np.ndarray, sorter: np.ndarray, col: np.ndarray) -> np.ndarr
     """For each value of ``col``, its index in ``ids`` (``sorter`` sorts ``ids``), else -1."""
     if len(ids) == 0:
         return np.full(len(col), -1, dtype=np.int64)
+    # Look up each distinct channel once (a few thousand), then spread to the rows.
+    distinct, rows = np.unique(col, return_inverse=True)
     sorted_ids = ids[sorter]
-    at = np.minimum(np.searchsorted(sorted_ids, col), len(ids) - 1)
-    return np.where(sorted_ids[at] == col, sorter[at], -1)
+    at = np.minimum(np.searchsorted(sorted_ids, distinct), len(ids) - 1)
+    found = np.where(sorted_ids[at] == distinct, sorter[at], -1)
+    return found[rows.reshape(-1)]
 
 
 def _sums(pos: np.ndarray, values: np.ndarray, n: int) -> list[int]:
