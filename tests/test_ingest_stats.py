@@ -10,7 +10,7 @@ from lnd_sim_support import serve, settings
 from mcp_optimizer.actors.failures import FailureLog
 from mcp_optimizer.actors.pipeline import IngestionActor
 from mcp_optimizer.actors.providers import LndActor
-from mcp_optimizer.messages import HtlcEvent, HtlcEventKind
+from mcp_optimizer.messages import HtlcEvent, HtlcEventKind, UptimeKnown
 from mcp_optimizer.messages.actors import ActorFailed, IngestRequest, NodeData
 from mcp_optimizer.messages.forwarding import ForwardingStatsRead, ReadForwardingStatsRequest
 from mcp_optimizer.preprocess import NS, build_snapshots, snapshots_from_stats
@@ -24,10 +24,16 @@ HISTORY_S, RECENT_S = 30 * DAY, 2 * DAY
 
 
 @pytest.fixture
-def wired(tmp_path):
+def wired(tmp_path, request):
     node = SimulatedNode.from_scenario("demo")
     server = serve(node, tmp_path)
-    client = LndClient(settings(server), clock=node.now_s)
+    clock = node.now_s
+    if getattr(request, "param", "") == "ticking":
+        # A node's clock that moves while it is read (a real LND's wall clock): one second
+        # more at every reading.
+        ticks = iter(range(10**9))
+        clock = lambda: node.now_s() + next(ticks)  # noqa: E731
+    client = LndClient(settings(server), clock=clock)
     failures = FailureLog()
     sup = Supervisor([
         ChildSpec(name="lnd", factory=lambda ctx: LndActor.start(
@@ -100,3 +106,16 @@ def test_bad_windows_are_a_crash_named_not_a_silent_zero(wired):
     ok = sup.ask("lnd", ReadForwardingStatsRequest(
         end_s=10 * DAY, recent_window_s=DAY, history_window_s=DAY, chan_ids=[1, 1]), 10)
     assert isinstance(ok, ForwardingStatsRead) and len(ok.stats) == 1  # equal windows, once
+
+
+@pytest.mark.parametrize("wired", ["ticking"], indirect=True)
+def test_nothing_read_is_dated_after_the_cycle_time_on_a_moving_clock(wired):
+    """The cycle's time is when the channels' read completed: an uptime LND reported while
+    the channels were being read is not "after the snapshot" (which would reject them all)."""
+    _, _, _, sup = wired
+    data = sup.ask("ingestion", IngestRequest(history_window_s=HISTORY_S,
+                                              recent_window_s=RECENT_S), 60)
+    assert isinstance(data, NodeData), data
+    observed = [c.peer.uptime.observed_at_s for c in data.channels
+                if isinstance(c.peer.uptime, UptimeKnown)]
+    assert observed and max(observed) <= data.read_at_s

@@ -81,9 +81,10 @@ class LndActor(SupervisedActor):
         try:
             match message:
                 case ReadChannelsRequest():
-                    now_s = self.client.now_s()
                     channels = self.client.list_channels()
-                    return ChannelsRead(channels=channels, read_at_s=now_s)
+                    # The read's time is when it completed: what LND reported during it (an
+                    # uptime's observation time) is never dated after the snapshot.
+                    return ChannelsRead(channels=channels, read_at_s=self.client.now_s())
                 case ReadForwardsRequest(start_s=start, end_s=end):
                     return ForwardsRead(
                         forwards=self._forwards(start, end),

@@ -79,7 +79,8 @@ class ChannelsRead(TaggedMessage):
     channels: list[Channel]
     """Every open channel, with its peer and both directions' policies."""
     read_at_s: int
-    """The node's time when they were read (Unix seconds; the simulated clock on the simulator)."""
+    """The node's time when the read completed (Unix seconds; the simulated clock on the
+    simulator): nothing in ``channels`` is dated after it."""
 
 
 class ReadForwardsRequest(TaggedMessage):
