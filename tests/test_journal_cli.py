@@ -4,6 +4,7 @@ mode while the operator changed fees by hand."""
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import msgspec
@@ -11,12 +12,14 @@ from journal_support import Clock, MemoryNode, decision, make_channels
 
 from mcp_optimizer.cli.main import main
 from mcp_optimizer.journal import Journal
+from mcp_optimizer.journal.shadow import NO_NODE
 from mcp_optimizer.messages import (
     ChangeState,
     CycleEnded,
     CycleNotEnded,
     CycleOutcome,
     CycleRecord,
+    EffectNotEstimated,
     FeeRateGapKnown,
     FeeRateGapUnknown,
     PolicyUnknown,
@@ -53,7 +56,9 @@ def _shadow_period(tmp_path):
     return a, b, c
 
 
-def test_shadow_report_json_and_table(tmp_path, capsys):
+def test_shadow_report_json_and_table(tmp_path, capsys, monkeypatch):
+    for k in [k for k in os.environ if k.startswith("MCP_LND_")]:
+        monkeypatch.delenv(k)
     a, b, c = _shadow_period(tmp_path)
     assert main(["shadow-report", "--json", "--data-dir", str(tmp_path)]) == 0
     report = msgspec.json.decode(capsys.readouterr().out, type=ShadowReport)
@@ -68,14 +73,14 @@ def test_shadow_report_json_and_table(tmp_path, capsys):
     assert isinstance(rb.last_would_policy, PolicyUnknown)
     assert rb.fee_rate_gap == FeeRateGapUnknown(reason="no would-be change in the period")
     assert rows[c.chan_id].stopped_count == 1
-    assert "not simulated" in report.simulated_effect
+    assert report.effect == EffectNotEstimated(reason=NO_NODE)  # no service, no MCP_LND_*
 
     assert main(["shadow-report", "--days", "2.5", "--data-dir", str(tmp_path)]) == 0
     text = capsys.readouterr().out
     [line_a] = [x for x in text.splitlines() if x.strip().startswith(str(a.chan_id))]
     assert line_a.split()[1:3] == ["1", "1"]  # the 3-day-old would-be change is out of range
     assert "1000/600" in line_a and "1000/500" in line_a and "+100" in line_a
-    assert str(b.chan_id) in text and "not simulated" in text
+    assert str(b.chan_id) in text and f"Effect: {NO_NODE}" in text
     [line_b] = [x for x in text.splitlines() if x.strip().startswith(str(b.chan_id))]
     assert line_b.split()[-1] == "?"  # no would-be policy: the gap is unknown, not 0
     assert main(["shadow-report", "--days", "0", "--data-dir", str(tmp_path)]) == 2

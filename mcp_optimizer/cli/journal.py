@@ -1,7 +1,10 @@
 """Verbs over the journal: ``history``, ``shadow-report``, ``rollback``, ``ack-crash``.
 
-``history`` and ``shadow-report`` read the journal file directly (read-only; they work with or
-without a running service). ``rollback`` and ``ack-crash`` go through the running service's
+``history`` reads the journal file directly (read-only; it works with or without a running
+service). ``shadow-report`` asks the running service (its clock, and its node's forwarding
+history for the effect estimate); when no service answers, it reads the journal read-only and
+the forwarding history from the node named by ``MCP_LND_*``, and without those says that the
+effect is not estimated. ``rollback`` and ``ack-crash`` go through the running service's
 control socket; when no service answers there, they act directly: ``ack-crash`` on the journal,
 ``rollback`` on the journal and the node named by the ``MCP_LND_*`` variables, through the same
 journaled, verified write path (refused if a service still holds the data directory).
@@ -23,7 +26,6 @@ from pathlib import Path
 import msgspec
 
 from mcp_optimizer.journal import Journal, JournalError, RollbackRefused
-from mcp_optimizer.journal.reports import shadow_report
 from mcp_optimizer.journal.states import describe
 from mcp_optimizer.messages.domain import ChannelPolicy
 from mcp_optimizer.messages.journal import (
@@ -33,7 +35,9 @@ from mcp_optimizer.messages.journal import (
     CycleEnded,
     CycleRecord,
     FeeRateGapKnown,
+    ShadowReport,
 )
+from mcp_optimizer.messages.shadow_effect import ChannelNoForwards, EffectNotEstimated, ShadowEffect
 
 from .main import CliError
 
@@ -177,13 +181,92 @@ def cmd_history(args: argparse.Namespace) -> int:
     return 0
 
 
+def _direct_effect(since: int, until: int):
+    """(effect, client to close or None) when no service answers: the node named by
+    ``MCP_LND_*``, or the reason there is none."""
+    from mcp_optimizer.journal.shadow import NO_NODE, from_history, not_estimated
+    from mcp_optimizer.providers.lnd.client import LndClient
+    from mcp_optimizer.providers.lnd.errors import LndError
+    from mcp_optimizer.providers.lnd.settings import LndSettings
+    from mcp_optimizer.runtime.settings import lnd_configured
+
+    if not lnd_configured(os.environ):
+        return not_estimated(NO_NODE), None
+    try:
+        settings = LndSettings.from_env()
+        client = LndClient(settings)
+    except LndError as exc:
+        return not_estimated(
+            f"effect not estimated: the node named by MCP_LND_* cannot be used: {exc}"
+        ), None
+    source = f"LND at {settings.host} (MCP_LND_*)"
+    return from_history(client.forwarding_event_pages, source, since, until), client
+
+
+def _shadow_report(args: argparse.Namespace, period_s: int) -> ShadowReport:
+    """From the running service (its clock and its node), else from the journal read-only and
+    the node named by ``MCP_LND_*``."""
+    from mcp_optimizer.journal.shadow import build_shadow_report
+    from mcp_optimizer.messages import control as c
+
+    reply = _via_service(args, c.ShadowReportRequest(period_s=period_s), timeout_s=600.0)
+    if isinstance(reply, c.ShadowReportReply):
+        return reply.report
+    if isinstance(reply, c.ControlError) and reply.code != "bad_frame":
+        raise CliError(f"the service refused: {reply.message}", 1)
+    if reply is not None and not isinstance(reply, c.ControlError):
+        raise CliError(f"the service answered {type(reply).__name__}, not a shadow report", 1)
+    # No service, or one too old to know the request (bad_frame): read it all here.
+    now = int(time.time())
+    since = now - period_s
+    with _open_readonly(args) as j:
+        effect, client = _direct_effect(since, now)
+        try:
+            return build_shadow_report(j, since, now, effect)
+        finally:
+            if client is not None:
+                client.close()
+
+
+def _msat(v: int) -> str:
+    return f"{v:,}"
+
+
+def effect_lines(effect: ShadowEffect) -> list[str]:
+    """The effect part of the human report."""
+    if isinstance(effect, EffectNotEstimated):
+        return [f"Effect: {effect.reason}"]
+    lines = [
+        f"Effect of the would-be fees {effect.basis};",
+        f"forwards read from {effect.source}:",
+    ]
+    if not effect.channels:
+        return [*lines, "no channel in the report: nothing to estimate"]
+    lines.append(
+        f"{'channel':>20}  {'forwards':>8}  {'actual msat':>15}  {'would-be msat':>15}  "
+        f"{'difference msat':>15}"
+    )
+    for ch in effect.channels:
+        if isinstance(ch, ChannelNoForwards):
+            lines.append(f"{ch.chan_id:>20}  {ch.reason}")
+            continue
+        lines.append(
+            f"{ch.chan_id:>20}  {ch.forward_count:>8}  {_msat(ch.actual_fee_msat):>15}  "
+            f"{_msat(ch.would_be_fee_msat):>15}  {ch.difference_msat:>+15,}"
+        )
+    lines.append(
+        f"{'total':>20}  {effect.forward_count:>8}  {_msat(effect.actual_fee_msat):>15}  "
+        f"{_msat(effect.would_be_fee_msat):>15}  {effect.difference_msat:>+15,}"
+    )
+    return lines
+
+
 def cmd_shadow_report(args: argparse.Namespace) -> int:
     if args.days <= 0:
         raise CliError(f"--days {args.days}: expected a positive number of days", 2)
-    now = int(time.time())
-    since = now - int(args.days * 86400)
-    with _open_readonly(args) as j:
-        report = shadow_report(j.changes(since_s=since), j.known_policies(), since, now)
+    period_s = max(1, int(args.days * 86400))
+    report = _shadow_report(args, period_s)
+    since, now = report.since_s, report.until_s
     if args.json:
         sys.stdout.write(_json.encode(report).decode() + "\n")
         return 0
@@ -213,21 +296,21 @@ def cmd_shadow_report(args: argparse.Namespace) -> int:
                 f"{row.chan_id:>20}  {row.would_change_count:>5}  {row.stopped_count:>7}  "
                 f"{would:>12}  {row.external_change_count:>8}  {actual:>12}  {gap:>7}"
             )
-    print(f"Effect: {report.simulated_effect}")
+    print("\n".join(effect_lines(report.effect)))
     return 0
 
 
 # ---- rollback and ack-crash: through the service, or directly --------------------------------
 
 
-def _via_service(args: argparse.Namespace, request):
+def _via_service(args: argparse.Namespace, request, timeout_s: float = 30.0):
     """The service's reply, or None when no service answers on the socket."""
     from mcp_optimizer.runtime.control_client import ControlUnavailable
     from mcp_optimizer.runtime.control_client import request as send
 
     path = socket_path(args)
     try:
-        return send(path, request)
+        return send(path, request, timeout_s=timeout_s)
     except ControlUnavailable:
         return None
 
@@ -404,7 +487,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "shadow-report", help="what it would have done per channel vs what changed on the node"
     )
     p.add_argument("--days", type=float, default=7.0, help="the period, in days (default 7)")
-    _common(p)
+    _common(p, socket=True)
     p.set_defaults(func=cmd_shadow_report)
 
     p = sub.add_parser("rollback", help="restore the policy before a change (journaled, verified)")

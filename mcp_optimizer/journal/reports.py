@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from mcp_optimizer.messages.decision import ChangeOrigin
 from mcp_optimizer.messages.domain import ChannelPolicy, PeerPolicy, PolicyUnknown
 from mcp_optimizer.messages.journal import (
@@ -14,22 +16,26 @@ from mcp_optimizer.messages.journal import (
     ShadowChannelReport,
     ShadowReport,
 )
+from mcp_optimizer.messages.shadow_effect import ShadowEffect, WouldBePeriod
 
+from .effect import WOULD_STATES, would_be_periods
 from .store import KnownPolicy
 
-WOULD_STATES = frozenset({ChangeState.SHADOWED, ChangeState.NOT_EXECUTED})
 STOPPED_STATES = frozenset({ChangeState.HELD, ChangeState.REFUSED})
-NO_SIMULATION = (
-    "not simulated: the effect on earnings of the would-be fees is not modelled yet; compare "
-    "the fee rate gap with the channel's forwarding in `mcp-optimizer decisions`"
-)
 
 
 def shadow_report(
-    changes: list[ChangeRecord], known: list[KnownPolicy], since_s: int, until_s: int
+    changes: list[ChangeRecord],
+    known: list[KnownPolicy],
+    since_s: int,
+    until_s: int,
+    effect: Callable[[list[WouldBePeriod]], ShadowEffect],
 ) -> ShadowReport:
     """Per channel: what the service would have written over [since_s, until_s] (shadow and
-    dry-run modes), what gates stopped, and what others changed on the node meanwhile."""
+    dry-run modes), what gates stopped, and what others changed on the node meanwhile.
+
+    ``effect`` estimates the effect of the would-be policies (given period by period for the
+    report's channels, see :mod:`.effect`), or says why it cannot."""
     by_chan: dict[int, list[ChangeRecord]] = {}
     for rec in changes:
         if since_s <= rec.requested_at_s <= until_s and rec.action is ChangeAction.UPDATE_POLICY:
@@ -68,6 +74,5 @@ def shadow_report(
                 fee_rate_gap=gap,
             )
         )
-    return ShadowReport(
-        since_s=since_s, until_s=until_s, channels=rows, simulated_effect=NO_SIMULATION
-    )
+    periods = would_be_periods(changes, [r.chan_id for r in rows], since_s, until_s)
+    return ShadowReport(since_s=since_s, until_s=until_s, channels=rows, effect=effect(periods))

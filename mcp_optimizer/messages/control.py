@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .base import Message, TaggedMessage
 from .decision import Decision
-from .journal import ChangeRecord, CrashRecord, CycleOutcome, Mode, PauseState
+from .journal import ChangeRecord, CrashRecord, CycleOutcome, Mode, PauseState, ShadowReport
 
 CONTROL_PROTOCOL_VERSION = 1
 """Version of this protocol; a frame with another version is answered ``unsupported_version``."""
@@ -93,6 +93,16 @@ class AckCrashRequest(TaggedMessage):
     """Acknowledge every unacknowledged crash: releases held actions, leaves safe mode."""
 
 
+class ShadowReportRequest(TaggedMessage):
+    """The shadow report over the last ``period_s`` seconds of the service's clock, with the
+    effect of the would-be fees estimated from the node's forwarding history (the service
+    holds the node connection). Added in protocol version 1 after the first release: an older
+    service answers ``bad_frame``."""
+
+    period_s: int
+    """Length of the period, ending at the service's now; positive."""
+
+
 ControlRequest = (
     StatusRequest
     | PauseRequest
@@ -102,6 +112,7 @@ ControlRequest = (
     | ListDecisionsRequest
     | RollbackRequest
     | AckCrashRequest
+    | ShadowReportRequest
 )
 
 
@@ -297,6 +308,13 @@ class AckCrashReply(TaggedMessage):
     """Actors restarted because they had been stopped for good."""
 
 
+class ShadowReportReply(TaggedMessage):
+    """The shadow report, built by the service from its journal and its node."""
+
+    report: ShadowReport
+    """The report (its ``effect`` says how, or why not, the effect was estimated)."""
+
+
 class ControlError(TaggedMessage):
     """The request was not carried out."""
 
@@ -314,6 +332,7 @@ ControlReply = (
     | DecisionsReply
     | RollbackReply
     | AckCrashReply
+    | ShadowReportReply
     | ControlError
 )
 

@@ -12,6 +12,7 @@ import enum
 from .base import Message, TaggedMessage
 from .decision import ChangeOrigin
 from .domain import ChannelPolicy, PeerPolicy
+from .shadow_effect import ShadowEffect
 
 
 class Mode(enum.Enum):
@@ -337,5 +338,6 @@ class ShadowReport(Message):
     """End of the period (Unix seconds)."""
     channels: list[ShadowChannelReport]
     """One row per channel that had a decision or an external change in the period."""
-    simulated_effect: str
-    """Why no simulated earnings effect is given (not modelled yet), or the effect."""
+    effect: ShadowEffect
+    """What the would-be fees would have earned on the same forwards (at constant volume), or
+    why no estimate could be made."""

@@ -51,6 +51,8 @@ from mcp_optimizer.messages.control import (
     SafeModeOff,
     SafeModeOn,
     SetModeRequest,
+    ShadowReportReply,
+    ShadowReportRequest,
     StatusReply,
     StatusRequest,
 )
@@ -165,6 +167,10 @@ class Service:
                 return await trio.to_thread.run_sync(self._rollback, target)
             case AckCrashRequest():
                 return await trio.to_thread.run_sync(self._ack)
+            case ShadowReportRequest(period_s=period_s):
+                if period_s < 1:
+                    return ControlError(code="refused", message="period_s must be 1 or more")
+                return await trio.to_thread.run_sync(self._shadow_report, period_s)
         return ControlError(code="refused", message=f"unknown request {type(request).__name__}")
 
     def _rollback(self, target: Any) -> ControlReply:
@@ -180,6 +186,21 @@ class Service:
         except RollbackRefused as exc:
             return ControlError(code="refused", message=str(exc))
         return ControlError(code="refused", message="unknown rollback target")
+
+    def _shadow_report(self, period_s: int) -> ShadowReportReply:
+        """The shadow report over the last ``period_s`` of the journal's clock (the node's),
+        the effect estimated from this service's node."""
+        from mcp_optimizer.journal.shadow import build_shadow_report, from_history, not_estimated
+
+        journal = self.actuator.journal
+        until = journal.now_s()
+        since = until - period_s
+        if self.client is None:
+            effect = not_estimated("effect not estimated: this service holds no node client")
+        else:
+            source = f"the running service's node ({self.node_description})"
+            effect = from_history(self.client.forwarding_event_pages, source, since, until)
+        return ShadowReportReply(report=build_shadow_report(journal, since, until, effect))
 
     def _ack(self) -> AckCrashReply:
         cleared = self.supervisor.safe_mode.reasons
