@@ -29,7 +29,7 @@ from mcp_optimizer.actors.pipeline import (
     PreprocessingActor,
     ScorerActor,
 )
-from mcp_optimizer.actors.providers import CentralityFn, FactsActor, LndActor, LocalGraphActor
+from mcp_optimizer.actors.providers import FactsActor, LndActor, LocalGraphActor
 from mcp_optimizer.journal import Journal
 from mcp_optimizer.messages import CrashKind
 from mcp_optimizer.policies.config import Policy, load_policy
@@ -39,6 +39,7 @@ from mcp_optimizer.providers.http.settings import ProviderSettings, RetryPolicy
 from mcp_optimizer.providers.lnd.client import LndClient
 from mcp_optimizer.providers.lnd.errors import LndError
 from mcp_optimizer.providers.lnd.settings import LndSettings
+from mcp_optimizer.providers.local_graph import CentralityCache, warm_up
 from mcp_optimizer.providers.mempool import MempoolProvider
 from mcp_optimizer.safety.actuator import Actuator
 from mcp_optimizer.supervisor import ChildSpec, Supervisor
@@ -51,13 +52,13 @@ from .settings import ServiceSettings
 LOG_FILE = "service.log"
 
 
-def _centrality() -> tuple[CentralityFn | None, str]:
-    """The local-graph centrality function, when this build has it."""
-    try:
-        from mcp_optimizer.providers.local_graph import compute_centrality  # type: ignore
-    except ImportError as exc:
-        return None, f"local-graph centrality is not available in this build ({exc})"
-    return compute_centrality, ""
+def centrality_cache() -> CentralityCache:
+    """The service's centrality cache, its kernel compiled (or loaded from numba's disk cache)
+    once, here at start, so no cycle pays for it. The cache outlives restarts of the
+    ``local_graph`` actor and recomputes only when the graph's topology changed."""
+    took = warm_up()
+    logger.info("local-graph centrality kernel ready in {:.2f} s", took)
+    return CentralityCache()
 
 
 def child_specs(
@@ -66,14 +67,14 @@ def child_specs(
     policy: Policy,
     failures: FailureLog,
     facts: FactsSources,
+    centrality: CentralityCache,
 ) -> list[ChildSpec]:
     """The supervision tree's children, providers first (start order; stopped in reverse)."""
-    compute, why = _centrality()
     return [
         ChildSpec(name="lnd", factory=lambda ctx: LndActor.start(
             ctx, client, failures, expected_errors=(LndError,))),
         ChildSpec(name="local_graph", factory=lambda ctx: LocalGraphActor.start(
-            ctx, compute, unavailable_reason=why)),
+            ctx, centrality.get)),
         ChildSpec(name="facts", factory=lambda ctx: FactsActor.start(
             ctx, freshness=facts.settings.freshness, metrics=facts.metrics,
             amboss=facts.amboss, mempool=facts.mempool, lnd_node_info=client.node_info,
@@ -227,12 +228,13 @@ def open_service(
         except Exception as exc:  # noqa: BLE001 - the node may be down; cycles will retry
             logger.warning("reconciliation at start postponed: {}", exc)
         failures = FailureLog()
+        centrality = centrality_cache()
 
         def on_crash(name: str, cause: str) -> None:
             actuator.record_crash(CrashKind.ACTOR_RESTART, name, cause)
 
         supervisor = Supervisor(
-            child_specs(client, actuator, policy, failures, facts),
+            child_specs(client, actuator, policy, failures, facts, centrality),
             intensity=settings.intensity,
             on_crash=on_crash,
         )
@@ -253,6 +255,7 @@ def open_service(
             ),
         )
         service.sim_node = sim_node
+        service.centrality = centrality
         service.client = client
         yield service
 

@@ -112,6 +112,8 @@ class Service:
         """The embedded simulator's node, when the service runs against it."""
         self.client: Any = None
         """The LND client the actors use."""
+        self.centrality: Any = None
+        """The local-graph centrality cache (outlives restarts of the local_graph actor)."""
         self._stopping = threading.Event()
 
     # ------------------------------------------------------------------------ cycles
