@@ -13,51 +13,11 @@ import argparse
 import signal
 import sys
 import threading
-import time
 from pathlib import Path
 
+from mcp_optimizer.simulator.ticker import Ticker
+
 from .main import CliError
-
-TICK_S = 0.25
-"""How often the ticker advances the clock (simulated time moves in small steps)."""
-
-
-class Ticker:
-    """Advances ``node`` by ``speed`` simulated seconds per real second on its own thread."""
-
-    def __init__(self, node, speed: float) -> None:
-        self.node = node
-        self.speed = speed
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="sim-ticker", daemon=True)
-        self.error: BaseException | None = None
-
-    def start(self) -> None:
-        if self.speed > 0:
-            self._thread.start()
-
-    def _run(self) -> None:
-        owed = 0.0
-        last = time.monotonic()
-        while not self._stop.wait(TICK_S):
-            now = time.monotonic()
-            owed += (now - last) * self.speed
-            last = now
-            step = int(owed)
-            if step <= 0:
-                continue
-            owed -= step
-            try:
-                self.node.advance(step)
-            except Exception as exc:  # keep serving what exists; say why the clock stopped
-                self.error = exc
-                print(f"mcp-optimizer simulate: the clock stopped: {exc}", file=sys.stderr)
-                return
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(10)
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -80,7 +40,13 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             server = start_server(node, args.listen, Path(args.state_dir))
         except (ServerStartError, CredentialsError) as exc:
             raise CliError(str(exc)) from None
-        ticker = Ticker(node, args.speed)
+        ticker = Ticker(
+            node,
+            args.speed,
+            on_error=lambda exc: print(
+                f"mcp-optimizer simulate: the clock stopped: {exc}", file=sys.stderr
+            ),
+        )
         ticker.start()
         print(
             f"simulating scenario {args.scenario} (node {node.identity_pubkey}, "

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
@@ -42,6 +41,7 @@ from mcp_optimizer.providers.lnd.settings import LndSettings
 from mcp_optimizer.providers.local_graph import CentralityCache, warm_up
 from mcp_optimizer.providers.mempool import MempoolProvider
 from mcp_optimizer.safety.actuator import Actuator
+from mcp_optimizer.simulator.ticker import Ticker
 from mcp_optimizer.supervisor import ChildSpec, Supervisor
 
 from .control_server import prepare_path
@@ -118,39 +118,6 @@ def configure_logging(data_dir: Path, level: str = "INFO") -> None:
     )
 
 
-class SimTicker:
-    """Advances the embedded simulator's clock ``speed`` simulated seconds per real second."""
-
-    def __init__(self, node, speed: float) -> None:
-        self.node, self.speed = node, speed
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="sim-ticker", daemon=True)
-
-    def start(self) -> None:
-        if self.speed > 0:
-            self._thread.start()
-
-    def _run(self) -> None:
-        owed = 0.0
-        last = time.monotonic()
-        while not self._stop.wait(1.0):
-            now = time.monotonic()
-            owed += (now - last) * self.speed
-            last = now
-            step = int(owed)
-            if step > 0:
-                owed -= step
-                try:
-                    self.node.advance(step)
-                except Exception:  # noqa: BLE001
-                    logger.exception("simulator clock could not advance")
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
-
-
 @contextmanager
 def open_service(
     settings: ServiceSettings, environ: Mapping[str, str] | None = None
@@ -171,7 +138,13 @@ def open_service(
             sim_node = SimulatedNode.from_scenario(settings.sim_scenario)
             server = start_server(sim_node, "127.0.0.1:0", settings.data_dir / "simulator")
             stack.callback(server.stop)
-            ticker = SimTicker(sim_node, settings.sim_speed)
+            ticker = Ticker(
+                sim_node,
+                settings.sim_speed,
+                on_error=lambda exc: logger.opt(exception=exc).error(
+                    "the simulator's clock stopped: {}", exc
+                ),
+            )
             ticker.start()
             stack.callback(ticker.stop)
             lnd_settings = LndSettings(
