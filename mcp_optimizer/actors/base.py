@@ -19,6 +19,13 @@ from mcp_optimizer.supervisor.supervisor import ActorContext
 from .faults import FAULTS
 
 
+class _Release:
+    """What an actor sends itself after each reply (see :meth:`SupervisedActor.on_receive`)."""
+
+
+_RELEASE = _Release()
+
+
 class SupervisedActor(pykka.ThreadingActor):
     def __init__(self, ctx: ActorContext) -> None:
         super().__init__()
@@ -39,9 +46,13 @@ class SupervisedActor(pykka.ThreadingActor):
             raise
 
     def on_receive(self, message: Any) -> Any:
+        if message is _RELEASE:
+            return None
         try:
             FAULTS.check(self.ctx.name, message)
-            return self.handle(message)
+            reply = self.handle(message)
+            self._release_after_reply()
+            return reply
         except Exception as exc:  # noqa: BLE001 - turned into a typed reply and a restart
             request = type(message).__name__
             logger.opt(exception=exc).error(
@@ -57,6 +68,16 @@ class SupervisedActor(pykka.ThreadingActor):
                 error=str(exc),
                 at_s=int(self.ctx.wall()),
             )
+
+    def _release_after_reply(self) -> None:
+        """pykka's loop keeps the message just handled (with the future that holds the reply)
+        and the reply in its locals until the next message arrives: between two 6-hourly
+        cycles that kept, e.g., the whole channel graph alive for hours. A no-op message to
+        ourselves, handled right after this reply is delivered, lets them go at once."""
+        try:
+            self.actor_ref.tell(_RELEASE)
+        except pykka.ActorDeadError:
+            pass
 
     def ask_peer(self, name: str, message: Any, timeout_s: float = 30.0) -> Any:
         """Ask a sibling by name through the supervisor's registry."""
