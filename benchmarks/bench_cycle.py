@@ -65,6 +65,13 @@ events' materialisation (~0.5 s a cycle) are gone; the aggregation costs 0.1-0.2
 wall time barely moves: the cold forwarding read is gRPC-bound (20 pages of 50,000), and the
 big stages left are the local centrality (recomputed every 6-hourly cycle: its cache lasts
 1 h), the 1,078 journaled, verified writes, and ListChannels with its node infos.
+
+Later, on the tree with the centrality cache kept across cycles while the graph is unchanged
+(b32d0e7) and actors releasing their last request and reply at once (927d87a): --sim-process
+cycle 1 9.1-9.3 s, peak 344-375 MiB; cycle 2 4.2-4.3 s, peak 359-385 MiB; default mode cycle 2
+(+6 h) 4.8-4.9 s. Releasing the last reply takes the live Python heap after cycle 1 from 100 to
+52 MiB (the channel graph no longer waits in the lnd actor for the next cycle; 48 MiB is the
+forwarding log's columns); RSS, allocator-bound, drops by 25-95 MiB depending on the run.
 """
 
 from __future__ import annotations
