@@ -24,6 +24,9 @@ MAX_BASE_FEE_MSAT = 1_000_000_000
 """A base fee above 1,000,000 sat per forward is absurd."""
 MAX_TIME_LOCK_DELTA = 2016
 """LND refuses a time lock delta above two weeks of blocks."""
+FACT_SKEW_S = 600
+"""Peer facts (uptime, centrality) are gathered while a cycle runs, after its snapshot time:
+one observed up to this many seconds after the snapshot is current, not from the future."""
 
 
 def _is_int(value: object) -> bool:
@@ -124,7 +127,7 @@ def find_defects(snapshot: object) -> list[str]:
     if isinstance(peer.uptime, UptimeKnown):
         _int_field(defects, "peer uptime (ppm)", peer.uptime.ratio_ppm, 0, 1_000_000)
         if now is not None and _is_int(peer.uptime.observed_at_s):
-            if peer.uptime.observed_at_s > now:
+            if peer.uptime.observed_at_s > now + FACT_SKEW_S:
                 defects.append(
                     f"peer uptime was observed at {peer.uptime.observed_at_s}, "
                     f"after the snapshot time {now}"
@@ -134,7 +137,7 @@ def find_defects(snapshot: object) -> list[str]:
             defects, "peer centrality (ppm)", peer.centrality.normalized_ppm, 0, 1_000_000
         )
         if now is not None and _is_int(peer.centrality.observed_at_s):
-            if peer.centrality.observed_at_s > now:
+            if peer.centrality.observed_at_s > now + FACT_SKEW_S:
                 defects.append(
                     f"peer centrality was computed at {peer.centrality.observed_at_s}, "
                     f"after the snapshot time {now}"
