@@ -111,8 +111,7 @@ STAGES = [
 ]
 # Asks made by actors inside a stage, printed under the stage that makes them.
 INNER = {
-    "ingestion": [("lnd", "ReadChannelsRequest"), ("lnd", "ReadForwardsRequest"),
-                  ("lnd", "ReadForwardingStatsRequest")],
+    "ingestion": [("lnd", "ReadChannelsRequest"), ("lnd", "ReadForwardingStatsRequest")],
     "scorer": [("facts", "PeerFactsRequest"), ("local_graph", "PeerFactsRequest"),
                ("lnd", "ReadGraphRequest")],
 }

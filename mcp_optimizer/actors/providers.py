@@ -25,7 +25,6 @@ from mcp_optimizer.messages import (
 )
 from mcp_optimizer.messages.actors import (
     ChannelsRead,
-    ForwardsRead,
     GraphRead,
     PeerCentrality,
     PeerFactsReply,
@@ -33,7 +32,6 @@ from mcp_optimizer.messages.actors import (
     PeerNodeRecord,
     PeerUptime,
     ReadChannelsRequest,
-    ReadForwardsRequest,
     ReadGraphRequest,
     StageError,
 )
@@ -85,11 +83,6 @@ class LndActor(SupervisedActor):
                     # The read's time is when it completed: what LND reported during it (an
                     # uptime's observation time) is never dated after the snapshot.
                     return ChannelsRead(channels=channels, read_at_s=self.client.now_s())
-                case ReadForwardsRequest(start_s=start, end_s=end):
-                    return ForwardsRead(
-                        forwards=self._forwards(start, end),
-                        failures=self.failures.between(start, end),
-                    )
                 case ReadForwardingStatsRequest() as m:
                     return self._forwarding_stats(m)
                 case ReadGraphRequest():
@@ -109,10 +102,6 @@ class LndActor(SupervisedActor):
         self._log.prune(start_s)
         self._log_start_s = start_s
         return self._log
-
-    def _forwards(self, start_s: int, end_s: int) -> list[ForwardingEvent]:
-        """Forwards of ``[start_s, end_s)`` as messages."""
-        return self._synced_log(start_s, end_s).window(start_s, end_s)
 
     def _forwarding_stats(self, m: ReadForwardingStatsRequest) -> ForwardingStatsRead:
         """Per-channel aggregates over each window, computed on the log's columns by the pure

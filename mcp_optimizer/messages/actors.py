@@ -18,7 +18,7 @@ from .domain import (
     Uptime,
 )
 from .journal import ChangeRecord
-from .node import ChannelGraph, ForwardingEvent, HtlcEvent
+from .node import ChannelGraph
 from .provider_facts import NetworkStats, NodeRecord, SourceAttempt
 
 ACTOR_PROTOCOL_VERSION = 1
@@ -81,24 +81,6 @@ class ChannelsRead(TaggedMessage):
     read_at_s: int
     """The node's time when the read completed (Unix seconds; the simulated clock on the
     simulator): nothing in ``channels`` is dated after it."""
-
-
-class ReadForwardsRequest(TaggedMessage):
-    """Ask the LND provider for forwards and failed HTLCs within ``[start_s, end_s)``."""
-
-    start_s: int
-    """Window start (Unix seconds, included)."""
-    end_s: int
-    """Window end (Unix seconds, excluded)."""
-
-
-class ForwardsRead(TaggedMessage):
-    """Forwards (ForwardingHistory) and HTLC failures (from the event stream) in a window."""
-
-    forwards: list[ForwardingEvent]
-    """Successful forwards, by time."""
-    failures: list[HtlcEvent]
-    """Failed forwards seen on the HTLC event stream since the service started."""
 
 
 class ReadGraphRequest(TaggedMessage):

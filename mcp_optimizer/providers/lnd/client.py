@@ -628,7 +628,7 @@ class ForwardingLog:
     one ``[previous until_s, until_s)``. ``until_s`` should not be in the node's future.
     ``prune(before_s)`` drops what no window needs any more. Events are held as six packed
     64-bit columns (48 bytes an event instead of about 300 as message objects); ``columns``
-    hands a window out as numpy columns (what the service aggregates), ``window`` as messages.
+    hands a window out as numpy columns (what the service aggregates).
     """
 
     def __init__(self, start_s: int) -> None:
@@ -673,24 +673,6 @@ class ForwardingLog:
                 raise
             self.synced_until_s = until_s
             return len(ts) - before
-
-    def window(self, start_s: int, end_s: int) -> list[ForwardingEvent]:
-        """Events held with ``start_s <= timestamp < end_s``, oldest first."""
-        with self._lock:
-            ts = self._cols[0]
-            lo = bisect.bisect_left(ts, start_s * NS)
-            hi = bisect.bisect_left(ts, end_s * NS)
-            return [
-                ForwardingEvent(
-                    timestamp_ns=t,
-                    chan_id_in=ci,
-                    chan_id_out=co,
-                    amt_in_msat=ai,
-                    amt_out_msat=ao,
-                    fee_msat=f,
-                )
-                for t, ci, co, ai, ao, f in zip(*(c[lo:hi] for c in self._cols), strict=True)
-            ]
 
     def columns(self, start_s: int, end_s: int) -> ForwardColumns:
         """Events held with ``start_s <= timestamp < end_s`` as numpy columns (a copy, oldest
