@@ -5,11 +5,11 @@ ending at ``now_s``: the recent window (the policy's under-performance window) a
 window (the policy's ``windows.history_s``). Events outside a window, or dated after ``now_s``,
 are not counted; an event through a channel that is not ours is ignored (it cannot be judged).
 
-Two forms of the same aggregation: :func:`aggregate` walks ``ForwardingEvent`` messages (the
-reference, simple to read); :func:`aggregate_columns` / :func:`aggregate_windows` do the same on
-packed numpy columns (:class:`ForwardColumns`, the layout the LND provider keeps its forwarding
-log in), vectorised, so a million forwards are aggregated without a million objects. A test
-proves both agree. :func:`snapshots_from_stats` assembles snapshots from such aggregates.
+:func:`aggregate_windows` aggregates packed numpy columns (:class:`ForwardColumns`, the layout
+the LND provider keeps its forwarding log in), vectorised, so a million forwards are aggregated
+without a million objects; tests prove it equal to a per-event reference
+(tests/preprocess_reference.py). :func:`snapshots_from_stats` assembles snapshots from such
+aggregates.
 """
 
 from __future__ import annotations
@@ -33,54 +33,6 @@ from mcp_optimizer.messages import (
 NS = 1_000_000_000
 _FAILURES = (HtlcEventKind.LINK_FAIL, HtlcEventKind.FORWARD_FAIL)
 _INT64_MAX = 2**63 - 1
-
-
-class _Acc:
-    __slots__ = ("fin", "fout", "ain", "aout", "fees", "failed")
-
-    def __init__(self) -> None:
-        self.fin = self.fout = self.ain = self.aout = self.fees = self.failed = 0
-
-    def stats(self, chan_id: int, window_s: int) -> ForwardingStats:
-        return ForwardingStats(
-            chan_id=chan_id,
-            window_s=window_s,
-            forwards_in=self.fin,
-            forwards_out=self.fout,
-            amount_in_msat=self.ain,
-            amount_out_msat=self.aout,
-            fees_earned_msat=self.fees,
-            failed_htlcs=self.failed,
-        )
-
-
-def aggregate(
-    chan_ids: Iterable[int],
-    events: Iterable[ForwardingEvent],
-    failures: Iterable[HtlcEvent],
-    start_s: int,
-    end_s: int,
-) -> dict[int, ForwardingStats]:
-    """ForwardingStats per channel over [start_s, end_s)."""
-    acc = {cid: _Acc() for cid in chan_ids}
-    lo, hi = start_s * NS, end_s * NS
-    for ev in events:
-        if not lo <= ev.timestamp_ns < hi:
-            continue
-        a = acc.get(ev.chan_id_in)
-        if a is not None:
-            a.fin += 1
-            a.ain += ev.amt_in_msat
-        a = acc.get(ev.chan_id_out)
-        if a is not None:
-            a.fout += 1
-            a.aout += ev.amt_out_msat
-            a.fees += ev.fee_msat
-    for cid, n in _failures_per_channel(failures, lo, hi).items():
-        a = acc.get(cid)
-        if a is not None:
-            a.failed += n
-    return {cid: a.stats(cid, end_s - start_s) for cid, a in acc.items()}
 
 
 def _failures_per_channel(failures: Iterable[HtlcEvent], lo_ns: int, hi_ns: int) -> dict[int, int]:
@@ -179,7 +131,7 @@ def aggregate_windows(
     windows_s: Iterable[int],
 ) -> dict[int, dict[int, ForwardingStats]]:
     """``{window_s: {chan_id: ForwardingStats}}`` over ``[end_s - window_s, end_s)`` for each
-    window; exactly what :func:`aggregate` gives for each window, computed on columns.
+    window (an event or failure counts when ``end_s - window_s <= timestamp < end_s``).
 
     Each event's channels are looked up once for all windows; each window is a mask."""
     ids_list = list(dict.fromkeys(chan_ids))
@@ -221,42 +173,6 @@ def aggregate_windows(
             for i, cid in enumerate(ids_list)
         }
     return out
-
-
-def aggregate_columns(
-    chan_ids: Iterable[int],
-    columns: ForwardColumns,
-    failures: Iterable[HtlcEvent],
-    start_s: int,
-    end_s: int,
-) -> dict[int, ForwardingStats]:
-    """:func:`aggregate` on columns: ForwardingStats per channel over [start_s, end_s)."""
-    return aggregate_windows(chan_ids, columns, failures, end_s, [end_s - start_s])[
-        end_s - start_s
-    ]
-
-
-def build_snapshots(
-    channels: Sequence[Channel],
-    events: Sequence[ForwardingEvent],
-    failures: Sequence[HtlcEvent],
-    now_s: int,
-    recent_window_s: int,
-    history_window_s: int,
-    last_changes: Mapping[int, LastChange],
-) -> list[ChannelSnapshot]:
-    """One snapshot per channel, in the order given."""
-    ids = [c.chan_id for c in channels]
-    recent = aggregate(ids, events, failures, now_s - recent_window_s, now_s)
-    history = aggregate(ids, events, failures, now_s - history_window_s, now_s)
-    return snapshots_from_stats(
-        channels,
-        [*recent.values(), *history.values()],
-        now_s,
-        recent_window_s,
-        history_window_s,
-        last_changes,
-    )
 
 
 def snapshots_from_stats(

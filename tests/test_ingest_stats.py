@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from lnd_sim_support import serve, settings
+from preprocess_reference import build_snapshots
 
 from mcp_optimizer.actors.failures import FailureLog
 from mcp_optimizer.actors.pipeline import IngestionActor
@@ -13,7 +14,7 @@ from mcp_optimizer.actors.providers import LndActor
 from mcp_optimizer.messages import HtlcEvent, HtlcEventKind, UptimeKnown
 from mcp_optimizer.messages.actors import ActorFailed, IngestRequest, NodeData
 from mcp_optimizer.messages.forwarding import ForwardingStatsRead, ReadForwardingStatsRequest
-from mcp_optimizer.preprocess import NS, build_snapshots, snapshots_from_stats
+from mcp_optimizer.preprocess import NS, snapshots_from_stats
 from mcp_optimizer.providers.lnd.client import LndClient
 from mcp_optimizer.providers.lnd.errors import LndError
 from mcp_optimizer.simulator.model import SimulatedNode

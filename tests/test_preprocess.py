@@ -9,7 +9,7 @@ from mcp_optimizer.messages import (
     LastChangeAt,
     NeverChanged,
 )
-from mcp_optimizer.preprocess import NS, build_snapshots
+from mcp_optimizer.preprocess import NS, ForwardColumns, aggregate_windows, snapshots_from_stats
 
 OTHER = CHAN + 1
 
@@ -35,8 +35,11 @@ def test_windows_direction_fees_and_failures():
     ]
     failures = [fail(NOW - 100, CHAN), fail(NOW - 5 * DAY, CHAN),
                 fail(NOW - 100, CHAN, HtlcEventKind.SETTLE)]
-    snaps = build_snapshots(chans, events, failures, NOW, 2 * DAY, 30 * DAY,
-                            {OTHER: LastChangeAt(at_s=NOW - DAY)})
+    windows = aggregate_windows([c.chan_id for c in chans], ForwardColumns.from_events(events),
+                                failures, NOW, [2 * DAY, 30 * DAY])
+    stats = [s for per in windows.values() for s in per.values()]
+    snaps = snapshots_from_stats(chans, stats, NOW, 2 * DAY, 30 * DAY,
+                                 {OTHER: LastChangeAt(at_s=NOW - DAY)})
     a, b = snaps
     assert a.recent.forwards_out == 1 and a.recent.forwards_in == 0
     assert a.recent.amount_out_msat == 1_000_000 and a.recent.fees_earned_msat == 500

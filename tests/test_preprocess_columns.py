@@ -8,17 +8,10 @@ import pytest
 from builders import CHAN, DAY, NOW, channel
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from preprocess_reference import aggregate, build_snapshots
 
 from mcp_optimizer.messages import ForwardingEvent, HtlcEvent, HtlcEventKind, LastChangeAt
-from mcp_optimizer.preprocess import (
-    NS,
-    ForwardColumns,
-    aggregate,
-    aggregate_columns,
-    aggregate_windows,
-    build_snapshots,
-    snapshots_from_stats,
-)
+from mcp_optimizer.preprocess import NS, ForwardColumns, aggregate_windows, snapshots_from_stats
 from mcp_optimizer.providers.lnd.client import ForwardingLog
 
 OURS = [CHAN, CHAN + 1, (1 << 63) + 7, 2**64 - 1]  # 64-bit ids must survive the columns
@@ -68,7 +61,7 @@ failures = st.builds(
 def test_columns_agree_with_the_per_event_reference(evs, fails, ids, window_s):
     cols = ForwardColumns.from_events(evs)
     start_s = END_S - window_s
-    assert aggregate_columns(ids, cols, fails, start_s, END_S) == aggregate(
+    assert aggregate_windows(ids, cols, fails, END_S, [window_s])[window_s] == aggregate(
         ids, evs, fails, start_s, END_S
     )
     per_window = aggregate_windows(ids, cols, fails, END_S, WINDOWS)
@@ -98,7 +91,7 @@ def test_money_sums_are_exact_beyond_float_and_int64_range():
 
     for amount, count in ((2**53 + 1, 3), (2**62 + 3, 4)):  # float64 rounds; int64 wraps
         evs = [fwd(amount)] * count
-        got = aggregate_columns([CHAN], ForwardColumns.from_events(evs), [], NOW - DAY, NOW)
+        got = aggregate_windows([CHAN], ForwardColumns.from_events(evs), [], NOW, [DAY])[DAY]
         assert got[CHAN].amount_out_msat == amount * count
         assert got[CHAN] == aggregate([CHAN], evs, [], NOW - DAY, NOW)[CHAN]
 
