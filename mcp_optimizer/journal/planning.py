@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mcp_optimizer.messages.decision import ChangeOrigin
 from mcp_optimizer.messages.domain import ChannelPolicy
 from mcp_optimizer.messages.journal import ChangeRecord, ChangeState
 
@@ -113,9 +112,3 @@ def resolve_pending(rec: ChangeRecord, actual: ChannelPolicy) -> tuple[ChangeSta
         f"reconciled after an interruption: the node shows {describe(actual)}, neither the "
         "old nor the new policy",
     )
-
-
-def origin_label(origin: ChangeOrigin) -> str:
-    return {"service": "this service", "rollback": "rollback", "external": "external"}[
-        origin.value
-    ]

@@ -196,11 +196,6 @@ class PeerFactsResolver:
             with self._reuse_lock:
                 self._reuse[(fact, source, key)] = (self._wall_clock(), value)
 
-    def forget(self) -> None:
-        """Drop every reused answer (the next resolution asks the providers again)."""
-        with self._reuse_lock:
-            self._reuse.clear()
-
     def _ask(
         self, call: Callable[[], Any] | None, at_s: int, max_age_s: int, source: str
     ) -> tuple[SourceOutcome, str, Any]:

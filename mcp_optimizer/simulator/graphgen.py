@@ -66,10 +66,6 @@ class GraphArrays:
     def node_count(self) -> int:
         return len(self.pubkeys)
 
-    @property
-    def edge_count(self) -> int:
-        return int(self.n1.shape[0])
-
     def degrees(self) -> np.ndarray:
         return np.bincount(
             np.concatenate([self.n1, self.n2]), minlength=self.node_count

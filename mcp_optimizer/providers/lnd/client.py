@@ -54,6 +54,7 @@ from mcp_optimizer.messages import (
 )
 from mcp_optimizer.messages.node import NO_FAILURE_DETAIL
 from mcp_optimizer.preprocess import ForwardColumns
+from mcp_optimizer.scid import scid_block_height
 
 from .errors import (
     LndError,
@@ -92,11 +93,6 @@ def parse_version(version: str) -> tuple[int, int, int]:
     while len(nums) < 3:
         nums.append(0)
     return nums[0], nums[1], nums[2]
-
-
-def funding_height(chan_id: int) -> int:
-    """The block height encoded in a short channel id (its top 3 bytes)."""
-    return chan_id >> 40
 
 
 def split_channel_point(channel_point: str) -> tuple[str, int]:
@@ -369,7 +365,7 @@ class LndClient:
 
     @staticmethod
     def _age_s(c: ln.Channel, height: int) -> int:
-        h = funding_height(c.chan_id)
+        h = scid_block_height(c.chan_id)
         if 0 < h <= height and h < ALIAS_SCID_MIN_HEIGHT:
             return (height - h) * BLOCK_INTERVAL_S
         return max(0, c.lifetime)
