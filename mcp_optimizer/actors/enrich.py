@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import msgspec
 
@@ -17,37 +18,34 @@ def peers_of(snapshots: Sequence[ChannelSnapshot]) -> list[str]:
     return list(seen)
 
 
+def replace_peer(snapshot: ChannelSnapshot, **fields: Any) -> ChannelSnapshot:
+    """The snapshot with its peer's ``fields`` replaced, everything else kept."""
+    peer = msgspec.structs.replace(snapshot.channel.peer, **fields)
+    channel = msgspec.structs.replace(snapshot.channel, peer=peer)
+    return msgspec.structs.replace(snapshot, channel=channel)
+
+
 def with_centrality(
     snapshots: Sequence[ChannelSnapshot], centrality: Mapping[str, Centrality]
 ) -> list[ChannelSnapshot]:
     """The snapshots with each peer's centrality replaced by ``centrality[pubkey]`` when given
     (a peer not in the mapping keeps what it had)."""
-    out = []
-    for s in snapshots:
-        c = centrality.get(s.channel.peer.pubkey)
-        if c is None:
-            out.append(s)
-            continue
-        peer = msgspec.structs.replace(s.channel.peer, centrality=c)
-        channel = msgspec.structs.replace(s.channel, peer=peer)
-        out.append(msgspec.structs.replace(s, channel=channel))
-    return out
+    return [
+        replace_peer(s, centrality=centrality[s.channel.peer.pubkey])
+        if s.channel.peer.pubkey in centrality else s
+        for s in snapshots
+    ]
 
 
 def with_uptime(
     snapshots: Sequence[ChannelSnapshot], uptime: Mapping[str, Uptime]
 ) -> list[ChannelSnapshot]:
     """The snapshots with each peer's uptime replaced by ``uptime[pubkey]`` when given."""
-    out = []
-    for s in snapshots:
-        u = uptime.get(s.channel.peer.pubkey)
-        if u is None:
-            out.append(s)
-            continue
-        peer = msgspec.structs.replace(s.channel.peer, uptime=u)
-        channel = msgspec.structs.replace(s.channel, peer=peer)
-        out.append(msgspec.structs.replace(s, channel=channel))
-    return out
+    return [
+        replace_peer(s, uptime=uptime[s.channel.peer.pubkey])
+        if s.channel.peer.pubkey in uptime else s
+        for s in snapshots
+    ]
 
 
 def lnd_uptimes(snapshots: Sequence[ChannelSnapshot]) -> dict[str, Uptime]:

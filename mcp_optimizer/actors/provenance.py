@@ -28,6 +28,8 @@ from mcp_optimizer.messages import (
 )
 from mcp_optimizer.messages.actors import PeerNodeRecord
 
+from .enrich import replace_peer
+
 _FEE_CHANGES = (DecisionKind.INCREASE_FEES, DecisionKind.LOWER_FEES)
 
 
@@ -52,14 +54,12 @@ def with_node_records(
         if not isinstance(record, NodeRecordKnown) or record.pubkey != s.channel.peer.pubkey:
             out.append(s)
             continue
-        peer = msgspec.structs.replace(
-            s.channel.peer,
+        out.append(replace_peer(
+            s,
             alias=record.alias,
             capacity_sat=record.capacity_sat,
             channel_count=record.channel_count,
-        )
-        channel = msgspec.structs.replace(s.channel, peer=peer)
-        out.append(msgspec.structs.replace(s, channel=channel))
+        ))
     return out
 
 
