@@ -288,39 +288,37 @@ class Actuator:
         decision_id = self.journal.record_decision(decision, cycle_id)
         if decision.kind is DecisionKind.NO_ACTION:
             return None
-        stops = gates.check_safe_mode(reason)
-        change_id = self.journal.record_change(
-            chan_id=decision.chan_id,
-            channel_point=channel_point,
-            origin=ChangeOrigin.SERVICE,
-            mode=self.journal.mode(),
-            state=ChangeState.HELD,
-            old_policy=decision.current_policy,
-            new_policy=decision.proposed_policy,
-            reasons=list(decision.reasons),
-            detail="; ".join(s.reason for s in stops),
-            action=(
-                ChangeAction.CLOSE_CHANNEL if decision.kind is DecisionKind.CLOSE_CHANNEL
-                else ChangeAction.UPDATE_POLICY
-            ),
-            decision_id=decision_id,
-            stopped_by=stops,
+        action = (
+            ChangeAction.CLOSE_CHANNEL if decision.kind is DecisionKind.CLOSE_CHANNEL
+            else ChangeAction.UPDATE_POLICY
         )
-        return self.journal.change(change_id)
+        return self._decision_stopped(
+            decision, channel_point, decision_id, ChangeState.HELD, decision.proposed_policy,
+            action, gates.check_safe_mode(reason),
+        )
 
     def _close(self, decision: Decision, point: str, decision_id: int) -> ChangeRecord:
-        stops = gates.check_close(self.policy)
+        return self._decision_stopped(
+            decision, point, decision_id, ChangeState.REFUSED, decision.current_policy,
+            ChangeAction.CLOSE_CHANNEL, gates.check_close(self.policy),
+        )
+
+    def _decision_stopped(
+        self, decision: Decision, point: str, decision_id: int, state: ChangeState,
+        new_policy: ChannelPolicy, action: ChangeAction, stops: list[GateStop],
+    ) -> ChangeRecord:
+        """Journal a service decision's change that ``stops`` kept from the node."""
         change_id = self.journal.record_change(
             chan_id=decision.chan_id,
             channel_point=point,
             origin=ChangeOrigin.SERVICE,
             mode=self.journal.mode(),
-            state=ChangeState.REFUSED,
+            state=state,
             old_policy=decision.current_policy,
-            new_policy=decision.current_policy,
+            new_policy=new_policy,
             reasons=list(decision.reasons),
             detail="; ".join(s.reason for s in stops),
-            action=ChangeAction.CLOSE_CHANNEL,
+            action=action,
             decision_id=decision_id,
             stopped_by=stops,
         )
