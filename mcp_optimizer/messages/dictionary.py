@@ -41,19 +41,24 @@ def union_aliases() -> dict[str, object]:
 
 
 def attribute_docs(cls: type) -> dict[str, str]:
-    """Field name -> the docstring written right under it in the class body."""
+    """Field (or enum member) name -> the docstring written right under it in the class
+    body."""
     tree = ast.parse(inspect.getsource(cls))
     body = tree.body[0].body  # type: ignore[attr-defined]
     docs: dict[str, str] = {}
     for prev, node in zip(body, body[1:], strict=False):
+        target = (
+            prev.target if isinstance(prev, ast.AnnAssign)
+            else prev.targets[0] if isinstance(prev, ast.Assign)
+            else None
+        )
         if (
-            isinstance(prev, ast.AnnAssign)
-            and isinstance(prev.target, ast.Name)
+            isinstance(target, ast.Name)
             and isinstance(node, ast.Expr)
             and isinstance(node.value, ast.Constant)
             and isinstance(node.value.value, str)
         ):
-            docs[prev.target.id] = " ".join(node.value.value.split())
+            docs[target.id] = " ".join(node.value.value.split())
     return docs
 
 
@@ -97,7 +102,7 @@ def render() -> str:
         lines += [f"## {cls.__name__}", "", doc, ""]
         if issubclass(cls, enum.Enum):
             lines += ["| value | meaning |", "| --- | --- |"]
-            member_docs = attribute_docs_enum(cls)
+            member_docs = attribute_docs(cls)
             for member in cls:
                 lines.append(f"| `{member.value}` | {member_docs.get(member.name, '')} |")
         else:
@@ -112,31 +117,11 @@ def render() -> str:
     return "\n".join(lines)
 
 
-def attribute_docs_enum(cls: type) -> dict[str, str]:
-    tree = ast.parse(inspect.getsource(cls))
-    body = tree.body[0].body  # type: ignore[attr-defined]
-    docs: dict[str, str] = {}
-    for prev, node in zip(body, body[1:], strict=False):
-        if (
-            isinstance(prev, ast.Assign)
-            and isinstance(prev.targets[0], ast.Name)
-            and isinstance(node, ast.Expr)
-            and isinstance(node.value, ast.Constant)
-            and isinstance(node.value.value, str)
-        ):
-            docs[prev.targets[0].id] = " ".join(node.value.value.split())
-    return docs
-
-
 def undocumented() -> list[str]:
     """``Type.field`` for every field (and enum member) without a docstring."""
     missing = []
     for cls in message_types():
-        if issubclass(cls, enum.Enum):
-            docs = attribute_docs_enum(cls)
-            names = [m.name for m in cls]
-        else:
-            docs = attribute_docs(cls)
-            names = list(cls.__struct_fields__)
+        docs = attribute_docs(cls)
+        names = [m.name for m in cls] if issubclass(cls, enum.Enum) else cls.__struct_fields__
         missing += [f"{cls.__name__}.{n}" for n in names if not docs.get(n)]
     return missing
