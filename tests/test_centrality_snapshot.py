@@ -102,18 +102,8 @@ def test_missing_or_malformed_snapshot_is_a_clear_error(tmp_path: Path) -> None:
         load_snapshot(tmp_path)
     header = (
         "chan_idx,node1,node2,capacity_sat,"
-        + ",".join(
-            f"{d}_{f}"
-            for d in ("d0", "d1")
-            for f in (
-                "disabled",
-                "htlc_min_msat",
-                "htlc_max_msat",
-                "fee_base_msat",
-                "fee_ppm",
-                "cltv_delta",
-            )
-        )
+        "d0_disabled,d0_htlc_min_msat,d0_htlc_max_msat,d0_fee_base_msat,d0_fee_ppm,d0_cltv_delta,"
+        "d1_disabled,d1_htlc_min_msat,d1_htlc_max_msat,d1_fee_base_msat,d1_fee_ppm,d1_cltv_delta"
     )
     with gzip.open(tmp_path / "ln-2026-02-03.channels.csv.gz", "wt") as fh:
         fh.write(header + "\n0,0,7,100,0,1,2,3,4,40,0,1,2,3,4,40\n")

@@ -7,16 +7,10 @@ import json
 import os
 import signal
 import stat
-import subprocess
-import sys
 import time
 
 import pytest
-
-
-def cli(env, *args, timeout=120):
-    return subprocess.run([sys.executable, "-m", "mcp_optimizer", *args], env=env,
-                          capture_output=True, text=True, timeout=timeout)
+from service_support import cli, running_service
 
 
 def ok_json(env, *args):
@@ -27,24 +21,8 @@ def ok_json(env, *args):
 
 @pytest.fixture
 def running(tmp_path):
-    env = {**os.environ, "MCP_DATA_DIR": str(tmp_path / "data"), "MCP_SIM_SPEED": "0"}
-    env.pop("MCP_CONTROL_SOCKET", None)
-    for k in [k for k in env if k.startswith("MCP_LND_")]:
-        env.pop(k)
-    err = open(tmp_path / "stderr.txt", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([sys.executable, "-m", "mcp_optimizer", "run"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=err)
-    sock = tmp_path / "data" / "control.sock"
-    deadline = time.monotonic() + 60
-    while not sock.exists():
-        assert proc.poll() is None, (tmp_path / "stderr.txt").read_text()
-        assert time.monotonic() < deadline, "service did not open its socket"
-        time.sleep(0.1)
-    yield env, proc, tmp_path
-    if proc.poll() is None:
-        proc.kill()
-        proc.wait(10)
-    err.close()
+    with running_service(tmp_path, "0") as (env, proc):
+        yield env, proc, tmp_path
 
 
 def test_run_status_control_verbs_and_clean_sigterm(running):
@@ -95,7 +73,9 @@ def test_run_status_control_verbs_and_clean_sigterm(running):
     decisions = ok_json(env, "decisions", "--limit", "5")
     assert len(decisions["decisions"]) == 5
     assert all(d["decision"]["reasons"] for d in decisions["decisions"])
-    assert cli(env, "decisions", "--limit", "0").returncode == 1
+    bad_limit = cli(env, "decisions", "--limit", "0")  # told before asking the service
+    assert bad_limit.returncode == 2 and len(bad_limit.stderr.strip().splitlines()) == 1
+    assert "--limit: '0' is not a positive whole number" in bad_limit.stderr
 
     # pause / resume / mode
     assert "paused" in cli(env, "pause", "--reason", "maintenance").stdout

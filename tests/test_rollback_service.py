@@ -4,15 +4,11 @@ with its embedded simulator), and the node read over gRPC afterwards."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
+from service_support import running_service
 
 from mcp_optimizer.cli.main import main
 from mcp_optimizer.journal.states import policy_key
@@ -23,26 +19,10 @@ from mcp_optimizer.providers.lnd.settings import LndSettings
 @pytest.fixture
 def service(tmp_path, monkeypatch):
     data = tmp_path / "data"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MCP_LND_", "MCP_PAUSED"))}
-    env.update(MCP_DATA_DIR=str(data), MCP_CONTROL_SOCKET=str(data / "control.sock"))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mcp_optimizer", "run"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    monkeypatch.setenv("MCP_DATA_DIR", str(data))
-    monkeypatch.setenv("MCP_CONTROL_SOCKET", str(data / "control.sock"))
-    deadline = time.monotonic() + 60
-    while not (data / "control.sock").exists():
-        assert proc.poll() is None, "the service stopped at start"
-        assert time.monotonic() < deadline, "no control socket after 60 s"
-        time.sleep(0.1)
-    yield data
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(10)
+    with running_service(tmp_path):
+        monkeypatch.setenv("MCP_DATA_DIR", str(data))
+        monkeypatch.setenv("MCP_CONTROL_SOCKET", str(data / "control.sock"))
+        yield data
 
 
 def _node(data: Path, capsys) -> LndClient:

@@ -10,8 +10,6 @@ import dataclasses
 import json
 import os
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,6 +17,7 @@ import msgspec
 import pytest
 from journal_support import Clock, decision
 from lnd_sim_support import serve, settings
+from service_support import cli, running_service
 
 from mcp_optimizer.cli.main import main
 from mcp_optimizer.journal import Journal
@@ -28,6 +27,7 @@ from mcp_optimizer.policies.config import load_policy
 from mcp_optimizer.providers.lnd.client import LndClient
 from mcp_optimizer.providers.lnd.settings import LndSettings
 from mcp_optimizer.safety.actuator import Actuator
+from mcp_optimizer.scid import scid_text
 from mcp_optimizer.simulator.model import SimulatedNode
 from mcp_optimizer.simulator.scenario import load_scenario
 
@@ -88,42 +88,11 @@ def check_against(effect: dict, expected: dict[int, tuple]) -> int:
     return differing
 
 
-def _clean_env(env: dict) -> dict:
-    env = dict(env)
-    env.pop("MCP_CONTROL_SOCKET", None)
-    for k in [k for k in env if k.startswith("MCP_LND_")]:
-        env.pop(k)
-    return env
-
-
-def cli(env, *args, timeout=120):
-    return subprocess.run([sys.executable, "-m", "mcp_optimizer", *args], env=env,
-                          capture_output=True, text=True, timeout=timeout)
-
-
 @pytest.fixture
 def service(tmp_path):
     """``mcp-optimizer run`` on the embedded simulator, its clock one simulated hour a second."""
-    env = _clean_env({**os.environ, "MCP_DATA_DIR": str(tmp_path / "data"),
-                      "MCP_SIM_SPEED": "3600"})
-    err = open(tmp_path / "stderr.txt", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([sys.executable, "-m", "mcp_optimizer", "run"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=err)
-    sock = tmp_path / "data" / "control.sock"
-    deadline = time.monotonic() + 60
-    while not sock.exists():
-        assert proc.poll() is None, (tmp_path / "stderr.txt").read_text()
-        assert time.monotonic() < deadline, "service did not open its socket"
-        time.sleep(0.1)
-    yield env, tmp_path
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-    err.close()
+    with running_service(tmp_path, "3600") as (env, _):
+        yield env, tmp_path
 
 
 def test_shadow_report_from_a_running_service_in_shadow_mode(service):
@@ -171,7 +140,7 @@ def test_shadow_report_from_a_running_service_in_shadow_mode(service):
     assert human.returncode == 0, human.stderr
     assert "Effect of the would-be fees at constant volume (first order" in human.stdout
     assert "forwards read from the running service's node" in human.stdout
-    assert re.search(r"^\s+total\s+\d+", human.stdout, re.M)
+    assert re.search(r"^total\s+\d+", human.stdout, re.M)
 
 
 def _now_node(tmp_path: Path):
@@ -231,7 +200,7 @@ def test_shadow_report_reads_the_node_named_by_mcp_lnd_without_a_service(
         monkeypatch.setenv("MCP_LND_TIMEOUT_S", "5")
         assert main(["shadow-report", "--data-dir", str(data)]) == 0
         text = capsys.readouterr().out
-        assert str(top[0]) in text and "would write" in text
+        assert scid_text(top[0]) in text and "would write" in text
         assert (f"Effect: effect not estimated: the forwarding history could not be read from "
                 f"LND at {server.address} (MCP_LND_*)") in text
     finally:

@@ -1,0 +1,52 @@
+"""``mcp-optimizer run`` in a subprocess on the embedded simulator, and the CLI next to it."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+
+def cli(env, *args, timeout=120):
+    return subprocess.run([sys.executable, "-m", "mcp_optimizer", *args], env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@contextlib.contextmanager
+def running_service(
+    tmp_path: Path, sim_speed: str | None = None
+) -> Iterator[tuple[dict[str, str], subprocess.Popen]]:
+    """The service with its data under ``tmp_path / "data"``, the embedded simulator at
+    ``sim_speed`` simulated seconds a second (when given), no ``MCP_LND_*``,
+    ``MCP_CONTROL_SOCKET`` nor ``MCP_PAUSED`` from outside; yields (its environment, its
+    process) once its control socket is open, stops it (SIGTERM, then kill) after."""
+    env = {
+        k: v for k, v in os.environ.items()
+        if not k.startswith(("MCP_LND_", "MCP_CONTROL_SOCKET", "MCP_PAUSED"))
+    }
+    env["MCP_DATA_DIR"] = str(tmp_path / "data")
+    if sim_speed is not None:
+        env["MCP_SIM_SPEED"] = sim_speed
+    with open(tmp_path / "stderr.txt", "w") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "mcp_optimizer", "run"], env=env,
+                                stdout=subprocess.DEVNULL, stderr=err)
+        try:
+            sock = tmp_path / "data" / "control.sock"
+            deadline = time.monotonic() + 60
+            while not sock.exists():
+                assert proc.poll() is None, (tmp_path / "stderr.txt").read_text()
+                assert time.monotonic() < deadline, "service did not open its socket"
+                time.sleep(0.1)
+            yield env, proc
+        finally:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(10)
