@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from builders import policy
+
 from mcp_optimizer.messages import ChannelGraph, ChannelPolicy, GraphEdge, GraphNode, PolicyUnknown
 
 TAKEN_AT = 1_790_000_000
@@ -16,22 +18,13 @@ def key(name: object) -> str:
 
 
 def enabled(fee_rate_ppm: int = 100, base_fee_msat: int = 1000) -> ChannelPolicy:
-    return ChannelPolicy(
-        base_fee_msat=base_fee_msat,
-        fee_rate_ppm=fee_rate_ppm,
-        inbound_base_fee_msat=0,
-        inbound_fee_rate_ppm=0,
-        time_lock_delta=80,
-        min_htlc_msat=1000,
-        max_htlc_msat=990_000_000,
-        disabled=False,
-        last_update_s=TAKEN_AT - 3600,
+    return policy(
+        fee_rate_ppm=fee_rate_ppm, base_fee_msat=base_fee_msat, last_update_s=TAKEN_AT - 3600
     )
 
 
 def disabled(fee_rate_ppm: int = 100) -> ChannelPolicy:
-    p = enabled(fee_rate_ppm)
-    return ChannelPolicy(**{**{f: getattr(p, f) for f in p.__struct_fields__}, "disabled": True})
+    return policy(fee_rate_ppm=fee_rate_ppm, disabled=True, last_update_s=TAKEN_AT - 3600)
 
 
 UNKNOWN = PolicyUnknown(reason="no update gossiped yet")
