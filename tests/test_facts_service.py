@@ -56,6 +56,17 @@ OUTAGES = {
 }
 
 
+def _service_env(tmp_path, node) -> dict[str, str]:
+    """The service on the "real LND" path: the simulator named by ``MCP_LND_*``."""
+    return {
+        "MCP_DATA_DIR": str(tmp_path / "data"),
+        "MCP_CONTROL_SOCKET": str(tmp_path / "c.sock"),
+        "MCP_LND_HOST": node.address,
+        "MCP_LND_TLS_CERT": str(node.tls_cert_path),
+        "MCP_LND_MACAROON": str(node.admin_macaroon_path),
+    }
+
+
 @pytest.mark.parametrize("outage", sorted(OUTAGES))
 def test_cycle_uses_mempool_records_then_falls_back_to_lnd_when_mempool_is_down(
     tmp_path, node, outage
@@ -82,11 +93,7 @@ def test_cycle_uses_mempool_records_then_falls_back_to_lnd_when_mempool_is_down(
             "avg_base_fee_mtokens": 900, "med_base_fee_mtokens": 1000,
         }}))
         env = {
-            "MCP_DATA_DIR": str(tmp_path / "data"),
-            "MCP_CONTROL_SOCKET": str(tmp_path / "c.sock"),
-            "MCP_LND_HOST": node.address,
-            "MCP_LND_TLS_CERT": str(node.tls_cert_path),
-            "MCP_LND_MACAROON": str(node.admin_macaroon_path),
+            **_service_env(tmp_path, node),
             "MCP_MEMPOOL_URL": mempool.url,
             "MCP_PROVIDER_REUSE_S": "0",
             "MCP_PROVIDER_CONNECT_TIMEOUT_S": "0.5",
@@ -150,11 +157,7 @@ def test_cycle_uses_mempool_records_then_falls_back_to_lnd_when_mempool_is_down(
 def test_mempool_off_sends_nothing_and_decisions_keep_lnds_records(tmp_path, node) -> None:
     with LoopbackServer() as listener:  # would see any request sent to a default-ish URL
         env = {
-            "MCP_DATA_DIR": str(tmp_path / "data"),
-            "MCP_CONTROL_SOCKET": str(tmp_path / "c.sock"),
-            "MCP_LND_HOST": node.address,
-            "MCP_LND_TLS_CERT": str(node.tls_cert_path),
-            "MCP_LND_MACAROON": str(node.admin_macaroon_path),
+            **_service_env(tmp_path, node),
             "MCP_MEMPOOL_URL": "off",
             "MCP_AMBOSS_URL": listener.url + "/graphql",  # no key: not used either
         }
