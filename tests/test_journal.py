@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import sqlite3
+from pathlib import Path
 
 import pytest
 from builders import policy
@@ -271,17 +272,23 @@ def _old_decision_json(statuses: list[str]) -> str:
     return json.dumps(data)
 
 
-def test_migration_rewrites_stored_factors_as_the_factor_union(tmp_path):
+def _write_v1_decision(tmp_path, statuses: list[str]) -> Path:
+    """A version-1 journal holding one decision with factors of these statuses."""
     path = journal_path(tmp_path)
     _write_v1(path)
     con = sqlite3.connect(path)
     con.execute(
         "INSERT INTO decisions(cycle_id, chan_id, kind, mode, recorded_at_s, decision) "
         "VALUES (1, 42, 'INCREASE_FEES', 'live', 1700000050, ?)",
-        (_old_decision_json(["scored", "unknown", "disabled"]),),
+        (_old_decision_json(statuses),),
     )
     con.commit()
     con.close()
+    return path
+
+
+def test_migration_rewrites_stored_factors_as_the_factor_union(tmp_path):
+    _write_v1_decision(tmp_path, ["scored", "unknown", "disabled"])
     with Journal.open(tmp_path) as j:
         [(_, _, got)] = j.decisions()
     assert got.factors == [
@@ -293,16 +300,7 @@ def test_migration_rewrites_stored_factors_as_the_factor_union(tmp_path):
 
 
 def test_a_migration_that_cannot_convert_a_record_stops_with_a_clear_message(tmp_path):
-    path = journal_path(tmp_path)
-    _write_v1(path)
-    con = sqlite3.connect(path)
-    con.execute(
-        "INSERT INTO decisions(cycle_id, chan_id, kind, mode, recorded_at_s, decision) "
-        "VALUES (1, 42, 'INCREASE_FEES', 'live', 1700000050, ?)",
-        (_old_decision_json(["scored", "sideways"]),),
-    )
-    con.commit()
-    con.close()
+    path = _write_v1_decision(tmp_path, ["scored", "sideways"])
     with pytest.raises(JournalError, match="migrating to schema version 5 failed .*'sideways'"):
         Journal.open(tmp_path)
     con = sqlite3.connect(path)
@@ -310,6 +308,7 @@ def test_a_migration_that_cannot_convert_a_record_stops_with_a_clear_message(tmp
     [(text,)] = con.execute("SELECT decision FROM decisions").fetchall()
     assert '"sideways"' in text  # that step was rolled back: the record is as it was
     con.close()
+
 
 @pytest.mark.parametrize(
     "content, message",
