@@ -12,6 +12,8 @@ import time
 import pytest
 from service_support import cli, running_service
 
+from mcp_optimizer.scid import scid_text
+
 
 def ok_json(env, *args):
     r = cli(env, *args, "--json")
@@ -73,6 +75,9 @@ def test_run_status_control_verbs_and_clean_sigterm(running):
     decisions = ok_json(env, "decisions", "--limit", "5")
     assert len(decisions["decisions"]) == 5
     assert all(d["decision"]["reasons"] for d in decisions["decisions"])
+    human_decisions = cli(env, "decisions", "--limit", "5").stdout
+    first = decisions["decisions"][0]["decision"]["chan_id"]
+    assert f"channel {scid_text(first)} " in human_decisions, human_decisions
     bad_limit = cli(env, "decisions", "--limit", "0")  # told before asking the service
     assert bad_limit.returncode == 2 and len(bad_limit.stderr.strip().splitlines()) == 1
     assert "--limit: '0' is not a positive whole number" in bad_limit.stderr

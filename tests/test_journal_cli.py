@@ -27,6 +27,7 @@ from mcp_optimizer.messages import (
 )
 from mcp_optimizer.policies.config import load_policy
 from mcp_optimizer.safety.actuator import Actuator
+from mcp_optimizer.scid import scid_text
 
 POLICY = load_policy(environ={})
 
@@ -77,11 +78,11 @@ def test_shadow_report_json_and_table(tmp_path, capsys, monkeypatch):
 
     assert main(["shadow-report", "--days", "2.5", "--data-dir", str(tmp_path)]) == 0
     text = capsys.readouterr().out
-    [line_a] = [x for x in text.splitlines() if x.strip().startswith(str(a.chan_id))]
+    [line_a] = [x for x in text.splitlines() if x.strip().startswith(scid_text(a.chan_id))]
     assert line_a.split()[1:3] == ["1", "1"]  # the 3-day-old would-be change is out of range
     assert "1000/600" in line_a and "1000/500" in line_a and "+100" in line_a
-    assert str(b.chan_id) in text and f"Effect: {NO_NODE}" in text
-    [line_b] = [x for x in text.splitlines() if x.strip().startswith(str(b.chan_id))]
+    assert scid_text(b.chan_id) in text and f"Effect: {NO_NODE}" in text
+    [line_b] = [x for x in text.splitlines() if x.strip().startswith(scid_text(b.chan_id))]
     assert line_b.split()[-1] == "?"  # no would-be policy: the gap is unknown, not 0
     assert main(["shadow-report", "--days", "0", "--data-dir", str(tmp_path)]) == 2
 

@@ -18,6 +18,7 @@ from mcp_optimizer.journal import Journal, RollbackRefused
 from mcp_optimizer.messages import ChangeOrigin, ChangeState, Gate, Mode
 from mcp_optimizer.policies.config import load_policy
 from mcp_optimizer.safety.actuator import Actuator, NodeUnavailable
+from mcp_optimizer.scid import scid_text
 
 POLICY = load_policy(environ={"MCP_POLICY__COOLDOWN_S": "0"})
 
@@ -242,7 +243,8 @@ def test_cli_rollback_history_and_ack_directly_against_the_node(
     assert all(h["state"] == "verified" for h in hist)
     assert main(["history", "--channel", str(chans[1].chan_id), "--data-dir", str(data)]) == 0
     text = capsys.readouterr().out
-    assert "test decision" in text and "verified" in text and str(chans[0].chan_id) not in text
+    assert "test decision" in text and "verified" in text
+    assert scid_text(chans[1].chan_id) in text and scid_text(chans[0].chan_id) not in text
     assert main(["history", "--since", "2h", "--data-dir", str(data)]) == 0
     assert main(["history", "--since", "yesterday", "--data-dir", str(data)]) == 2
     assert "not understood" in capsys.readouterr().err

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 from pathlib import Path
 
 import msgspec
@@ -37,11 +36,10 @@ from mcp_optimizer.messages.control import (
 from mcp_optimizer.runtime.control_client import ControlUnavailable, request
 from mcp_optimizer.runtime.settings import control_socket_path
 
-from .main import CliError
+from . import fmt
+from .main import CliError, operator_error
 
-
-def _when(at_s: int) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(at_s))
+_when = fmt.when
 
 
 def send(args: argparse.Namespace, req: ControlRequest, timeout_s: float = 30.0) -> ControlReply:
@@ -55,7 +53,8 @@ def send(args: argparse.Namespace, req: ControlRequest, timeout_s: float = 30.0)
     if isinstance(reply, ControlError):
         if getattr(args, "json", False):
             print(msgspec.json.encode(reply).decode())
-        raise CliError(f"the service refused: {reply.message} ({reply.code})", 1)
+        code = "" if reply.code == "refused" else f" ({reply.code})"
+        raise CliError(f"the service refused: {reply.message}{code}", 1)
     return reply
 
 
@@ -164,8 +163,8 @@ def cmd_decisions(args: argparse.Namespace) -> int:
         d = e.decision
         fee = (f"{d.current_policy.fee_rate_ppm} -> {d.proposed_policy.fee_rate_ppm} ppm"
                if d.proposed_policy != d.current_policy else f"{d.current_policy.fee_rate_ppm} ppm")
-        print(f"#{e.decision_id} {_when(d.evaluated_at_s)} [{e.mode.value}] channel {d.chan_id} "
-              f"{d.kind.value} {fee} score {d.score:.2f}")
+        print(f"#{e.decision_id} {_when(d.evaluated_at_s)} [{e.mode.value}] "
+              f"channel {fmt.chan(d.chan_id)} {d.kind.value} {fee} score {d.score:.2f}")
         for r in d.reasons:
             print(f"    - {r}")
     return 0
@@ -188,10 +187,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         raise
     except Exception as exc:  # noqa: BLE001 - every start failure is told in one sentence
-        if type(exc).__module__.startswith(("mcp_optimizer", "msgspec")) or isinstance(
-            exc, (ValueError, OSError)
-        ):
-            raise CliError(f"cannot run: {exc}", 2) from None
+        text = operator_error(exc)
+        if text is not None:
+            raise CliError(f"cannot run: {text}", 2) from None
         raise
 
 
@@ -229,11 +227,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("evaluate-now", help="run a full cycle now")
     p.add_argument("--wait", action="store_true", help="wait for the cycle and print its outcome")
-    p.add_argument("--timeout", type=float, default=600.0, help="seconds to wait (default 600)")
+    p.add_argument("--timeout", type=fmt.positive_seconds, default=600.0,
+                   help="seconds to wait (default 600)")
     _common(p)
     p.set_defaults(func=cmd_evaluate_now)
 
     p = sub.add_parser("decisions", help="the latest journaled decisions, newest first")
-    p.add_argument("--limit", type=int, default=20, help="how many (default 20)")
+    p.add_argument("--limit", type=fmt.positive_int, default=20, help="how many (default 20)")
     _common(p)
     p.set_defaults(func=cmd_decisions)

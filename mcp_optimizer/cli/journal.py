@@ -39,6 +39,7 @@ from mcp_optimizer.messages.journal import (
 )
 from mcp_optimizer.messages.shadow_effect import ChannelNoForwards, EffectNotEstimated, ShadowEffect
 
+from . import fmt
 from .main import CliError
 
 _json = msgspec.json.Encoder()
@@ -86,8 +87,8 @@ def parse_time(text: str, now_s: int) -> int:
     return int(dt.timestamp())
 
 
-def _when(at_s: int) -> str:
-    return datetime.fromtimestamp(at_s, UTC).strftime("%Y-%m-%d %H:%M:%S")
+_when = fmt.when_bare
+_W = fmt.CHANNEL_WIDTH
 
 
 def _open_readonly(args: argparse.Namespace) -> Journal:
@@ -109,7 +110,7 @@ def change_lines(rec: ChangeRecord) -> list[str]:
     extra = f" undoes {','.join(map(str, rec.rolls_back))}" if rec.rolls_back else ""
     action = "" if rec.action.value == "update_policy" else " CLOSE"
     lines = [
-        f"{rec.change_id:>6}  {_when(rec.requested_at_s)}  {rec.chan_id:>20}  {who:<8} "
+        f"{rec.change_id:>6}  {_when(rec.requested_at_s)}  {fmt.chan(rec.chan_id):<{_W}}  {who:<8} "
         f"{rec.mode.value:<7} {rec.state.value:<12} {_fee(rec.old_policy)} -> "
         f"{_fee(rec.new_policy)}{action}{extra}"
     ]
@@ -123,7 +124,7 @@ def change_lines(rec: ChangeRecord) -> list[str]:
 
 
 HISTORY_HEADER = (
-    f"{'id':>6}  {'time (UTC)':<19}  {'channel':>20}  {'origin':<8} {'mode':<7} "
+    f"{'id':>6}  {'time (UTC)':<19}  {'channel':<{_W}}  {'origin':<8} {'mode':<7} "
     f"{'state':<12} base msat/ppm"
 )
 
@@ -243,19 +244,20 @@ def effect_lines(effect: ShadowEffect) -> list[str]:
     if not effect.channels:
         return [*lines, "no channel in the report: nothing to estimate"]
     lines.append(
-        f"{'channel':>20}  {'forwards':>8}  {'actual msat':>15}  {'would-be msat':>15}  "
+        f"{'channel':<{_W}}  {'forwards':>8}  {'actual msat':>15}  {'would-be msat':>15}  "
         f"{'difference msat':>15}"
     )
     for ch in effect.channels:
         if isinstance(ch, ChannelNoForwards):
-            lines.append(f"{ch.chan_id:>20}  {ch.reason}")
+            lines.append(f"{fmt.chan(ch.chan_id):<{_W}}  {ch.reason}")
             continue
         lines.append(
-            f"{ch.chan_id:>20}  {ch.forward_count:>8}  {_msat(ch.actual_fee_msat):>15}  "
-            f"{_msat(ch.would_be_fee_msat):>15}  {ch.difference_msat:>+15,}"
+            f"{fmt.chan(ch.chan_id):<{_W}}  {ch.forward_count:>8}  "
+            f"{_msat(ch.actual_fee_msat):>15}  {_msat(ch.would_be_fee_msat):>15}  "
+            f"{ch.difference_msat:>+15,}"
         )
     lines.append(
-        f"{'total':>20}  {effect.forward_count:>8}  {_msat(effect.actual_fee_msat):>15}  "
+        f"{'total':<{_W}}  {effect.forward_count:>8}  {_msat(effect.actual_fee_msat):>15}  "
         f"{_msat(effect.would_be_fee_msat):>15}  {effect.difference_msat:>+15,}"
     )
     return lines
@@ -275,7 +277,7 @@ def cmd_shadow_report(args: argparse.Namespace) -> int:
         print("no would-be change and no external change in the period")
     else:
         print(
-            f"{'channel':>20}  {'would':>5}  {'stopped':>7}  {'would write':>12}  "
+            f"{'channel':<{_W}}  {'would':>5}  {'stopped':>7}  {'would write':>12}  "
             f"{'external':>8}  {'on node':>12}  {'gap ppm':>7}"
         )
         for row in report.channels:
@@ -293,8 +295,9 @@ def cmd_shadow_report(args: argparse.Namespace) -> int:
                 else "?"
             )
             print(
-                f"{row.chan_id:>20}  {row.would_change_count:>5}  {row.stopped_count:>7}  "
-                f"{would:>12}  {row.external_change_count:>8}  {actual:>12}  {gap:>7}"
+                f"{fmt.chan(row.chan_id):<{_W}}  {row.would_change_count:>5}  "
+                f"{row.stopped_count:>7}  {would:>12}  {row.external_change_count:>8}  "
+                f"{actual:>12}  {gap:>7}"
             )
     print("\n".join(effect_lines(report.effect)))
     return 0
@@ -355,7 +358,7 @@ def _print_rollback(changes: list[ChangeRecord], refused: list[str], as_json: bo
             undone = ", ".join(map(str, rec.rolls_back))
             print(
                 f"rollback of change {undone}: change {rec.change_id} {rec.state.value} on "
-                f"channel {rec.chan_id}; {describe(rec.new_policy)}"
+                f"channel {fmt.chan(rec.chan_id)}; {describe(rec.new_policy)}"
             )
             for s in rec.stopped_by:
                 print(f"  {s.effect.value} by {s.gate.value}: {s.reason}")
@@ -446,16 +449,6 @@ def cmd_ack_crash(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
-    return value
-
-
 def _common(p: argparse.ArgumentParser, socket: bool = False) -> None:
     p.add_argument(
         "--data-dir", help="the service's data directory (default $MCP_DATA_DIR or ./var)"
@@ -470,14 +463,17 @@ def _common(p: argparse.ArgumentParser, socket: bool = False) -> None:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("history", help="every policy change: who, why, and its verification")
-    p.add_argument("--channel", type=int, help="only this channel id")
+    p.add_argument(
+        "--channel", type=fmt.parse_channel,
+        help="only this channel: BLOCKxTXxOUTPUT (as printed) or LND's integer chan_id",
+    )
     p.add_argument("--since", help="only changes since TIME (Unix s, ISO date/time, or 6h/7d)")
     p.add_argument(
         "--cycles", action="store_true",
         help="list the evaluation cycles and their outcomes (ok, partial, failed, abandoned)",
     )
     p.add_argument(
-        "--limit", type=_positive_int, default=1000,
+        "--limit", type=fmt.positive_int, default=1000,
         help="with --cycles: at most this many, the most recent (default 1000)",
     )
     _common(p)

@@ -2,13 +2,23 @@
 
 A module in ``COMMAND_MODULES`` exposes ``register(subparsers)``, which adds its verbs and
 sets ``func`` on each parser to a callable ``(args) -> int`` (the exit status).
+
+Every error reaches the operator as ONE line on stderr, ``mcp-optimizer VERB: what was wrong``,
+with a non-zero status and no traceback: ``CliError`` (status as given), a bad argument
+(status 2, told by :class:`OneLineParser`), a setting or file the operator can fix (status 2,
+see :func:`operator_error`), and anything else (status 70, a bug: the line says where the
+traceback was written).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import tempfile
+import traceback
+from typing import NoReturn
 
 COMMAND_MODULES = [
     "mcp_optimizer.cli.control",
@@ -20,6 +30,9 @@ COMMAND_MODULES = [
     "mcp_optimizer.cli.simulate",
 ]
 
+EX_SOFTWARE = 70
+"""Exit status of an unexpected failure (a bug), as in sysexits.h."""
+
 
 class CliError(Exception):
     """An error the operator can fix: printed as one line, exit status ``status``."""
@@ -29,8 +42,41 @@ class CliError(Exception):
         self.status = status
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line naming it (not the usage block) and points
+    to ``--help``; exit status 2 as argparse's."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"{self.prog}: {message} (see `{self.prog} --help`)", file=sys.stderr)
+        sys.exit(2)
+
+
+def operator_error(exc: BaseException) -> str | None:
+    """The one sentence for an error the operator can fix (a bad setting, policy, scenario,
+    file or directory, an unreachable node), or None for an unexpected one (a bug)."""
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"{exc.filename}: {exc.strerror or exc}"
+    if isinstance(exc, OSError | ValueError) or type(exc).__module__.startswith(
+        ("mcp_optimizer", "msgspec")
+    ):
+        text = " ".join(str(exc).split())
+        return text or type(exc).__name__
+    return None
+
+
+def _report_bug(command: str, exc: BaseException) -> str:
+    """Write the traceback to a file; the one line to print."""
+    fd, path = tempfile.mkstemp(prefix="mcp-optimizer-error-", suffix=".txt")
+    with os.fdopen(fd, "w") as f:
+        traceback.print_exception(exc, file=f)
+    return (
+        f"mcp-optimizer {command}: unexpected error {type(exc).__name__}: "
+        f"{' '.join(str(exc).split())} (a bug; traceback in {path})"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="mcp-optimizer",
         description="Fee autopilot for LND nodes: traceable, reversible, supervised.",
     )
@@ -44,13 +90,26 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args))
+        status = int(args.func(args))
+        sys.stdout.flush()  # here, so that a closed pipe is told below, not at interpreter exit
+        return status
     except CliError as exc:
         print(f"mcp-optimizer {args.command}: {exc}", file=sys.stderr)
         return exc.status
     except KeyboardInterrupt:
         print(f"mcp-optimizer {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`mcp-optimizer history | head`): stop quietly, as other tools.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except Exception as exc:  # noqa: BLE001 - every failure is told in one line
+        text = operator_error(exc)
+        if text is None:
+            print(_report_bug(args.command, exc), file=sys.stderr)
+            return EX_SOFTWARE
+        print(f"mcp-optimizer {args.command}: {text}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

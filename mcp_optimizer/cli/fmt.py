@@ -1,0 +1,77 @@
+"""What every verb prints and parses the same way: channel ids, times, counts.
+
+Human output names a channel by its short channel id ``BLOCKxTXxOUTPUT`` (as block explorers,
+``lncli`` and the service's log do) and a time as ``YYYY-MM-DD HH:MM:SS UTC``; ``--json`` keeps
+LND's integer ``chan_id`` and Unix seconds. A channel given on the command line may be either
+form.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import time
+
+from mcp_optimizer.scid import scid_text
+
+CHANNEL_WIDTH = 20
+"""Column width of a channel id in tables (``BLOCKxTXxOUT`` is at most 22 characters; real
+ones today about 18)."""
+
+
+def chan(chan_id: int) -> str:
+    """``835469x1000004x1`` for LND's integer channel id."""
+    return scid_text(chan_id)
+
+
+def when(at_s: int) -> str:
+    """``2026-11-27 08:00:00 UTC``."""
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(at_s))
+
+
+def when_bare(at_s: int) -> str:
+    """``2026-11-27 08:00:00``, for a table whose header says ``(UTC)``."""
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(at_s))
+
+
+_SCID = re.compile(r"(\d+)[x:](\d+)[x:](\d+)")
+
+
+def parse_channel(text: str) -> int:
+    """argparse type: LND's integer ``chan_id`` or ``BLOCKxTXxOUTPUT`` -> the integer."""
+    t = text.strip()
+    if t.isdigit():
+        value = int(t)
+        if value < 2**64:
+            return value
+    m = _SCID.fullmatch(t)
+    if m:
+        block, tx, out = (int(g) for g in m.groups())
+        if block < 2**24 and tx < 2**24 and out < 2**16:
+            return (block << 40) | (tx << 16) | out
+    raise argparse.ArgumentTypeError(
+        f"{text!r} is not a channel id: give BLOCKxTXxOUTPUT (e.g. 835469x1000004x1) or "
+        "LND's integer chan_id"
+    )
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number of 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return value
+
+
+def positive_seconds(text: str) -> float:
+    """argparse type: a number of seconds above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
