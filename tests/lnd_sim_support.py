@@ -33,6 +33,14 @@ def serve(node: SimulatedNode, state_dir: Path) -> RunningServer:
     return start_server(node, "127.0.0.1:0", state_dir)
 
 
+def serve_big(tmp_path_factory) -> tuple[SimulatedNode, RunningServer]:
+    """The :data:`BIG_SCENARIO` node, served on loopback."""
+    path = tmp_path_factory.mktemp("big") / "big.yml"
+    path.write_text(BIG_SCENARIO)
+    node = SimulatedNode.from_scenario(str(path))
+    return node, serve(node, tmp_path_factory.mktemp("bigstate"))
+
+
 def settings(server: RunningServer, *, readonly: bool = False, **kw) -> LndSettings:
     return LndSettings(
         host=server.address,

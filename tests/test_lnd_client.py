@@ -9,7 +9,7 @@ import time
 
 import msgspec
 import pytest
-from lnd_sim_support import BIG_SCENARIO, serve, settings
+from lnd_sim_support import serve, serve_big, settings
 from loguru import logger
 
 from mcp_optimizer.messages import (
@@ -267,10 +267,7 @@ def _tuples(events) -> list[tuple]:
 
 @pytest.fixture(scope="module")
 def big(tmp_path_factory):
-    path = tmp_path_factory.mktemp("big") / "big.yml"
-    path.write_text(BIG_SCENARIO)
-    node = SimulatedNode.from_scenario(str(path))
-    server = serve(node, tmp_path_factory.mktemp("bigstate"))
+    node, server = serve_big(tmp_path_factory)
     client = LndClient(settings(server), clock=node.now_s)
     yield node, client
     client.close()

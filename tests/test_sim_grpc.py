@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
-from lnd_sim_support import BIG_SCENARIO, Raw, serve
+from lnd_sim_support import Raw, serve, serve_big
 
 from mcp_optimizer.providers.lnd.gen import lightning_pb2 as ln
 from mcp_optimizer.providers.lnd.gen import router_pb2 as rt
@@ -51,10 +51,7 @@ def readonly(sim):
 
 @pytest.fixture(scope="module")
 def big(tmp_path_factory):
-    path = tmp_path_factory.mktemp("big") / "big.yml"
-    path.write_text(BIG_SCENARIO)
-    node = SimulatedNode.from_scenario(str(path))
-    server = serve(node, tmp_path_factory.mktemp("bigstate"))
+    node, server = serve_big(tmp_path_factory)
     raw = Raw(server, server.admin_macaroon_path.read_bytes())
     yield node, raw
     raw.close()
