@@ -535,13 +535,3 @@ def test_forwarding_log_keeps_nothing_half_written_when_a_page_fails():
     assert [t // NS for t in log.columns(0, 20).timestamp_ns.tolist()] == [1, 2, 11, 12]
     # 64-bit channel ids survive the columns
     assert _column_tuples(log.columns(0, 20))[0] == _tuples([_event(1)])[0]
-
-
-def test_forwarding_log_accepts_a_reader_without_pages():
-    class Reader:
-        def forwarding_events(self, start_s, end_s):
-            return [e for e in (_event(5), _event(6)) if start_s <= e.timestamp_ns // NS < end_s]
-
-    log = ForwardingLog(0)
-    assert log.sync(Reader(), 6) == 1 and log.sync(Reader(), 7) == 1
-    assert [t // NS for t in log.columns(0, 100).timestamp_ns.tolist()] == [5, 6]

@@ -7,7 +7,7 @@ reply; anything else is a bug and crashes the actor (a typed ``ActorFailed`` rep
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
 
 from mcp_optimizer.messages import (
@@ -53,7 +53,9 @@ class NodeReader(Protocol):
 
     def list_channels(self) -> list[Channel]: ...
 
-    def forwarding_events(self, start_s: int, end_s: int) -> list[ForwardingEvent]: ...
+    def forwarding_event_pages(
+        self, start_s: int, end_s: int
+    ) -> Iterator[list[ForwardingEvent]]: ...
 
     def describe_graph(self) -> ChannelGraph: ...
 
@@ -98,7 +100,7 @@ class LndActor(SupervisedActor):
         hold yet and forgetting what is older than ``start_s``."""
         if self._log is None or start_s < self._log_start_s:
             self._log = ForwardingLog(start_s)
-        self._log.sync(self.client, end_s)  # type: ignore[arg-type]
+        self._log.sync(self.client, end_s)
         self._log.prune(start_s)
         self._log_start_s = start_s
         return self._log

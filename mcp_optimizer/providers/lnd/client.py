@@ -641,17 +641,13 @@ class ForwardingLog:
     def sync(self, client, until_s: int) -> int:
         """Fetch the events of ``[synced_until_s, until_s)``; returns how many were new.
 
-        ``client`` is anything with ``forwarding_events(start_s, end_s)`` (an LndClient).
+        ``client`` is anything with ``forwarding_event_pages(start_s, end_s)`` (an LndClient).
         """
         with self._lock:
             start = self.synced_until_s
             if until_s <= start:
                 return 0
-            pages = getattr(client, "forwarding_event_pages", None)
-            if pages is not None:
-                source = pages(start, until_s)
-            else:
-                source = iter([client.forwarding_events(start, until_s)])
+            source = client.forwarding_event_pages(start, until_s)
             ts, cin, cout, ain, aout, fee = self._cols
             before = len(ts)
             try:
