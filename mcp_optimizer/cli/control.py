@@ -65,19 +65,19 @@ def _print_json(reply: ControlReply) -> None:
 def render_status(s: StatusReply) -> str:
     lines = [
         f"node:       {s.node}",
-        f"running since {_when(s.started_at_s)}",
+        f"started:    {_when(s.started_at_s)}",
         f"mode:       {s.mode.value}",
         "paused:     " + (f"YES ({', '.join(s.pause.sources)})" if s.pause.paused else "no"),
     ]
     if isinstance(s.safe_mode, SafeModeOn):
-        lines.append("safe mode:  ON (no policy writes until ack-crash): "
-                     + "; ".join(s.safe_mode.reasons))
+        lines += fmt.wrapped("safe mode:  ", "ON (no policy writes until ack-crash): "
+                             + "; ".join(s.safe_mode.reasons))
     else:
         lines.append("safe mode:  off")
     if isinstance(s.last_cycle, CycleDone):
         c = s.last_cycle
-        lines.append(f"last cycle: #{c.cycle_id} {c.outcome.value} at {_when(c.finished_at_s)} "
-                     f"({c.trigger}): {c.detail}")
+        lines += fmt.wrapped("last cycle: ", f"#{c.cycle_id} {c.outcome.value} at "
+                             f"{_when(c.finished_at_s)} ({c.trigger}): {c.detail}")
     else:
         lines.append("last cycle: none yet")
     if s.cycle_running:
@@ -166,7 +166,7 @@ def cmd_decisions(args: argparse.Namespace) -> int:
         print(f"#{e.decision_id} {_when(d.evaluated_at_s)} [{e.mode.value}] "
               f"channel {fmt.chan(d.chan_id)} {d.kind.value} {fee} score {d.score:.2f}")
         for r in d.reasons:
-            print(f"    - {r}")
+            print("\n".join(fmt.wrapped("    - ", r)))
     return 0
 
 

@@ -21,6 +21,7 @@ from mcp_optimizer.messages import CycleOutcome
 from mcp_optimizer.policies.config import PolicyError
 from mcp_optimizer.runtime.settings import ServiceSettings, SettingsError
 
+from . import fmt
 from .evaluate import decision_table
 from .main import CliError
 
@@ -60,8 +61,9 @@ def cmd_cycle(args: argparse.Namespace) -> int:
         print(msgspec.json.encode({"cycle": done, "decisions": decisions}).decode())
         return 0 if done.outcome in _SUCCEEDED else 1
     print(f"One evaluation cycle against {where}, mode {mode}:")
-    print(decision_table(decisions))
-    print(f"cycle {done.outcome.value}: {done.detail}")
+    if decisions:
+        print(decision_table(decisions))
+    print("\n".join(fmt.wrapped("cycle ", f"{done.outcome.value}: {done.detail}")))
     if mode == "shadow":
         print("shadow mode: nothing was written to the node (see `mcp-optimizer mode`).")
     return 0 if done.outcome in _SUCCEEDED else 1

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import textwrap
 from pathlib import Path
 
 import msgspec
@@ -12,8 +11,8 @@ import msgspec
 from mcp_optimizer.messages import ChannelSnapshot, Decision
 from mcp_optimizer.policies.config import Policy, PolicyError, load_policy
 from mcp_optimizer.policies.engine import evaluate_channel
-from mcp_optimizer.scid import scid_text
 
+from . import fmt
 from .main import CliError
 
 
@@ -47,17 +46,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def decision_table(decisions: list[Decision], width: int = 100) -> str:
     """Decisions as a plain-text table, reasons wrapped under each row."""
-    head = f"{'channel':<20} {'decision':<14} {'score':>5} {'fee ppm':>13}  reasons"
+    w = fmt.CHANNEL_WIDTH
+    head = f"{'channel':<{w}} {'decision':<14} {'score':>5} {'fee ppm':>13}  reasons"
     lines = [head, "-" * len(head)]
     for d in decisions:
         old, new = d.current_policy.fee_rate_ppm, d.proposed_policy.fee_rate_ppm
         fee = f"{old}" if old == new else f"{old} -> {new}"
         kind = d.kind.value if d.executable else f"{d.kind.value}*"
-        prefix = f"{scid_text(d.chan_id):<20} {kind:<14} {d.score:>5.2f} {fee:>13}  "
-        text = " / ".join(d.reasons)
-        wrapped = textwrap.wrap(text, width=max(40, width - len(prefix))) or [""]
-        lines.append(prefix + wrapped[0])
-        lines += [" " * len(prefix) + w for w in wrapped[1:]]
+        prefix = f"{fmt.chan(d.chan_id):<{w}} {kind:<14} {d.score:>5.2f} {fee:>13}  "
+        lines += fmt.wrapped(prefix, " / ".join(d.reasons), width)
     if any(not d.executable for d in decisions):
         lines.append("* recommendation only (not executable under this policy)")
     return "\n".join(lines)

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import argparse
 import re
+import textwrap
 import time
 
 from mcp_optimizer.scid import scid_text
 
-CHANNEL_WIDTH = 20
-"""Column width of a channel id in tables (``BLOCKxTXxOUT`` is at most 22 characters; real
-ones today about 18)."""
+CHANNEL_WIDTH = 18
+"""Column width of a channel id in tables: ``BLOCKxTXxOUT`` is 14 to 16 characters on
+mainnet today (a longer one pushes its row to the right, nothing is cut)."""
 
 
 def chan(chan_id: int) -> str:
@@ -32,6 +33,19 @@ def when(at_s: int) -> str:
 def when_bare(at_s: int) -> str:
     """``2026-11-27 08:00:00``, for a table whose header says ``(UTC)``."""
     return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(at_s))
+
+
+WIDTH = 100
+"""Human output fits in this many columns: longer text (reasons) is wrapped."""
+
+
+def wrapped(prefix: str, text: str, width: int = WIDTH) -> list[str]:
+    """``prefix`` then ``text`` wrapped to ``width`` columns, each further line indented to
+    where the text started (words longer than a line are kept whole)."""
+    body = textwrap.wrap(
+        text, width=max(40, width - len(prefix)), break_long_words=False, break_on_hyphens=False
+    ) or [""]
+    return [prefix + body[0]] + [" " * len(prefix) + b for b in body[1:]]
 
 
 _SCID = re.compile(r"(\d+)[x:](\d+)[x:](\d+)")

@@ -107,19 +107,22 @@ def change_lines(rec: ChangeRecord) -> list[str]:
     who = {"service": "service", "rollback": "rollback", "external": "external"}[
         rec.origin.value
     ]
-    extra = f" undoes {','.join(map(str, rec.rolls_back))}" if rec.rolls_back else ""
-    action = "" if rec.action.value == "update_policy" else " CLOSE"
+    if rec.action.value != "update_policy":
+        fees = f"{_fee(rec.old_policy)} CLOSE"  # the policy does not change; the channel would go
+    else:
+        fees = f"{_fee(rec.old_policy)} -> {_fee(rec.new_policy)}"
     lines = [
-        f"{rec.change_id:>6}  {_when(rec.requested_at_s)}  {fmt.chan(rec.chan_id):<{_W}}  {who:<8} "
-        f"{rec.mode.value:<7} {rec.state.value:<12} {_fee(rec.old_policy)} -> "
-        f"{_fee(rec.new_policy)}{action}{extra}"
+        f"{rec.change_id:>6}  {_when(rec.requested_at_s)}  {fmt.chan(rec.chan_id):<{_W}}  "
+        f"{who:<8} {rec.mode.value:<7} {rec.state.value:<12} {fees}"
     ]
+    if rec.rolls_back:
+        lines.append(f"{'':8}undoes change {', '.join(map(str, rec.rolls_back))}")
     for r in rec.reasons:
-        lines.append(f"{'':8}why: {r}")
+        lines += fmt.wrapped(f"{'':8}why: ", r)
     for s in rec.stopped_by:
-        lines.append(f"{'':8}{s.effect.value} by {s.gate.value}: {s.reason}")
+        lines += fmt.wrapped(f"{'':8}{s.effect.value} by {s.gate.value}: ", s.reason)
     if rec.events and not rec.stopped_by:
-        lines.append(f"{'':8}{rec.events[-1].state.value}: {rec.events[-1].detail}")
+        lines += fmt.wrapped(f"{'':8}{rec.events[-1].state.value}: ", rec.events[-1].detail)
     return lines
 
 
@@ -147,6 +150,15 @@ CYCLES_HEADER = (
 )
 
 
+def _filter_text(args: argparse.Namespace, since: int) -> str:
+    """`` on channel X since T UTC`` for the filters given (the journal's times are the
+    node's clock: the embedded simulator's is its own)."""
+    text = f" on channel {fmt.chan(args.channel)}" if args.channel is not None else ""
+    if since:
+        text += f" since {fmt.when(since)}"
+    return text
+
+
 def _cycle_history(args: argparse.Namespace, since: int) -> int:
     if args.channel is not None:
         raise CliError("--cycles lists whole cycles: it cannot be combined with --channel", 2)
@@ -156,7 +168,7 @@ def _cycle_history(args: argparse.Namespace, since: int) -> int:
         sys.stdout.write(_json.encode(cycles).decode() + "\n")
         return 0
     if not cycles:
-        print("no cycle in the journal" + (" for that filter" if since else ""))
+        print("no cycle in the journal" + _filter_text(args, since))
         return 0
     print(CYCLES_HEADER)
     for rec in cycles:
@@ -174,7 +186,7 @@ def cmd_history(args: argparse.Namespace) -> int:
         sys.stdout.write(_json.encode(recs).decode() + "\n")
         return 0
     if not recs:
-        print("no change in the journal" + (" for that filter" if args.channel or since else ""))
+        print("no change in the journal" + _filter_text(args, since))
         return 0
     print(HISTORY_HEADER)
     for rec in recs:
@@ -370,6 +382,11 @@ def _print_rollback(changes: list[ChangeRecord], refused: list[str], as_json: bo
     return 0 if ok else 1
 
 
+def _since_text(args: argparse.Namespace, since: int) -> str:
+    """What --since meant, for a refusal: `` (--since 1h: 2026-11-27 07:00:00 UTC)``."""
+    return f" (--since {args.since}: {fmt.when(since)})" if args.since else ""
+
+
 def cmd_rollback(args: argparse.Namespace) -> int:
     from mcp_optimizer.messages import control as c
 
@@ -388,7 +405,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     if isinstance(reply, c.RollbackReply):
         return _print_rollback(reply.changes, reply.refused, args.json)
     if isinstance(reply, c.ControlError):
-        raise CliError(f"the service refused: {reply.message}", 1)
+        raise CliError(f"the service refused: {reply.message}{_since_text(args, since)}", 1)
     if reply is not None:
         raise CliError(f"the service answered {type(reply).__name__}, not a rollback reply", 1)
     act, journal, client = _direct_actuator(args)
@@ -400,7 +417,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
         done, refused = act.rollback_since(since)
         return _print_rollback(done, refused, args.json)
     except RollbackRefused as exc:
-        raise CliError(f"refused: {exc}", 1) from None
+        raise CliError(f"refused: {exc}{_since_text(args, since)}", 1) from None
     except Exception as exc:  # the node failed: the journal already says so
         from mcp_optimizer.providers.lnd.errors import LndError
         from mcp_optimizer.safety.actuator import NodeUnavailable
