@@ -62,11 +62,15 @@ def test_start_failures_of_cycle_and_run_are_one_line(tmp_path):
         ({}, ["cycle", "--data-dir", str(not_a_dir / "x")], f"{not_a_dir / 'x'}: "),
         ({"MCP_DATA_DIR": str(not_a_dir / "x")}, ["run"], f"{not_a_dir / 'x'}: "),
         ({"MCP_CYCLE_INTERVAL_S": "abc"}, ["run"], "MCP_CYCLE_INTERVAL_S='abc'"),
+        ({"MCP_PAUSED": "maybe"}, ["run"], "MCP_PAUSED='maybe'"),
+        ({"MCP_MAX_CHANGES_PER_DAY": "x"}, ["cycle"], "MCP_MAX_CHANGES_PER_DAY='x'"),
     ]
     for extra, args, named in cases:
         r = cli(_env(tmp_path, **extra), *args, timeout=120)
         assert r.returncode == 2, (args, r.stderr)
         assert named in _one_line(r, args[0]), (args, r.stderr)
+        # told before anything starts: no simulator warning or log line ahead of it
+        assert r.stderr.count("\n") == 1, (args, r.stderr)
 
 
 def test_a_reader_closing_the_pipe_early_is_not_an_error(tmp_path):

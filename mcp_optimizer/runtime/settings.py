@@ -29,6 +29,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from mcp_optimizer.safety.settings import SettingsError as SafetySettingsError
+from mcp_optimizer.safety.settings import limits_from_env, paused_from_env
 from mcp_optimizer.supervisor import Intensity
 
 from .schedule import ScheduleSettings
@@ -103,6 +105,13 @@ class ServiceSettings:
             raise SettingsError("MCP_FAILURE_BURST needs a COUNT of at least 1")
         restarts, period = _ratio(env, "MCP_RESTART_INTENSITY", (3, 60.0))
         policy = env.get("MCP_POLICY_FILE", "").strip()
+        # The write path's own settings, read again by the Actuator: checked here as well, so
+        # that a bad value stops the start before a simulator or a journal is opened.
+        try:
+            paused_from_env(env)
+            limits_from_env(env)
+        except SafetySettingsError as exc:
+            raise SettingsError(str(exc)) from None
         return cls(
             data_dir=data_dir_from_env(env),
             socket_path=control_socket_path(env),
