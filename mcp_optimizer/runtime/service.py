@@ -64,6 +64,12 @@ from .cycle import CycleRunner
 from .schedule import CycleStart, ScheduleSettings
 from .scheduler import CycleDriver
 
+STREAM_RETRY_FIRST_S = 5.0
+"""Pause before reopening a node event stream after it failed or ended; doubled after each
+failure in a row (a node down for a day: about 3,000 log lines, not 35,000)..."""
+STREAM_RETRY_MAX_S = 60.0
+"""...up to this; back to the first pause once a stream delivered events or lived this long."""
+
 BY = "control-socket"
 TRIGGERING_KINDS = {
     ChannelEventKind.OPENED: "channel opened",
@@ -267,22 +273,29 @@ class Service:
         """Thread body: follow one event stream, reconnecting with a pause after errors."""
         assert self.events is not None
         opener = self.events.channel_events if which == "channel" else self.events.htlc_events
+        delay_s = STREAM_RETRY_FIRST_S
         while not self._stopping.is_set():
+            opened_at, delivered = time.monotonic(), False
             try:
                 stream = opener()
                 self._streams.append(stream)
                 for ev in stream:
                     if self._stopping.is_set():
                         return
+                    delivered = True
                     self._on_event(token, which, ev)
                 if self._stopping.is_set():
                     return
-                logger.warning("{} event stream ended; reconnecting", which)
+                failure = "ended"
             except Exception as exc:  # noqa: BLE001 - the node may be down: retry later
                 if self._stopping.is_set():
                     return
-                logger.warning("{} event stream failed ({}); retrying in 5 s", which, exc)
-            self._stopping.wait(5.0)
+                failure = f"failed ({exc})"
+            if delivered or time.monotonic() - opened_at >= STREAM_RETRY_MAX_S:
+                delay_s = STREAM_RETRY_FIRST_S  # it worked for a while: a fresh failure
+            logger.warning("{} event stream {}; retrying in {:g} s", which, failure, delay_s)
+            self._stopping.wait(delay_s)
+            delay_s = min(2 * delay_s, STREAM_RETRY_MAX_S)
 
     def _on_event(self, token: trio.lowlevel.TrioToken, which: str, ev: Any) -> None:
         try:
