@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 
 import pytest
 from service_support import cli
@@ -85,3 +86,21 @@ def test_a_reader_closing_the_pipe_early_is_not_an_error(tmp_path):
     _, err = proc.communicate(timeout=60)
     assert err.decode() == ""
     assert proc.returncode == 141  # as a tool killed by SIGPIPE
+
+
+def test_an_unexpected_error_is_one_line_naming_its_traceback_file(monkeypatch, capsys, tmp_path):
+    """A bug still ends in one line (status 70), and its traceback is kept in a file."""
+    from mcp_optimizer.cli import control
+    from mcp_optimizer.cli.main import main
+
+    def broken(args):
+        raise KeyError("boom")
+
+    monkeypatch.setattr(control, "cmd_status", broken)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    assert main(["status"]) == 70
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("mcp-optimizer status: unexpected error KeyError: 'boom' (a bug; ")
+    path = err.rsplit("traceback in ", 1)[1].rstrip(")\n")
+    assert "Traceback" in open(path).read() and path.startswith(str(tmp_path))
