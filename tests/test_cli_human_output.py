@@ -97,3 +97,11 @@ def test_a_cycle_against_a_node_that_does_not_answer_prints_no_empty_table(tmp_p
     assert lines[1].startswith("cycle failed: 0 channels") and "not reachable" in r.stdout
     assert not any(x.startswith("channel ") for x in lines)  # no table header for nothing
     assert max(len(x) for x in lines) <= 100
+
+
+def test_history_limit_keeps_the_most_recent_changes(journal):
+    env, data, _ = journal
+    every = json.loads(cli(env, "history", "--json", "--data-dir", data).stdout)
+    assert len(every) > 3
+    last3 = json.loads(cli(env, "history", "--json", "--limit", "3", "--data-dir", data).stdout)
+    assert last3 == every[-3:]

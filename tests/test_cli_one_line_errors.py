@@ -39,10 +39,14 @@ def _one_line(result, verb: str) -> str:
         (["history", "--channel", "foo"], "'foo' is not a channel id"),
         (["history", "--since", "yesterday"], "'yesterday'"),
         (["decisions", "--limit", "x"], "--limit"),
-        (["evaluate-now", "--timeout", "-1"], "'-1' is not a positive number of seconds"),
+        (["evaluate-now", "--timeout", "-1"], "'-1' is not a number of seconds above 0"),
         (["rollback", "abc"], "'abc'"),
         (["rollback", "--since", "yesterday"], "'yesterday'"),
         (["shadow-report", "--days", "x"], "--days"),
+        (["shadow-report", "--days", "inf"], "'inf' is not a number of days above 0"),
+        (["shadow-report", "--days", "nan"], "'nan'"),
+        (["shadow-report", "--days", "1e300"], "at most 3650"),
+        (["decisions", "--limit", "99999999999999999999"], "from 1 to 1,000,000"),
     ],
 )
 def test_a_bad_argument_is_one_line_naming_it(tmp_path, args, named):

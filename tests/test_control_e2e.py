@@ -80,7 +80,7 @@ def test_run_status_control_verbs_and_clean_sigterm(running):
     assert f"channel {scid_text(first)} " in human_decisions, human_decisions
     bad_limit = cli(env, "decisions", "--limit", "0")  # told before asking the service
     assert bad_limit.returncode == 2 and len(bad_limit.stderr.strip().splitlines()) == 1
-    assert "--limit: '0' is not a positive whole number" in bad_limit.stderr
+    assert "--limit: '0' is not a whole number from 1 to 1,000,000" in bad_limit.stderr
 
     # pause / resume / mode
     assert "paused" in cli(env, "pause", "--reason", "maintenance").stdout

@@ -69,23 +69,42 @@ def parse_channel(text: str) -> int:
     )
 
 
+MAX_COUNT = 1_000_000
+"""The largest count a verb takes (--limit)."""
+MAX_DAYS = 3650.0
+"""The longest period a verb takes, in days (ten years)."""
+
+
 def positive_int(text: str) -> int:
-    """argparse type: a whole number of 1 or more."""
+    """argparse type: a whole number from 1 to :data:`MAX_COUNT`."""
     try:
         value = int(text)
     except ValueError:
         value = 0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    if not 0 < value <= MAX_COUNT:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a whole number from 1 to {MAX_COUNT:,}"
+        )
     return value
 
 
-def positive_seconds(text: str) -> float:
-    """argparse type: a number of seconds above 0."""
+def _positive(text: str, unit: str, most: float) -> float:
     try:
         value = float(text)
     except ValueError:
         value = 0.0
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    if not 0 < value <= most:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of {unit} above 0 and at most {most:g}"
+        )
     return value
+
+
+def positive_seconds(text: str) -> float:
+    """argparse type: a number of seconds above 0 (at most a day)."""
+    return _positive(text, "seconds", 86400.0)
+
+
+def positive_days(text: str) -> float:
+    """argparse type: a number of days above 0 (at most :data:`MAX_DAYS`)."""
+    return _positive(text, "days", MAX_DAYS)

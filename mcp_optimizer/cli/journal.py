@@ -163,7 +163,7 @@ def _cycle_history(args: argparse.Namespace, since: int) -> int:
     if args.channel is not None:
         raise CliError("--cycles lists whole cycles: it cannot be combined with --channel", 2)
     with _open_readonly(args) as j:
-        cycles = list(reversed(j.cycles(limit=args.limit, since_s=since)))
+        cycles = list(reversed(j.cycles(limit=args.limit or 1000, since_s=since)))
     if args.json:
         sys.stdout.write(_json.encode(cycles).decode() + "\n")
         return 0
@@ -182,6 +182,8 @@ def cmd_history(args: argparse.Namespace) -> int:
         return _cycle_history(args, since)
     with _open_readonly(args) as j:
         recs = j.changes(chan_id=args.channel, since_s=since)
+    if args.limit is not None:
+        recs = recs[-args.limit:]  # the most recent, still oldest first
     if args.json:
         sys.stdout.write(_json.encode(recs).decode() + "\n")
         return 0
@@ -276,8 +278,6 @@ def effect_lines(effect: ShadowEffect) -> list[str]:
 
 
 def cmd_shadow_report(args: argparse.Namespace) -> int:
-    if args.days <= 0:
-        raise CliError(f"--days {args.days}: expected a positive number of days", 2)
     period_s = max(1, int(args.days * 86400))
     report = _shadow_report(args, period_s)
     since, now = report.since_s, report.until_s
@@ -490,8 +490,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="list the evaluation cycles and their outcomes (ok, partial, failed, abandoned)",
     )
     p.add_argument(
-        "--limit", type=fmt.positive_int, default=1000,
-        help="with --cycles: at most this many, the most recent (default 1000)",
+        "--limit", type=fmt.positive_int,
+        help="at most this many, the most recent (default: every change; with --cycles 1000)",
     )
     _common(p)
     p.set_defaults(func=cmd_history)
@@ -499,7 +499,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "shadow-report", help="what it would have done per channel vs what changed on the node"
     )
-    p.add_argument("--days", type=float, default=7.0, help="the period, in days (default 7)")
+    p.add_argument(
+        "--days", type=fmt.positive_days, default=7.0, help="the period, in days (default 7)"
+    )
     _common(p, socket=True)
     p.set_defaults(func=cmd_shadow_report)
 

@@ -88,7 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, or a bad argument already told in one line
+        return exc.code if isinstance(exc.code, int) else 2
     try:
         status = int(args.func(args))
         sys.stdout.flush()  # here, so that a closed pipe is told below, not at interpreter exit
