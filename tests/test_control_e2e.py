@@ -55,6 +55,10 @@ def test_run_status_control_verbs_and_clean_sigterm(running):
 
     human = cli(env, "status")
     assert human.returncode == 0
+    # the data directory given as history and rollback take it, instead of MCP_DATA_DIR
+    elsewhere = {k: v for k, v in env.items() if k != "MCP_DATA_DIR"}
+    by_dir = cli(elsewhere, "status", "--data-dir", str(tmp / "data"))
+    assert by_dir.returncode == 0 and "mode:       shadow" in by_dir.stdout, by_dir.stderr
     assert "mode:       shadow" in human.stdout and "actuator" in human.stdout
 
     # a second service on the same data dir is refused at once, in one line

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-from pathlib import Path
 
 import msgspec
 
@@ -34,7 +33,6 @@ from mcp_optimizer.messages.control import (
     StatusRequest,
 )
 from mcp_optimizer.runtime.control_client import ControlUnavailable, request
-from mcp_optimizer.runtime.settings import control_socket_path
 
 from . import fmt
 from .main import CliError, operator_error
@@ -45,7 +43,9 @@ _when = fmt.when
 def send(args: argparse.Namespace, req: ControlRequest, timeout_s: float = 30.0) -> ControlReply:
     """Send ``req`` to the service; raise CliError (status 1) when it does not answer or
     refuses."""
-    path = Path(args.socket) if args.socket else control_socket_path()
+    from .journal import socket_path
+
+    path = socket_path(args)
     try:
         reply = request(path, req, timeout_s=timeout_s)
     except ControlUnavailable as exc:
@@ -193,9 +193,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise
 
 
-def _common(p: argparse.ArgumentParser, json_flag: bool = True) -> None:
+def _common(p: argparse.ArgumentParser, json_flag: bool = True, data_dir: bool = True) -> None:
+    if data_dir:  # as history, rollback, ack-crash and shadow-report take it
+        p.add_argument(
+            "--data-dir", help="the service's data directory (default $MCP_DATA_DIR or ./var)"
+        )
     p.add_argument("--socket", help="control socket path (default: MCP_CONTROL_SOCKET, or "
-                   "control.sock in MCP_DATA_DIR)")
+                   "control.sock in the data directory)")
     if json_flag:
         p.add_argument("--json", action="store_true", help="print the reply as JSON")
 
@@ -204,7 +208,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run the service: actors, scheduler and control socket")
     p.add_argument("--data-dir", help="data directory (default: MCP_DATA_DIR or ./var)")
     p.add_argument("--policy", help="a policy YAML file laid over the default policy")
-    _common(p, json_flag=False)
+    _common(p, json_flag=False, data_dir=False)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("status", help="the running service's health")
