@@ -101,6 +101,7 @@ def test_run_status_control_verbs_and_clean_sigterm(running):
     undo = cli(env, "rollback", "--last")
     assert undo.returncode == 0, undo.stderr
     assert "rollback of change" in undo.stdout and "verified" in undo.stdout
+    assert max(len(x) for x in undo.stdout.splitlines()) <= 100, undo.stdout
     ack = cli(env, "ack-crash")
     assert ack.returncode == 0, ack.stderr
 

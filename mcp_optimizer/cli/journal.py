@@ -368,10 +368,11 @@ def _print_rollback(changes: list[ChangeRecord], refused: list[str], as_json: bo
     else:
         for rec in changes:
             undone = ", ".join(map(str, rec.rolls_back))
-            print(
-                f"rollback of change {undone}: change {rec.change_id} {rec.state.value} on "
-                f"channel {fmt.chan(rec.chan_id)}; {describe(rec.new_policy)}"
-            )
+            print("\n".join(fmt.wrapped(
+                f"rollback of change {undone}: ",
+                f"change {rec.change_id} {rec.state.value} on channel {fmt.chan(rec.chan_id)}; "
+                f"{describe(rec.new_policy)}",
+            )))
             for s in rec.stopped_by:
                 print(f"  {s.effect.value} by {s.gate.value}: {s.reason}")
             if rec.state is not ChangeState.VERIFIED and rec.events:
