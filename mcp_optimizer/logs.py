@@ -8,9 +8,11 @@ log alone tells what the service did to the node and why, and the journal holds 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from loguru import logger
 
-from mcp_optimizer.messages import ChangeOrigin, ChangeState
+from mcp_optimizer.messages import ChangeOrigin, ChangeState, Gate
 from mcp_optimizer.scid import scid_text
 
 ACTION = "ACTION"
@@ -30,6 +32,22 @@ LEVEL_BY_STATE: dict[ChangeState, str] = {
 }
 """Every change state's log level; a test checks that no state is missing."""
 
+AS_CONFIGURED: frozenset[Gate] = frozenset(
+    {Gate.CLOSE_DISABLED, Gate.PAUSED, Gate.MIN_CHANGE, Gate.COOLDOWN, Gate.HOURLY_CAP,
+     Gate.DAILY_CAP}
+)
+"""Gates that stop a change because the operator's settings say so (a close that is only a
+recommendation, a pause, a cap): a change stopped by these alone is logged at INFO, whatever
+its state, since nothing went wrong."""
+
+
+def level_for(state: ChangeState, gates: Iterable[Gate] = ()) -> str:
+    """The log level of a change entering ``state``, stopped by ``gates`` (if any)."""
+    stopped = set(gates)
+    if stopped and stopped <= AS_CONFIGURED:
+        return "INFO"
+    return LEVEL_BY_STATE[state]
+
 
 def ensure_levels() -> None:
     """Register the ACTION level once per process (loguru levels are global)."""
@@ -40,13 +58,18 @@ def ensure_levels() -> None:
 
 
 def log_change(
-    change_id: int, chan_id: int, origin: ChangeOrigin | str, state: ChangeState, detail: str
+    change_id: int,
+    chan_id: int,
+    origin: ChangeOrigin | str,
+    state: ChangeState,
+    detail: str,
+    gates: Iterable[Gate] = (),
 ) -> None:
     """One line for one state a change reached."""
     ensure_levels()
     who = origin.value if isinstance(origin, ChangeOrigin) else origin
     logger.log(
-        LEVEL_BY_STATE[state],
+        level_for(state, gates),
         "change {} on channel {} ({}): {}: {}",
         change_id, scid_text(chan_id), who, state.value, detail,
     )

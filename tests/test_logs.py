@@ -7,14 +7,23 @@ import re
 
 from loguru import logger
 
-from mcp_optimizer.logs import ACTION, LEVEL_BY_STATE
-from mcp_optimizer.messages import ChangeState, Mode
+from mcp_optimizer.logs import ACTION, LEVEL_BY_STATE, level_for
+from mcp_optimizer.messages import ChangeState, Gate, Mode
 from mcp_optimizer.runtime.run import LOG_FILE, configure_logging, open_service
 from mcp_optimizer.runtime.settings import ServiceSettings
 
 
 def test_every_change_state_has_a_level():
     assert set(LEVEL_BY_STATE) == set(ChangeState)
+
+
+def test_a_stop_the_operator_configured_is_info_anything_else_keeps_its_level():
+    assert level_for(ChangeState.REFUSED, [Gate.CLOSE_DISABLED]) == "INFO"
+    assert level_for(ChangeState.HELD, [Gate.HOURLY_CAP, Gate.COOLDOWN]) == "INFO"
+    assert level_for(ChangeState.REFUSED, [Gate.FEE_BOUNDS]) == "WARNING"
+    assert level_for(ChangeState.REFUSED, [Gate.CLOSE_DISABLED, Gate.STALE_DECISION]) == "WARNING"
+    assert level_for(ChangeState.REFUSED) == "WARNING"
+    assert level_for(ChangeState.FAILED) == "ERROR"
 
 
 def test_live_cycle_logs_intent_applied_verified_as_action(tmp_path):

@@ -455,7 +455,7 @@ class Journal:
             )
             if known_after:
                 _set_known(cur, chan_id, channel_point, new_policy, change_id, now)
-        log_change(change_id, chan_id, origin, state, detail)
+        log_change(change_id, chan_id, origin, state, detail, [g.gate for g in stopped_by])
         return change_id
 
     def transition(
