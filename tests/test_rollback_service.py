@@ -70,12 +70,13 @@ def test_rollback_and_ack_go_through_the_running_service(service, capsys):
         err = capsys.readouterr().err
         assert "the service refused" in err and "never applied" in err
 
-        # a --since refusal says what time it understood (the service compares it with
-        # its journal, which is on the node's clock: here the simulator's, months back)
-        assert main(["rollback", "--since", "2026-11-27T08:00:00Z"]) == 1
+        # a --since refusal says what time it understood (nothing was changed after it: the
+        # service compares it with its journal, on the node's clock, which starts at the
+        # wall clock on the embedded simulator)
+        assert main(["rollback", "--since", "2099-01-01T00:00:00Z"]) == 1
         err = capsys.readouterr().err.strip()
         assert "\n" not in err and err.endswith(
-            "(--since 2026-11-27T08:00:00Z: 2026-11-27 08:00:00 UTC)"
+            "(--since 2099-01-01T00:00:00Z: 2099-01-01 00:00:00 UTC)"
         ), err
 
         assert main(["ack-crash"]) == 0

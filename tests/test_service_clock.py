@@ -35,3 +35,38 @@ def test_second_live_cycle_sees_the_first_cycles_changes_in_cooldown(tmp_path):
         d = decisions[chan_id]
         assert d.kind is not DecisionKind.INCREASE_FEES and d.kind is not DecisionKind.LOWER_FEES
         assert any("cooldown" in r for r in d.reasons), d.reasons
+
+
+def _env(tmp_path, **extra):
+    env = {
+        "MCP_DATA_DIR": str(tmp_path / "data"),
+        "MCP_CONTROL_SOCKET": str(tmp_path / "c.sock"),
+        "MCP_SIM_SPEED": "0",
+    }
+    env.update(extra)
+    return env
+
+
+def test_embedded_simulator_starts_at_the_wall_clock_by_default(tmp_path):
+    import time
+
+    from mcp_optimizer.simulator.scenario import load_scenario
+
+    env = _env(tmp_path)
+    with open_service(ServiceSettings.from_env(env), env) as service:
+        done = service.runner.run("test")
+        cycles = service.actuator.journal.cycles(since_s=int(time.time()) - 3600)
+    assert abs(done.started_at_s - time.time()) < 120
+    assert [c.cycle_id for c in cycles] == [done.cycle_id]  # `--since 1h` finds it
+    env = _env(tmp_path / "b", MCP_SIM_START="scenario")
+    with open_service(ServiceSettings.from_env(env), env) as service:
+        assert service.client.now_s() == load_scenario("demo").start_s
+
+
+def test_bad_sim_start_is_refused_naming_the_variable(tmp_path):
+    import pytest
+
+    from mcp_optimizer.runtime.settings import SettingsError
+
+    with pytest.raises(SettingsError, match="MCP_SIM_START is 'tomorrow'"):
+        ServiceSettings.from_env(_env(tmp_path, MCP_SIM_START="tomorrow"))

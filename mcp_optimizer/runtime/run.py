@@ -8,6 +8,7 @@ the rest, the actors stop in reverse order, the logs are flushed.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import sys
@@ -134,8 +135,12 @@ def open_service(
         if settings.use_simulator:
             from mcp_optimizer.simulator.grpc import start_server
             from mcp_optimizer.simulator.model import SimulatedNode
+            from mcp_optimizer.simulator.scenario import load_scenario
 
-            sim_node = SimulatedNode.from_scenario(settings.sim_scenario)
+            scenario = load_scenario(settings.sim_scenario)
+            if settings.sim_start_now:  # one clock for the operator: the simulator's is now
+                scenario = dataclasses.replace(scenario, start_s=int(time.time()))
+            sim_node = SimulatedNode.from_config(scenario)
             server = start_server(sim_node, "127.0.0.1:0", settings.data_dir / "simulator")
             stack.callback(server.stop)
             ticker = Ticker(

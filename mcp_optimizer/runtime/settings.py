@@ -86,6 +86,16 @@ def lnd_configured(environ: Mapping[str, str] | None = None) -> bool:
     return any(k.startswith("MCP_LND_") and v.strip() for k, v in env.items())
 
 
+def _sim_start(env: Mapping[str, str]) -> bool:
+    raw = env.get("MCP_SIM_START", "").strip().lower() or "now"
+    if raw not in ("now", "scenario"):
+        raise SettingsError(
+            f"MCP_SIM_START is {env['MCP_SIM_START']!r}: expected 'now' (the embedded "
+            "simulator's clock starts at the wall clock) or 'scenario' (at its scenario's date)"
+        )
+    return raw == "now"
+
+
 @dataclass(frozen=True)
 class ServiceSettings:
     data_dir: Path
@@ -96,6 +106,10 @@ class ServiceSettings:
     use_simulator: bool
     sim_scenario: str
     sim_speed: float
+    sim_start_now: bool
+    """Start the embedded simulator's clock at the wall clock (MCP_SIM_START=now, the default)
+    rather than at its scenario's date (MCP_SIM_START=scenario), so that the journal's times and
+    the operator's clock agree."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ServiceSettings:
@@ -127,4 +141,5 @@ class ServiceSettings:
             use_simulator=not lnd_configured(env),
             sim_scenario=env.get("MCP_SIM_SCENARIO", "").strip() or "demo",
             sim_speed=_number(env, "MCP_SIM_SPEED", 1.0, 0.0),
+            sim_start_now=_sim_start(env),
         )
