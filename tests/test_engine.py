@@ -324,7 +324,8 @@ policies = st.builds(
         "MCP_POLICY__BOUNDS__MIN_FEE_RATE_PPM": str(lo),
         "MCP_POLICY__BOUNDS__MAX_FEE_RATE_PPM": str(lo + span),
         "MCP_POLICY__STEPS__MAX_FEE_RATE_STEP_PPM": str(step),
-        "MCP_POLICY__STEPS__MIN_CHANGE_PPM": str(minc),
+        # a minimum change above the largest step is refused at load (no fee could move)
+        "MCP_POLICY__STEPS__MIN_CHANGE_PPM": str(min(minc, step)),
         "MCP_POLICY__ADJUSTMENTS__INCREASE_PCT": str(inc),
         "MCP_POLICY__ADJUSTMENTS__LOWER_PCT": str(low),
         "MCP_POLICY__UNDERPERFORMANCE__RAISE_PCT": str(raise_pct),

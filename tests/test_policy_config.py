@@ -93,3 +93,31 @@ def test_invalid_environment_is_refused(env, needle):
 def test_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(PolicyError, match="cannot read it"):
         load_policy(tmp_path / "nope.yml", environ={})
+
+
+@pytest.mark.parametrize(
+    "text, needles",
+    [
+        # every change would be capped below the smallest change worth sending: no fee could
+        # ever move, silently
+        (
+            "steps:\n  max_fee_rate_step_ppm: 20\n  min_change_ppm: 50\n",
+            ["steps.min_change_ppm", "50", "at most", "steps.max_fee_rate_step_ppm"],
+        ),
+        # no factor can be scored: every channel would score 0 (weak, close candidate)
+        (
+            "factors:\n"
+            "  centrality: {enabled: false}\n  volume: {weight: 0}\n  uptime: {enabled: false}\n"
+            "  channel_age: {enabled: false}\n  forward_activity: {weight: 0}\n",
+            ["factors", "enabled", "weight above 0"],
+        ),
+    ],
+)
+def test_settings_valid_alone_but_absurd_together_are_refused(tmp_path, text, needles):
+    p = write(tmp_path, text)
+    with pytest.raises(PolicyError) as err:
+        load_policy(p, environ={})
+    message = str(err.value)
+    assert str(p) in message
+    for needle in needles:
+        assert needle in message, message

@@ -238,12 +238,22 @@ def _check(policy: Policy, origin: str) -> None:
     pair("thresholds", "low_outbound_ratio", "high_outbound_ratio")
     pair("thresholds", "lower_below_score", "increase_above_score")
     pair("thresholds", "close_below_score", "lower_below_score")
+    # A change is capped at the largest step, then dropped when below the minimum change:
+    # with the minimum above the step no fee could ever move.
+    pair("steps", "min_change_ppm", "max_fee_rate_step_ppm")
     for name in FACTOR_NAMES:
         weight = policy.factors.get(name).weight
         if not math.isfinite(weight):
             problems.append(
                 f"key `factors.{name}.weight` has value {weight!r}, expected a finite number"
             )
+    if not any(
+        policy.factors.get(n).enabled and policy.factors.get(n).weight > 0 for n in FACTOR_NAMES
+    ):
+        problems.append(
+            "key `factors`: no factor is enabled with a weight above 0, so no channel could be "
+            "scored; enable at least one of " + ", ".join(FACTOR_NAMES)
+        )
     if problems:
         raise PolicyError(f"{origin}: " + "; ".join(problems))
 
