@@ -216,7 +216,17 @@ class Actuator:
             seen = set()
             for ch in channels:
                 seen.add(ch.chan_id)
-                rec = self._observe_one(ch.chan_id, ch.channel_point, ch.our_policy)
+                actual: ChannelPolicy | None = ch.our_policy
+                known = self.journal.known_policy(ch.chan_id)
+                if known is not None and not same_policy(known.policy, ch.our_policy):
+                    # the list was read before this lock was taken: a write since (a rollback
+                    # over the control socket) would show as someone else's change. Only the
+                    # node's policy now can say whether the difference is external.
+                    actual = self._read(ch.chan_id)
+                    if actual is None:
+                        self.journal.set_open(ch.chan_id, False)
+                        continue
+                rec = self._observe_one(ch.chan_id, ch.channel_point, actual)
                 if rec is not None:
                     found.append(rec)
             for known in self.journal.known_policies():
