@@ -405,3 +405,36 @@ def test_peer_facts_gathered_during_the_cycle_are_current():
 
 def test_channel_builder_sanity():
     assert channel().capacity_sat >= channel().local_balance_sat
+
+
+def test_no_factor_scored_is_not_a_zero_score():
+    # Only the peer facts weigh, and no provider knows them: nothing was scored. A score of 0
+    # standing for "unknown" made every channel "weak" (fees lowered) and every mature idle
+    # channel a close candidate.
+    p = with_env(
+        FACTORS__VOLUME__ENABLED="false",
+        FACTORS__CHANNEL_AGE__ENABLED="false",
+        FACTORS__FORWARD_ACTIVITY__ENABLED="false",
+    )
+    unknown_peer = node(
+        centrality=CentralityUnknown(reason="amboss down"),
+        uptime=UptimeUnknown(reason="never seen"),
+    )
+    s = snapshot(
+        channel_kw={"local_balance_sat": 2_500_000, "remote_balance_sat": 2_490_000,
+                    "age_s": 200 * DAY, "peer": unknown_peer},
+        history_kw={"forwards_in": 0, "forwards_out": 0, "amount_out_msat": 0,
+                    "amount_in_msat": 0, "fees_earned_msat": 0},
+        recent_kw={"forwards_in": 0, "forwards_out": 0, "amount_out_msat": 0,
+                   "amount_in_msat": 0, "fees_earned_msat": 0},
+    )
+    d = evaluate_channel(s, p)
+    assert not any(isinstance(f, ScoredFactor) for f in d.factors)
+    assert d.kind is DecisionKind.NO_ACTION, d.reasons
+    assert d.proposed_policy == d.current_policy
+    assert any("no factor could be scored" in r for r in d.reasons), d.reasons
+    # the liquidity rules do not need a score: an idle, full outbound side is still lowered
+    idle = replace(s, channel=replace(
+        s.channel, local_balance_sat=4_500_000, remote_balance_sat=490_000))
+    d = evaluate_channel(idle, p)
+    assert d.kind is DecisionKind.LOWER_FEES and "idle outbound" in d.reasons[0], d.reasons

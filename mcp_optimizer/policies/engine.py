@@ -18,6 +18,9 @@ named. Rules, in order (each decision says which one fired and why):
 8. weak: score below ``lower_below_score`` with outbound to spare -> lower by ``lower_pct``;
 9. otherwise NO_ACTION.
 
+When no factor could be scored (every enabled factor's input unknown) the score is unknown,
+not 0: rules 3, 6 and 8 do not fire; the liquidity rules (5, 7) still do.
+
 Every proposal then respects the bounds, the largest step and the minimum change; when it
 cannot (the current fee lies outside the bounds by more than one step), nothing is proposed
 and the reason says so.
@@ -37,6 +40,7 @@ from mcp_optimizer.messages import (
     FactorScore,
     ForwardingStats,
     LastChangeAt,
+    ScoredFactor,
 )
 
 from .config import Policy
@@ -156,6 +160,9 @@ def _decide(
     now = s.taken_at_s
     outbound = ch.local_balance_sat / ch.capacity_sat
     score_text = f"score {score:.2f}"
+    # With no factor scored the score is unknown, not 0: the rules that judge the score
+    # (close, strong, weak) stay silent; the liquidity rules still apply.
+    scored = any(isinstance(f, ScoredFactor) for f in factors)
 
     if not ch.active:
         return _no_action(
@@ -164,7 +171,8 @@ def _decide(
 
     hist = s.history
     if (
-        ch.age_s >= th.close_min_age_s
+        scored
+        and ch.age_s >= th.close_min_age_s
         and hist.forwards_in + hist.forwards_out == 0
         and score < th.close_below_score
     ):
@@ -207,7 +215,7 @@ def _decide(
                 f"{_days(recent.window_s)}: the channel drains at its current price; raising "
                 f"the fee rate by {pct:g}%"
             )
-    if direction == 0 and score > th.increase_above_score and (
+    if direction == 0 and scored and score > th.increase_above_score and (
         hist.forwards_out >= th.min_forwards_for_increase and outbound <= th.high_outbound_ratio
     ):
         direction, pct = 1, policy.adjustments.increase_pct
@@ -223,19 +231,32 @@ def _decide(
             f"{th.high_outbound_ratio:.0%}) and nothing left through it in the last "
             f"{_days(recent.window_s)}; lowering the fee rate by {pct:g}% to attract flow"
         )
-    if direction == 0 and score < th.lower_below_score and outbound >= th.low_outbound_ratio:
+    if (
+        direction == 0 and scored and score < th.lower_below_score
+        and outbound >= th.low_outbound_ratio
+    ):
         direction, pct = -1, policy.adjustments.lower_pct
         why = (
             f"weak channel: {score_text} below {th.lower_below_score:g} with "
             f"{outbound:.1%} outbound to spare; lowering the fee rate by {pct:g}%"
         )
     if direction == 0:
-        return _no_action(s, [_why_no_rule(s, policy, score, outbound)], factors, score)
+        return _no_action(
+            s, [_why_no_rule(s, policy, score, outbound, scored)], factors, score
+        )
     return _propose(s, policy, direction, pct, why, factors, score)
 
 
-def _why_no_rule(s: ChannelSnapshot, policy: Policy, score: float, outbound: float) -> str:
+def _why_no_rule(
+    s: ChannelSnapshot, policy: Policy, score: float, outbound: float, scored: bool
+) -> str:
     th = policy.thresholds
+    if not scored:
+        return (
+            f"outbound {outbound:.1%}: no factor could be scored (each enabled factor's input "
+            f"is unknown), so no score-based rule applies, and no liquidity rule applies; "
+            f"no change"
+        )
     state = f"score {score:.2f}, outbound {outbound:.1%}"
     if score > th.increase_above_score:
         if s.history.forwards_out < th.min_forwards_for_increase:
