@@ -121,3 +121,35 @@ def test_settings_valid_alone_but_absurd_together_are_refused(tmp_path, text, ne
     assert str(p) in message
     for needle in needles:
         assert needle in message, message
+
+
+@pytest.mark.parametrize(
+    "text, needles",
+    [
+        # the engine would propose a fee that the next cycle's defect check rejects as absurd:
+        # the channel would then be stuck there, never lowered again
+        (
+            "bounds:\n  max_fee_rate_ppm: 2000000\n",
+            ["bounds.max_fee_rate_ppm", "2000000", "at most 1000000"],
+        ),
+        (
+            "bounds:\n  max_base_fee_msat: 2000000000\n",
+            ["bounds.max_base_fee_msat", "2000000000", "at most 1000000000"],
+        ),
+        (
+            "bounds:\n  min_inbound_fee_rate_ppm: -5000000000\n",
+            ["bounds.min_inbound_fee_rate_ppm", "-5000000000", "at least -1000000"],
+        ),
+        (
+            "bounds:\n  min_inbound_base_fee_msat: -2000000000\n",
+            ["bounds.min_inbound_base_fee_msat", "-2000000000", "at least -1000000000"],
+        ),
+    ],
+)
+def test_bounds_beyond_what_the_engine_accepts_back_are_refused(tmp_path, text, needles):
+    p = write(tmp_path, text)
+    with pytest.raises(PolicyError) as err:
+        load_policy(p, environ={})
+    message = str(err.value)
+    for needle in needles:
+        assert needle in message, message

@@ -19,6 +19,8 @@ from typing import Annotated, Any
 import msgspec
 import yaml
 
+from .defects import MAX_BASE_FEE_MSAT, MAX_FEE_RATE_PPM
+
 ENV_PREFIX = "MCP_POLICY__"
 FACTOR_NAMES = ("centrality", "volume", "uptime", "channel_age", "forward_activity")
 
@@ -231,6 +233,21 @@ def _check(policy: Policy, origin: str) -> None:
                 f"`{section}.{high}` ({hi!r})"
             )
 
+    # Every bound within what the defect check accepts back: a fee proposed beyond it would
+    # make the next snapshot "defective" and leave the channel stuck there.
+    for key, limit in (
+        ("max_base_fee_msat", MAX_BASE_FEE_MSAT),
+        ("max_fee_rate_ppm", MAX_FEE_RATE_PPM),
+        ("max_inbound_base_fee_msat", MAX_BASE_FEE_MSAT),
+        ("max_inbound_fee_rate_ppm", MAX_FEE_RATE_PPM),
+        ("min_inbound_base_fee_msat", MAX_BASE_FEE_MSAT),
+        ("min_inbound_fee_rate_ppm", MAX_FEE_RATE_PPM),
+    ):
+        value = getattr(policy.bounds, key)
+        if value > limit:
+            problems.append(f"key `bounds.{key}` has value {value!r}, expected at most {limit}")
+        elif value < -limit:
+            problems.append(f"key `bounds.{key}` has value {value!r}, expected at least {-limit}")
     pair("bounds", "min_base_fee_msat", "max_base_fee_msat")
     pair("bounds", "min_fee_rate_ppm", "max_fee_rate_ppm")
     pair("bounds", "min_inbound_base_fee_msat", "max_inbound_base_fee_msat")
