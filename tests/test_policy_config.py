@@ -153,3 +153,16 @@ def test_bounds_beyond_what_the_engine_accepts_back_are_refused(tmp_path, text, 
     message = str(err.value)
     for needle in needles:
         assert needle in message, message
+
+
+def test_weights_whose_sum_overflows_are_refused(tmp_path):
+    # each weight is finite, but their sum is not: every score came out 0.0 (weak channel,
+    # fees lowered everywhere)
+    env = {
+        f"MCP_POLICY__FACTORS__{name.upper()}__WEIGHT": "1.0e+308"
+        for name in ("volume", "forward_activity", "centrality")
+    }
+    with pytest.raises(PolicyError) as err:
+        load_policy(environ=env)
+    message = str(err.value)
+    assert "factors" in message and "weights" in message and "finite" in message, message

@@ -264,6 +264,12 @@ def _check(policy: Policy, origin: str) -> None:
             problems.append(
                 f"key `factors.{name}.weight` has value {weight!r}, expected a finite number"
             )
+    weights = [policy.factors.get(n).weight for n in FACTOR_NAMES]
+    if all(math.isfinite(w) for w in weights) and not math.isfinite(sum(weights)):
+        problems.append(
+            "key `factors`: the weights add up to more than a float holds, expected finite "
+            "weights of a sensible size (their sum divides every score)"
+        )
     if not any(
         policy.factors.get(n).enabled and policy.factors.get(n).weight > 0 for n in FACTOR_NAMES
     ):
