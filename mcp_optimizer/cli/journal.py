@@ -318,14 +318,28 @@ def cmd_shadow_report(args: argparse.Namespace) -> int:
 # ---- rollback and ack-crash: through the service, or directly --------------------------------
 
 
-def _via_service(args: argparse.Namespace, request, timeout_s: float = 30.0):
-    """The service's reply, or None when no service answers on the socket."""
-    from mcp_optimizer.runtime.control_client import ControlUnavailable
+def _via_service(
+    args: argparse.Namespace, request, timeout_s: float = 30.0, *, once: str = ""
+):
+    """The service's reply, or None when no service answers on the socket.
+
+    ``once`` (what the request does, e.g. "the rollback"): the request must not be done twice,
+    so when the service received it but gave no reply (it may have acted), the CLI stops with
+    one line instead of acting directly."""
+    from mcp_optimizer.runtime.control_client import ControlNoReply, ControlUnavailable
     from mcp_optimizer.runtime.control_client import request as send
 
     path = socket_path(args)
     try:
         return send(path, request, timeout_s=timeout_s)
+    except ControlNoReply as exc:
+        if not once:
+            return None
+        raise CliError(
+            f"the service on {path} received {once} but gave no reply ({exc}); it may have "
+            "been done: check `mcp-optimizer history` before asking again",
+            1,
+        ) from None
     except ControlUnavailable:
         return None
 
@@ -402,7 +416,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
         target = c.RollbackLast()
     else:
         target = c.RollbackSince(since_at_s=since)
-    reply = _via_service(args, c.RollbackRequest(target=target))
+    reply = _via_service(args, c.RollbackRequest(target=target), once="the rollback")
     if isinstance(reply, c.RollbackReply):
         return _print_rollback(reply.changes, reply.refused, args.json)
     if isinstance(reply, c.ControlError):

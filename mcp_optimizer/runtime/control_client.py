@@ -15,12 +15,17 @@ class ControlUnavailable(RuntimeError):
     """No service answers on the socket (absent, refused, or broke the connection)."""
 
 
+class ControlNoReply(ControlUnavailable):
+    """The request reached the service, but no reply came (timeout, connection closed, a
+    broken reply): the service may have acted on it, so it must not be redone elsewhere."""
+
+
 def _recv_exactly(sock: socket.socket, n: int) -> bytes:
     buf = bytearray()
     while len(buf) < n:
         chunk = sock.recv(n - len(buf))
         if not chunk:
-            raise ControlUnavailable("the service closed the connection without a reply")
+            raise ControlNoReply("the service closed the connection without a reply")
         buf += chunk
     return bytes(buf)
 
@@ -28,7 +33,8 @@ def _recv_exactly(sock: socket.socket, n: int) -> bytes:
 def request(path: Path | str, req: ControlRequest, *, timeout_s: float = 30.0) -> ControlReply:
     """Send one request, return the service's reply.
 
-    Raises :class:`ControlUnavailable` with one sentence when nothing answers on ``path``.
+    Raises :class:`ControlUnavailable` with one sentence when nothing answers on ``path``;
+    :class:`ControlNoReply` (a subclass) when the request was sent but no reply came back.
     """
     path = Path(path)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -52,15 +58,22 @@ def request(path: Path | str, req: ControlRequest, *, timeout_s: float = 30.0) -
             raise ControlUnavailable(f"cannot connect to {path}: {exc.strerror}") from None
         try:
             sock.sendall(encode_request(req))
+        except TimeoutError:
+            raise ControlUnavailable(
+                f"the service took no request within {timeout_s:g} s"
+            ) from None
+        except (ConnectionResetError, BrokenPipeError):
+            raise ControlUnavailable("the service closed the connection at once") from None
+        try:
             (length,) = HEADER.unpack(_recv_exactly(sock, HEADER.size))
             if length > 64 * MAX_FRAME_BYTES:
-                raise ControlUnavailable(f"the service sent an oversized reply ({length} bytes)")
+                raise ControlNoReply(f"the service sent an oversized reply ({length} bytes)")
             return decode_reply(_recv_exactly(sock, length))
         except TimeoutError:
-            raise ControlUnavailable(f"the service gave no reply within {timeout_s:g} s") from None
+            raise ControlNoReply(f"the service gave no reply within {timeout_s:g} s") from None
         except (ConnectionResetError, BrokenPipeError):
-            raise ControlUnavailable("the service closed the connection without a reply") from None
+            raise ControlNoReply("the service closed the connection without a reply") from None
         except FrameError as exc:
-            raise ControlUnavailable(str(exc)) from None
+            raise ControlNoReply(str(exc)) from None
     finally:
         sock.close()
