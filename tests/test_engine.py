@@ -438,3 +438,28 @@ def test_no_factor_scored_is_not_a_zero_score():
         s.channel, local_balance_sat=4_500_000, remote_balance_sat=490_000))
     d = evaluate_channel(idle, p)
     assert d.kind is DecisionKind.LOWER_FEES and "idle outbound" in d.reasons[0], d.reasons
+
+
+def test_swapped_windows_are_a_defect_not_a_close():
+    # Both windows end at the snapshot time, so the recent one lies inside the history one.
+    # Swapped, the "history" said nothing routed in 2 days and the mature channel was
+    # recommended for closing although it routed 40 forwards in 30 days.
+    s = snapshot(
+        channel_kw={"age_s": 200 * DAY},
+        recent_kw={"window_s": 30 * DAY},
+        history_kw={"window_s": 2 * DAY, "forwards_in": 0, "forwards_out": 0,
+                    "amount_in_msat": 0, "amount_out_msat": 0, "fees_earned_msat": 0},
+    )
+    d = evaluate_channel(s, POLICY)
+    assert d.kind is DecisionKind.NO_ACTION, d.reasons
+    assert d.reasons[0].startswith("snapshot rejected")
+    assert "recent window" in d.reasons[0] and "history window" in d.reasons[0], d.reasons
+
+
+def test_recent_window_longer_than_history_is_refused_by_the_policy():
+    from mcp_optimizer.policies.config import PolicyError
+
+    with pytest.raises(PolicyError) as err:
+        with_env(UNDERPERFORMANCE__WINDOW_S=str(40 * DAY))
+    assert "underperformance.window_s" in str(err.value)
+    assert "windows.history_s" in str(err.value)

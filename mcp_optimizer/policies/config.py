@@ -255,6 +255,12 @@ def _check(policy: Policy, origin: str) -> None:
     pair("thresholds", "low_outbound_ratio", "high_outbound_ratio")
     pair("thresholds", "lower_below_score", "increase_above_score")
     pair("thresholds", "close_below_score", "lower_below_score")
+    if policy.underperformance.window_s > policy.windows.history_s:
+        problems.append(
+            f"key `underperformance.window_s` has value {policy.underperformance.window_s!r}, "
+            f"expected at most `windows.history_s` ({policy.windows.history_s!r}): the recent "
+            f"window lies inside the history window"
+        )
     # A change is capped at the largest step, then dropped when below the minimum change:
     # with the minimum above the step no fee could ever move.
     pair("steps", "min_change_ppm", "max_fee_rate_step_ppm")

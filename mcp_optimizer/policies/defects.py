@@ -123,6 +123,19 @@ def find_defects(snapshot: object) -> list[str]:
     _policy_defects(defects, "our policy", ch.our_policy)
     _stats_defects(defects, "recent", snapshot.recent, ch.chan_id, cap_ok)
     _stats_defects(defects, "history", snapshot.history, ch.chan_id, cap_ok)
+    recent, history = snapshot.recent, snapshot.history
+    if (
+        isinstance(recent, ForwardingStats)
+        and isinstance(history, ForwardingStats)
+        and _is_int(recent.window_s)
+        and _is_int(history.window_s)
+        and recent.window_s > history.window_s
+    ):
+        defects.append(
+            f"the recent window ({recent.window_s} s) is longer than the history window "
+            f"({history.window_s} s): both end at the snapshot time, so the recent one must "
+            f"lie inside the history one (swapped statistics?)"
+        )
     peer = ch.peer
     if isinstance(peer.uptime, UptimeKnown):
         _int_field(defects, "peer uptime (ppm)", peer.uptime.ratio_ppm, 0, 1_000_000)
