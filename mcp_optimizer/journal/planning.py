@@ -101,11 +101,17 @@ def resolve_pending(rec: ChangeRecord, actual: ChannelPolicy) -> tuple[ChangeSta
             ChangeState.VERIFIED,
             "reconciled after an interruption: the node shows the policy that was written",
         )
-    if same_policy(actual, rec.old_policy) and rec.state is ChangeState.INTENT:
+    if same_policy(actual, rec.old_policy):
+        if rec.state is ChangeState.INTENT:
+            return (
+                ChangeState.FAILED,
+                "reconciled after an interruption: the node still shows the old policy, the "
+                "write never took effect",
+            )
         return (
-            ChangeState.FAILED,
-            "reconciled after an interruption: the node still shows the old policy, the write "
-            "never took effect",
+            ChangeState.MISMATCHED,
+            "reconciled after an interruption: the node had accepted the write, but it shows "
+            f"the old policy ({describe(actual)}), not the new one",
         )
     return (
         ChangeState.MISMATCHED,
