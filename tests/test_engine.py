@@ -463,3 +463,19 @@ def test_recent_window_longer_than_history_is_refused_by_the_policy():
         with_env(UNDERPERFORMANCE__WINDOW_S=str(40 * DAY))
     assert "underperformance.window_s" in str(err.value)
     assert "windows.history_s" in str(err.value)
+
+
+def test_a_change_that_rounds_to_nothing_is_not_proposed():
+    # minimum change 0: 10% of 4 ppm rounds to 0 ppm; LOWER_FEES proposing the current policy
+    # unchanged claimed a change that is none
+    p = with_env(STEPS__MIN_CHANGE_PPM="0")
+    s = snapshot(
+        channel_kw={"local_balance_sat": 4_500_000, "remote_balance_sat": 490_000,
+                    "our_policy": policy(fee_rate_ppm=4)},
+        recent_kw={"forwards_out": 0, "forwards_in": 0},
+    )
+    d = evaluate_channel(s, p)
+    assert d.kind is DecisionKind.NO_ACTION, d.reasons
+    assert d.proposed_policy == d.current_policy
+    assert "idle outbound" in d.reasons[0]
+    assert any("0 ppm" in r for r in d.reasons[1:]), d.reasons

@@ -340,6 +340,12 @@ def _propose(
             f"{steps.min_change_ppm} ppm: not worth a gossip update"
         )
         return _no_action(s, reasons, factors, score)
+    if delta == 0 and not changed_other:
+        reasons.append(
+            f"the change rounds to 0 ppm at {old.fee_rate_ppm} ppm (or the bound holds it): "
+            f"nothing to change"
+        )
+        return _no_action(s, reasons, factors, score)
     if delta > 0:
         kind = DecisionKind.INCREASE_FEES
     elif delta < 0:
