@@ -535,3 +535,24 @@ def test_forwarding_log_keeps_nothing_half_written_when_a_page_fails():
     assert [t // NS for t in log.columns(0, 20).timestamp_ns.tolist()] == [1, 2, 11, 12]
     # 64-bit channel ids survive the columns
     assert _column_tuples(log.columns(0, 20))[0] == _tuples([_event(1)])[0]
+
+
+def test_forwarding_log_picks_up_events_lnd_writes_late():
+    # LND batches forwarding events and writes them every 15 s, dated when they settled: an
+    # event of second 95 can appear after a sync up to second 100. It was lost for good (the
+    # next sync started at 100), so its channel's stats missed it in every later window.
+    early = [_event(50), _event(90)]
+    late = _event(95, fee=7)
+    log = ForwardingLog(0)
+    assert log.sync(_PagedReader([early]), 100) == 2
+    written = [[*early, late, _event(120)]]
+    assert log.sync(_PagedReader(written), 200) == 2
+    assert [t // NS for t in log.columns(0, 200).timestamp_ns.tolist()] == [50, 90, 95, 120]
+    assert log.columns(0, 200).fee_msat.tolist() == [1, 1, 7, 1]
+    # read again, nothing is counted twice
+    assert log.sync(_PagedReader(written), 300) == 0
+    assert len(log) == 4
+    # what was pruned is not fetched back by the re-read
+    assert log.prune(92) == 2
+    assert log.sync(_PagedReader(written), 400) == 0
+    assert [t // NS for t in log.columns(0, 400).timestamp_ns.tolist()] == [95, 120]

@@ -25,6 +25,7 @@ import bisect
 import threading
 import time
 from array import array
+from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
@@ -620,15 +621,22 @@ class LndClient:
 class ForwardingLog:
     """Forwarding events kept between cycles; each ``sync`` fetches only what is newer.
 
-    Windows are half-open and tile: the first sync reads ``[start_s, until_s)``, each next
-    one ``[previous until_s, until_s)``. ``until_s`` should not be in the node's future.
+    Windows are half-open: the first sync reads ``[start_s, until_s)``, each next one
+    ``[previous until_s - LATE_WRITE_S, until_s)`` and keeps only the events it does not hold
+    yet: LND writes forwarding events in batches (every 15 s), dated when they settled, so an
+    event can appear after a sync that already covered its second (clock skew between this
+    host and the node widens that). ``until_s`` should not be in the node's future.
     ``prune(before_s)`` drops what no window needs any more. Events are held as six packed
     64-bit columns (48 bytes an event instead of about 300 as message objects); ``columns``
     hands a window out as numpy columns (what the service aggregates).
     """
 
+    LATE_WRITE_S = 300
+    """How far back each sync reads again for events LND wrote after the previous sync."""
+
     def __init__(self, start_s: int) -> None:
         self.synced_until_s = start_s
+        self._floor_s = start_s  # nothing before this is (re)fetched: the start, then prunes
         # timestamp_ns, chan_id_in, chan_id_out, amt_in_msat, amt_out_msat, fee_msat
         self._cols = (
             array("q"), array("Q"), array("Q"), array("q"), array("q"), array("q")
@@ -639,7 +647,8 @@ class ForwardingLog:
         return len(self._cols[0])
 
     def sync(self, client, until_s: int) -> int:
-        """Fetch the events of ``[synced_until_s, until_s)``; returns how many were new.
+        """Fetch the events of ``[synced_until_s, until_s)`` (and those LND wrote late over
+        the ``LATE_WRITE_S`` before); returns how many were new.
 
         ``client`` is anything with ``forwarding_event_pages(start_s, end_s)`` (an LndClient).
         """
@@ -647,9 +656,10 @@ class ForwardingLog:
             start = self.synced_until_s
             if until_s <= start:
                 return 0
-            source = client.forwarding_event_pages(start, until_s)
             ts, cin, cout, ain, aout, fee = self._cols
             before = len(ts)
+            reread = max(self._floor_s, start - self.LATE_WRITE_S)
+            source = client.forwarding_event_pages(reread, until_s)
             try:
                 for page in source:
                     ts.extend([e.timestamp_ns for e in page])
@@ -663,8 +673,36 @@ class ForwardingLog:
                 for col in self._cols:
                     del col[before:]
                 raise
+            if reread < start:
+                self._merge_reread(
+                    bisect.bisect_left(ts, reread * NS, 0, before),
+                    before,
+                    bisect.bisect_left(ts, start * NS, lo=before),
+                )
             self.synced_until_s = until_s
             return len(ts) - before
+
+    def _merge_reread(self, held_from: int, fetched_from: int, fresh_from: int) -> None:
+        """Rows ``[held_from, fetched_from)`` were held; ``[fetched_from, fresh_from)`` were
+        fetched again over that same time (LND's order: by time); later rows are new. Keep
+        each re-read event once (as a multiset: two identical forwards in one nanosecond stay
+        two), sorted by time; the new rows stay as they are, after them."""
+        cols = self._cols
+        held_rows = list(zip(*(c[held_from:fetched_from] for c in cols), strict=True))
+        reread_rows = list(zip(*(c[fetched_from:fresh_from] for c in cols), strict=True))
+        held = Counter(held_rows)
+        kept = list(held_rows)
+        for row in reread_rows:
+            if held[row] > 0:
+                held[row] -= 1
+            else:
+                kept.append(row)
+        kept.sort(key=lambda row: row[0])
+        for i, col in enumerate(cols):
+            fresh = col[fresh_from:]
+            del col[held_from:]
+            col.extend(row[i] for row in kept)
+            col.extend(fresh)
 
     def columns(self, start_s: int, end_s: int) -> ForwardColumns:
         """Events held with ``start_s <= timestamp < end_s`` as numpy columns (a copy, oldest
@@ -687,6 +725,7 @@ class ForwardingLog:
     def prune(self, before_s: int) -> int:
         """Forget events older than ``before_s``; returns how many were dropped."""
         with self._lock:
+            self._floor_s = max(self._floor_s, before_s)
             cut = bisect.bisect_left(self._cols[0], before_s * NS)
             for col in self._cols:
                 del col[:cut]
