@@ -11,9 +11,10 @@ import statistics
 import time
 import tracemalloc
 
+from sample_snapshots import sample_snapshots
+
 from mcp_optimizer.policies.config import load_policy
 from mcp_optimizer.policies.engine import evaluate_channel
-from mcp_optimizer.samples import sample_snapshots
 
 
 def main() -> None:

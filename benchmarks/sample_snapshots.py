@@ -1,7 +1,7 @@
-"""Deterministic sample snapshots: a built-in node for demos, tests and benchmarks.
+"""Deterministic synthetic snapshots for the engine benchmark.
 
-These are synthetic (made from a seed), not measurements of a real node; the simulator
-(mcp_optimizer.simulator) is the realistic source.
+Made from a seed, not measured on a real node; the simulator (mcp_optimizer.simulator) is the
+realistic source.
 """
 
 from __future__ import annotations
