@@ -65,8 +65,7 @@ def log_change(
     detail: str,
     gates: Iterable[Gate] = (),
 ) -> None:
-    """One line for one state a change reached."""
-    ensure_levels()
+    """One line for one state a change reached (the ACTION level is registered at import)."""
     who = origin.value if isinstance(origin, ChangeOrigin) else origin
     logger.log(
         level_for(state, gates),

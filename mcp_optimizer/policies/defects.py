@@ -71,7 +71,7 @@ def _policy_defects(defects: list[str], label: str, policy: object) -> None:
 
 
 def _stats_defects(
-    defects: list[str], label: str, stats: object, chan_id: object, capacity_ok: bool
+    defects: list[str], label: str, stats: object, chan_id: object
 ) -> None:
     if not isinstance(stats, ForwardingStats):
         defects.append(f"{label} forwarding statistics are missing")
@@ -121,8 +121,8 @@ def find_defects(snapshot: object) -> list[str]:
     else:
         _int_field(defects, "channel age (s)", ch.age_s, 0, 2**40)
     _policy_defects(defects, "our policy", ch.our_policy)
-    _stats_defects(defects, "recent", snapshot.recent, ch.chan_id, cap_ok)
-    _stats_defects(defects, "history", snapshot.history, ch.chan_id, cap_ok)
+    _stats_defects(defects, "recent", snapshot.recent, ch.chan_id)
+    _stats_defects(defects, "history", snapshot.history, ch.chan_id)
     recent, history = snapshot.recent, snapshot.history
     if (
         isinstance(recent, ForwardingStats)
