@@ -1,0 +1,95 @@
+"""What every part of the journal shares: its errors, the codecs of its JSON columns, and the
+connection with its lock, transactions and reads (:class:`JournalBase`).
+
+WAL mode, ``synchronous=FULL``: a record is on disk when its call returns (an INTENT is durable
+before the node is called). Every record is its own transaction unless a caller batches them.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+import msgspec
+
+from mcp_optimizer.messages.decision import Decision
+from mcp_optimizer.messages.domain import ChannelPolicy, PeerPolicy
+from mcp_optimizer.messages.journal import GateStop
+
+_json = msgspec.json.Encoder()
+_policy_dec = msgspec.json.Decoder(ChannelPolicy)
+_peer_policy_dec = msgspec.json.Decoder(PeerPolicy)
+_stops_dec = msgspec.json.Decoder(list[GateStop])
+_strs_dec = msgspec.json.Decoder(list[str])
+_ints_dec = msgspec.json.Decoder(list[int])
+_decision_dec = msgspec.json.Decoder(Decision)
+
+
+class JournalError(Exception):
+    """The journal cannot be used; the message says which file and why, in one sentence."""
+
+
+class IllegalTransition(JournalError):
+    """A change was asked to move between states the state machine does not allow."""
+
+
+class JournalBase:
+    """The journal's connection, safe to share between threads (one connection, one lock)."""
+
+    def __init__(self, con: sqlite3.Connection, path: Path, clock: Callable[[], float]):
+        self._con = con
+        self.path = path
+        self._clock = clock
+        self._lock = threading.RLock()
+
+    def now_s(self) -> int:
+        return int(self._clock())
+
+    # ---- transactions ---------------------------------------------------------------------
+
+    class _Tx:
+        def __init__(self, journal: JournalBase):
+            self.j = journal
+
+        def __enter__(self) -> sqlite3.Cursor:
+            self.j._lock.acquire()
+            try:
+                self.cur = self.j._con.cursor()
+                self.cur.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                self.j._lock.release()
+                raise JournalError(f"journal {self.j.path}: cannot write ({exc})") from None
+            return self.cur
+
+        def __exit__(self, exc_type, exc, tb) -> None:
+            try:
+                if exc_type is None:
+                    self.cur.execute("COMMIT")
+                else:
+                    self.cur.execute("ROLLBACK")
+            except sqlite3.Error as err:
+                if exc_type is None:
+                    raise JournalError(f"journal {self.j.path}: cannot commit ({err})") from None
+            finally:
+                self.j._lock.release()
+
+    def _tx(self) -> JournalBase._Tx:
+        return JournalBase._Tx(self)
+
+    def _query(self, sql: str, args: Sequence[object] = ()) -> list[tuple]:
+        with self._lock:
+            try:
+                return self._con.execute(sql, args).fetchall()
+            except sqlite3.DatabaseError as exc:
+                raise JournalError(f"journal {self.path}: cannot read ({exc})") from None
+
+
+def _enc(obj: object) -> str:
+    return _json.encode(obj).decode()
+
+
+def _chunks(items: list[int], size: int) -> Iterable[list[int]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
