@@ -9,9 +9,10 @@
     A policy YAML file laid over the default policy (default: none).
 ``MCP_CYCLE_INTERVAL_S``
     Seconds between full cycles (default 21600, 6 h).
-``MCP_EVENT_DEBOUNCE_S`` / ``MCP_EVENT_MAX_DELAY_S``
-    Quiet time after node events before the cycle they ask for (default 30), and the longest
-    wait after the first event of a storm (default 300).
+``MCP_EVENT_DEBOUNCE_S`` / ``MCP_EVENT_MAX_DELAY_S`` / ``MCP_EVENT_MIN_INTERVAL_S``
+    Quiet time after node events before the cycle they ask for (default 30), the longest
+    wait after the first event of a storm (default 300), and the shortest time between two
+    cycles asked by events (default 1800); events never move the 6-hourly schedule.
 ``MCP_FAILURE_BURST``
     ``COUNT/SECONDS``: forwarding failures that count as a burst (default ``20/60``).
 ``MCP_RESTART_INTENSITY``
@@ -134,6 +135,7 @@ class ServiceSettings:
                 interval_s=_number(env, "MCP_CYCLE_INTERVAL_S", 6 * 3600.0, 1.0),
                 debounce_s=_number(env, "MCP_EVENT_DEBOUNCE_S", 30.0, 0.0),
                 max_delay_s=_number(env, "MCP_EVENT_MAX_DELAY_S", 300.0, 1.0),
+                event_min_interval_s=_number(env, "MCP_EVENT_MIN_INTERVAL_S", 1800.0, 0.0),
                 failure_burst_count=burst_n,
                 failure_burst_window_s=burst_s,
             ),
