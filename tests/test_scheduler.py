@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import random
 
 import pytest
 import trio
@@ -48,7 +50,7 @@ def test_storm_of_events_gives_one_cycle_after_quiet():
 
 
 def test_endless_storm_still_gives_a_cycle_after_max_delay():
-    s = Scheduler(S, 0.0)
+    s = Scheduler(dataclasses.replace(S, event_min_interval_s=0), 0.0)
     s.start(0.0)
     s.finish(1.0)
     cycles = 0
@@ -61,6 +63,51 @@ def test_endless_storm_still_gives_a_cycle_after_max_delay():
             cycles += 1
         t += 10
     assert cycles == 5  # one per max_delay_s (+1 event period), not one per event (180)
+
+
+def test_endless_storm_gives_one_event_cycle_per_min_interval():
+    s = Scheduler(S, 0.0)  # event_min_interval_s 1800 (the default)
+    s.start(0.0)
+    s.finish(1.0)
+    started = []
+    t = 10.0
+    while t <= 7200:  # an event every 10 s for two hours
+        s.on_event("channel closed", t)
+        if s.due(t):
+            s.start(t)
+            s.finish(t)
+            started.append(t)
+        t += 10
+    assert started == [310.0, 2110.0, 3910.0, 5710.0]  # max_delay, then one per 1800 s
+
+
+def test_flapping_peers_for_30_days_keep_the_6_hour_schedule():
+    """A peer flapping every few minutes to hours for 30 simulated days (the new operator saw
+    ~340 of 357 cycles triggered by events, and each pushed the 6-hourly cycle back)."""
+    rng = random.Random(7)
+    s = Scheduler(S, 0.0)
+    triggers: list[tuple[float, str]] = []
+    t, end = 0.0, 30 * 86400.0
+    next_event = rng.expovariate(1 / 900)
+    while t <= end:
+        if t >= next_event:
+            s.on_event("channel inactive", t)
+            next_event = t + rng.expovariate(1 / 900)  # every 15 minutes on average
+        trigger = s.due(t)
+        if trigger:
+            s.start(t)
+            s.finish(t + 30)
+            triggers.append((t, trigger))
+        t += 10
+    periodic = [at for at, why in triggers if why == "schedule"]
+    events = [at for at, why in triggers if why.startswith("node events")]
+    # the scheduled cycles keep their period: at 0, 6 h, 12 h, ... none pushed back (a period
+    # may be served by an event cycle that starts when it is due)
+    assert all(at % (6 * 3600) == 0 for at in periodic)
+    assert len(periodic) >= 115
+    # and at most one event cycle per 30 minutes
+    assert all(b - a >= 1800 for a, b in zip(events, events[1:], strict=False))
+    assert len(events) <= end / 1800 + 1
 
 
 def test_events_during_a_cycle_give_exactly_one_follow_up():

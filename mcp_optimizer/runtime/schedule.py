@@ -2,10 +2,13 @@
 
 The caller passes ``now`` (any monotonic seconds) to every method. Rules:
 
-- a full cycle every ``interval_s`` (6 h by default), counted from the start of the last cycle;
+- a full cycle every ``interval_s`` (6 h by default) on a fixed period: cycles asked by events
+  or evaluate-now do not move it (a flapping peer cannot postpone the schedule for ever);
 - node events (channel opened/closed/inactive, a burst of forwarding failures) ask for a cycle
   after ``debounce_s`` of quiet, and at the latest ``max_delay_s`` after the first event of a
-  storm: a storm of events gives one cycle, not hundreds;
+  storm: a storm of events gives one cycle, not hundreds; and at most one event cycle starts
+  per ``event_min_interval_s`` (events arriving sooner wait for the window's end, or are
+  absorbed by the next scheduled cycle);
 - evaluate-now asks for a cycle at once;
 - never two cycles at once: what arrives during a cycle is kept for one follow-up cycle;
 - while paused, nothing starts by itself (evaluate-now still does).
@@ -26,6 +29,8 @@ class ScheduleSettings:
     """Quiet time after the last node event before the cycle it asks for."""
     max_delay_s: float = 300.0
     """Longest wait after the first event of a storm that never quiets down."""
+    event_min_interval_s: float = 1800.0
+    """Shortest time between the starts of two cycles asked by node events."""
     failure_burst_count: int = 20
     """Forwarding failures within ``failure_burst_window_s`` that count as a burst."""
     failure_burst_window_s: float = 60.0
@@ -37,8 +42,9 @@ class ScheduleSettings:
         for name in ("interval_s", "max_delay_s", "failure_burst_window_s"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"schedule setting {name} must be more than 0")
-        if self.debounce_s < 0:
-            raise ValueError("schedule setting debounce_s must be 0 or more")
+        for name in ("debounce_s", "event_min_interval_s"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"schedule setting {name} must be 0 or more")
         if self.failure_burst_count < 1:
             raise ValueError("schedule setting failure_burst_count must be 1 or more")
 
@@ -66,6 +72,7 @@ class Scheduler:
     failures: deque[float] = field(default_factory=deque, init=False)
     burst_until: float = field(default=-math.inf, init=False)
     cycles_started: int = field(default=0, init=False)
+    last_event_cycle_at: float = field(default=-math.inf, init=False)
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -107,7 +114,8 @@ class Scheduler:
         if self.first_event_at is None or self.last_event_at is None:
             return None
         s = self.settings
-        return min(self.last_event_at + s.debounce_s, self.first_event_at + s.max_delay_s)
+        quiet = min(self.last_event_at + s.debounce_s, self.first_event_at + s.max_delay_s)
+        return max(quiet, self.last_event_cycle_at + s.event_min_interval_s)
 
     def due(self, now: float) -> str | None:
         """The trigger of the cycle to start now, or None."""
@@ -154,7 +162,17 @@ class Scheduler:
         self.manual = False
         self.first_event_at = self.last_event_at = None
         self.events.clear()
-        self.next_periodic = now + self.settings.interval_s
+        if now >= self.next_periodic:
+            # this cycle (whatever asked for it) is the period's: the next one is counted from
+            # when this one was due, so a late start does not shift the schedule and missed
+            # periods are not run twice; a cycle before it is due leaves the period alone
+            interval = self.settings.interval_s
+            steps = max(1, math.ceil((now - self.next_periodic) / interval))
+            self.next_periodic += interval * steps
+            if self.next_periodic <= now:
+                self.next_periodic += interval
+        if trigger.startswith("node events"):
+            self.last_event_cycle_at = now
         self.cycles_started += 1
         self.now = now
         return CycleStart(trigger=trigger, started_at=now)
