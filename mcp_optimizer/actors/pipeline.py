@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from mcp_optimizer.messages import (
     CentralityUnknown,
+    ChannelSnapshot,
+    Decision,
     NetworkStats,
     NetworkStatsKnown,
     NetworkStatsUnknown,
@@ -173,14 +176,21 @@ class DeciderActor(SupervisedActor):
     """Runs the pure engine on each snapshot, then says in each decision where its peer's
     record came from (and, for a fee change, the network's fees)."""
 
-    def __init__(self, ctx: ActorContext, policy: Policy):
+    def __init__(
+        self,
+        ctx: ActorContext,
+        policy: Policy,
+        decide: Callable[[ChannelSnapshot, Policy], Decision] = evaluate_channel,
+    ):
         super().__init__(ctx)
         self.policy = policy
+        self.decide = decide
+        """The deciding function: the engine; the backtest passes a baseline strategy's."""
 
     def handle(self, message: Any) -> Any:
         match message:
             case DecideRequest(snapshots=snapshots, records=records, network=network):
-                decisions = [evaluate_channel(s, self.policy) for s in snapshots]
+                decisions = [self.decide(s, self.policy) for s in snapshots]
                 return DecidedReply(
                     decisions=with_fact_sources(decisions, snapshots, records, network)
                 )

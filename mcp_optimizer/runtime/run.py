@@ -13,7 +13,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,8 +31,9 @@ from mcp_optimizer.actors.pipeline import (
 )
 from mcp_optimizer.actors.providers import FactsActor, LndActor, LocalGraphActor
 from mcp_optimizer.journal import Journal
-from mcp_optimizer.messages import CrashKind
+from mcp_optimizer.messages import ChannelSnapshot, CrashKind, Decision
 from mcp_optimizer.policies.config import Policy, load_policy
+from mcp_optimizer.policies.engine import evaluate_channel
 from mcp_optimizer.providers.amboss import AmbossProvider
 from mcp_optimizer.providers.http import ProviderMetrics, load_provider_settings
 from mcp_optimizer.providers.http.settings import ProviderSettings, RetryPolicy
@@ -42,6 +43,7 @@ from mcp_optimizer.providers.lnd.settings import LndSettings
 from mcp_optimizer.providers.local_graph import CentralityCache, warm_up
 from mcp_optimizer.providers.mempool import MempoolProvider
 from mcp_optimizer.safety.actuator import Actuator
+from mcp_optimizer.simulator.scenario import Scenario
 from mcp_optimizer.simulator.ticker import Ticker
 from mcp_optimizer.supervisor import ChildSpec, Supervisor
 
@@ -69,8 +71,10 @@ def child_specs(
     failures: FailureLog,
     facts: FactsSources,
     centrality: CentralityCache,
+    decide: Callable[[ChannelSnapshot, Policy], Decision] = evaluate_channel,
 ) -> list[ChildSpec]:
-    """The supervision tree's children, providers first (start order; stopped in reverse)."""
+    """The supervision tree's children, providers first (start order; stopped in reverse).
+    ``decide`` is the decider's function (the engine; a backtest strategy's otherwise)."""
     return [
         ChildSpec(name="lnd", factory=lambda ctx: LndActor.start(
             ctx, client, failures, expected_errors=(LndError,))),
@@ -84,7 +88,7 @@ def child_specs(
         ChildSpec(name="preprocessing", factory=lambda ctx: PreprocessingActor.start(ctx)),
         ChildSpec(name="scorer", factory=lambda ctx: ScorerActor.start(
             ctx, ("facts",), facts_ask_timeout_s(facts.settings.retry))),
-        ChildSpec(name="decider", factory=lambda ctx: DeciderActor.start(ctx, policy)),
+        ChildSpec(name="decider", factory=lambda ctx: DeciderActor.start(ctx, policy, decide)),
         ChildSpec(name="actuator", factory=lambda ctx: ActuatorActor.start(ctx, actuator),
                   writes_policy=True),
     ]
@@ -121,11 +125,16 @@ def configure_logging(data_dir: Path, level: str = "INFO") -> None:
 
 @contextmanager
 def open_service(
-    settings: ServiceSettings, environ: Mapping[str, str] | None = None
+    settings: ServiceSettings,
+    environ: Mapping[str, str] | None = None,
+    *,
+    scenario: Scenario | None = None,
+    decide: Callable[[ChannelSnapshot, Policy], Decision] = evaluate_channel,
 ) -> Iterator[Service]:
     """Build the whole service (node connection, journal, actuator, supervised actors) and
     tear it down in reverse order on exit. ``Service.main`` runs it; tests also drive
-    ``service.runner.run(trigger)`` directly."""
+    ``service.runner.run(trigger)`` directly. The backtest (``mcp_optimizer.backtest``) gives
+    the simulator's ``scenario`` itself (a seed of its own) and the decider's ``decide``."""
     env = os.environ if environ is None else environ
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     prepare_path(settings.socket_path)  # fails fast when a service already runs there
@@ -137,7 +146,8 @@ def open_service(
             from mcp_optimizer.simulator.model import SimulatedNode
             from mcp_optimizer.simulator.scenario import load_scenario
 
-            scenario = load_scenario(settings.sim_scenario)
+            if scenario is None:
+                scenario = load_scenario(settings.sim_scenario)
             if settings.sim_start_now:  # one clock for the operator: the simulator's is now
                 scenario = dataclasses.replace(scenario, start_s=int(time.time()))
             sim_node = SimulatedNode.from_config(scenario)
@@ -212,7 +222,7 @@ def open_service(
             actuator.record_crash(CrashKind.ACTOR_RESTART, name, cause)
 
         supervisor = Supervisor(
-            child_specs(client, actuator, policy, failures, facts, centrality),
+            child_specs(client, actuator, policy, failures, facts, centrality, decide),
             intensity=settings.intensity,
             on_crash=on_crash,
         )
