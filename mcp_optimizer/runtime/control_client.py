@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import socket
+import time
 from pathlib import Path
 
 from mcp_optimizer.messages.control import MAX_FRAME_BYTES, ControlReply, ControlRequest
@@ -30,6 +31,23 @@ def _recv_exactly(sock: socket.socket, n: int) -> bytes:
     return bytes(buf)
 
 
+def _connect(sock: socket.socket, path: Path, timeout_s: float) -> None:
+    """Connect within ``timeout_s``. A Unix socket whose listen queue is full refuses a
+    connection with EAGAIN at once (no waiting, even with a timeout): retried until then."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            sock.connect(str(path))
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise ControlUnavailable(
+                    f"the service accepted no connection on {path} within {timeout_s:g} s "
+                    "(its queue is full)"
+                ) from None
+            time.sleep(0.02)
+
+
 def request(path: Path | str, req: ControlRequest, *, timeout_s: float = 30.0) -> ControlReply:
     """Send one request, return the service's reply.
 
@@ -41,7 +59,7 @@ def request(path: Path | str, req: ControlRequest, *, timeout_s: float = 30.0) -
     sock.settimeout(timeout_s)
     try:
         try:
-            sock.connect(str(path))
+            _connect(sock, path, timeout_s)
         except FileNotFoundError:
             raise ControlUnavailable(
                 f"no service is running: the control socket {path} does not exist"

@@ -4,6 +4,12 @@ One request frame in, one reply frame out, as many times as the client likes on 
 connection. A malformed frame gets a typed ``ControlError`` and the connection stays usable;
 an oversized frame (or a stalled one) gets an error and the connection is closed; neither
 harms the server or other clients. Handler errors become ``ControlError(internal)``.
+
+Every socket operation has a deadline: a connection idle longer than ``idle_timeout_s`` is
+closed, a frame must arrive within ``frame_timeout_s`` of its header, and a reply must be taken
+by the client within ``send_timeout_s`` (a client that stops reading is disconnected, so it
+never holds one of the ``max_connections`` slots past that). Nothing a client sends can end the
+server: an unexpected error while serving a connection is logged and closes that connection.
 """
 
 from __future__ import annotations
@@ -25,9 +31,21 @@ from mcp_optimizer.messages.control import (
     ControlRequest,
 )
 
-from .frames import HEADER, FrameError, check_length, decode_request, encode_reply, error_reply
+from .frames import (
+    HEADER,
+    FrameError,
+    check_length,
+    cut,
+    decode_request,
+    encode_reply,
+    error_reply,
+)
 
 Handler = Callable[[ControlRequest], Awaitable[ControlReply]]
+
+
+class _Disconnect(Exception):
+    """Close this connection (the client is too slow to take its reply)."""
 
 
 class ControlSocketError(RuntimeError):
@@ -97,6 +115,7 @@ class ControlServer:
         max_frame_bytes: int = MAX_FRAME_BYTES,
         frame_timeout_s: float = 10.0,
         idle_timeout_s: float = 300.0,
+        send_timeout_s: float = 10.0,
         max_connections: int = 32,
     ) -> None:
         self.path = path
@@ -104,6 +123,7 @@ class ControlServer:
         self.max_frame_bytes = max_frame_bytes
         self.frame_timeout_s = frame_timeout_s
         self.idle_timeout_s = idle_timeout_s
+        self.send_timeout_s = send_timeout_s
         self.max_connections = max_connections
         self.connections = 0
         self.served = 0
@@ -142,8 +162,29 @@ class ControlServer:
                         return
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 return  # the client went away
+            except _Disconnect:
+                return
+            except Exception as exc:  # noqa: BLE001 - no input may stop the server
+                self.refused += 1
+                logger.opt(exception=exc).error(
+                    "control socket: connection closed after an unexpected error: {}",
+                    type(exc).__name__,
+                )
+                return
             finally:
                 self.connections -= 1
+
+    async def _send(self, stream: trio.SocketStream, data: bytes) -> None:
+        """Send ``data`` within ``send_timeout_s``, or give up on this connection."""
+        with trio.move_on_after(self.send_timeout_s) as scope:
+            await stream.send_all(data)
+        if scope.cancelled_caught:
+            self.refused += 1
+            logger.warning(
+                "control socket: a client took no reply within {:g} s: disconnected",
+                self.send_timeout_s,
+            )
+            raise _Disconnect
 
     async def _one_frame(self, stream: trio.SocketStream) -> bool:
         """Serve one frame; False when the connection should close."""
@@ -164,19 +205,26 @@ class ControlServer:
         except FrameError as exc:
             self.refused += 1
             logger.warning("control socket: refused a frame: {}", exc)
-            await stream.send_all(error_reply(exc))
+            await self._send(stream, error_reply(exc))
             return in_sync
         except trio.TooSlowError:
             self.refused += 1
             exc = FrameError("bad_frame", f"frame not received within {self.frame_timeout_s:g} s")
             logger.warning("control socket: {}", exc)
-            await stream.send_all(error_reply(exc))
+            await self._send(stream, error_reply(exc))
             return False
         try:
             reply = await self.handler(request)
         except Exception as exc:  # noqa: BLE001 - answered, logged, server keeps going
             logger.opt(exception=exc).error("control request {} failed", type(request).__name__)
-            reply = ControlError(code="internal", message=f"{type(exc).__name__}: {exc}")
+            reply = ControlError(code="internal", message=f"{type(exc).__name__}: {cut(str(exc))}")
         self.served += 1
-        await stream.send_all(encode_reply(reply))
+        try:
+            data = encode_reply(reply)
+        except Exception as exc:  # noqa: BLE001 - a reply that cannot be encoded
+            logger.opt(exception=exc).error("control reply {} cannot be encoded",
+                                            type(reply).__name__)
+            data = encode_reply(ControlError(
+                code="internal", message=f"the reply cannot be encoded: {type(exc).__name__}"))
+        await self._send(stream, data)
         return True

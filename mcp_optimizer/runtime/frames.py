@@ -6,6 +6,7 @@ Pure functions shared by the server and the client.
 from __future__ import annotations
 
 import struct
+from typing import Any
 
 import msgspec
 
@@ -19,6 +20,14 @@ from mcp_optimizer.messages.control import (
 )
 
 HEADER = struct.Struct(">I")
+
+INT_MIN = -(1 << 63)
+INT_MAX = (1 << 63) - 1
+"""The integers a request may carry: what the journal (SQLite) and the node store. JSON
+allows any size; a larger one is refused as bad input instead of overflowing later."""
+
+QUOTE_CHARS = 40
+"""How much of a value is quoted back in an error (a request may be a megabyte long)."""
 
 
 class FrameError(ValueError):
@@ -66,27 +75,70 @@ def check_length(length: int, max_bytes: int) -> None:
         raise FrameError("bad_frame", "empty frame refused")
 
 
-def decode_request(payload: bytes) -> ControlRequest:
-    """The request in ``payload``, or :class:`FrameError` naming what is wrong with it."""
+def quote(value: object, limit: int = QUOTE_CHARS) -> str:
+    """``repr(value)`` cut to ``limit`` characters (an integer's repr is cut from its digits
+    without building the whole string when it is huge)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
+        return f"an integer of {value.bit_length()} bits"
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def _decode(decoder: msgspec.json.Decoder, payload: bytes, what: str) -> Any:
     try:
-        version = _version_decoder.decode(payload).protocol_version
+        return decoder.decode(payload)
     except msgspec.DecodeError as exc:
-        raise FrameError("bad_frame", f"unreadable frame: {exc}") from None
+        raise FrameError("bad_frame", f"{what}: {cut(str(exc))}") from None
+    except RecursionError:
+        # msgspec's guard against deep nesting; never a crash of the server.
+        raise FrameError("bad_frame", f"{what}: nested too deeply") from None
+    except (ValueError, OverflowError, MemoryError) as exc:
+        raise FrameError("bad_frame", f"{what}: {type(exc).__name__}") from None
+
+
+def cut(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def _check_ints(value: Any, path: str) -> None:
+    """Refuse any integer outside [INT_MIN, INT_MAX] anywhere in a decoded request."""
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int):
+        if not INT_MIN <= value <= INT_MAX:
+            raise FrameError(
+                "bad_frame",
+                f"invalid request: `{path}` has value {quote(value)}, expected an integer "
+                f"from -2^63 to 2^63-1",
+            )
+        return
+    if isinstance(value, msgspec.Struct):
+        for name in value.__struct_fields__:
+            _check_ints(getattr(value, name), f"{path}.{name}" if path else name)
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            _check_ints(item, f"{path}[{i}]")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_ints(item, f"{path}.{key}")
+
+
+def decode_request(payload: bytes) -> ControlRequest:
+    """The request in ``payload``, or :class:`FrameError` naming what is wrong with it.
+
+    Never raises anything else: deep nesting, huge integers or odd bytes are bad frames.
+    """
+    version = _decode(_version_decoder, payload, "unreadable frame").protocol_version
     if version != CONTROL_PROTOCOL_VERSION:
         raise FrameError(
             "unsupported_version",
-            f"protocol version {version} is not supported (this service speaks "
+            f"protocol version {quote(version)} is not supported (this service speaks "
             f"{CONTROL_PROTOCOL_VERSION})",
         )
-    try:
-        return _request_decoder.decode(payload).request
-    except msgspec.DecodeError as exc:
-        raise FrameError("bad_frame", f"invalid request: {exc}") from None
+    request = _decode(_request_decoder, payload, "invalid request").request
+    _check_ints(request, "")
+    return request
 
 
 def decode_reply(payload: bytes) -> ControlReply:
-    try:
-        frame_ = _reply_decoder.decode(payload)
-    except msgspec.DecodeError as exc:
-        raise FrameError("bad_frame", f"unreadable reply from the service: {exc}") from None
-    return frame_.reply
+    return _decode(_reply_decoder, payload, "unreadable reply from the service").reply
