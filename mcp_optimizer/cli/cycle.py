@@ -32,6 +32,7 @@ _SUCCEEDED = (CycleOutcome.OK, CycleOutcome.PARTIAL)
 def cmd_cycle(args: argparse.Namespace) -> int:
     from mcp_optimizer.journal import JournalError
     from mcp_optimizer.runtime.run import open_service
+    from mcp_optimizer.simulator.errors import ScenarioError
 
     env = dict(os.environ)
     if args.policy:
@@ -54,7 +55,7 @@ def cmd_cycle(args: argparse.Namespace) -> int:
                 rows = journal.decisions(cycle_id=done.cycle_id, limit=1_000_000)
                 mode = service.actuator.mode().value
                 where = service.node_description
-        except (PolicyError, SettingsError, JournalError) as exc:
+        except (PolicyError, SettingsError, JournalError, ScenarioError) as exc:
             raise CliError(str(exc), status=2) from None
     decisions = sorted((d for _, _, d in rows), key=lambda d: d.chan_id)
     if args.json:

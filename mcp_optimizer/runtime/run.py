@@ -146,12 +146,39 @@ def open_service(
             from mcp_optimizer.simulator.model import SimulatedNode
             from mcp_optimizer.simulator.scenario import load_scenario
 
-            if scenario is None:
-                scenario = load_scenario(settings.sim_scenario)
-            if settings.sim_start_now:  # one clock for the operator: the simulator's is now
-                scenario = dataclasses.replace(scenario, start_s=int(time.time()))
-            sim_node = SimulatedNode.from_config(scenario)
-            server = start_server(sim_node, "127.0.0.1:0", settings.data_dir / "simulator")
+            sim_dir = settings.data_dir / "simulator"
+            if scenario is not None:  # the backtest's own node: built fresh, never kept
+                sim_node = SimulatedNode.from_config(scenario)
+            else:
+                from mcp_optimizer.simulator import persist
+
+                state_file = persist.state_path(sim_dir)
+                sim_node = persist.load(state_file, settings.sim_scenario)
+                if sim_node is None:
+                    scenario = load_scenario(settings.sim_scenario)
+                    if settings.sim_start_now:  # one clock for the operator: it is now
+                        scenario = dataclasses.replace(scenario, start_s=int(time.time()))
+                    sim_node = SimulatedNode.from_config(scenario)
+                else:
+                    gap = int(time.time()) - sim_node.now_s()
+                    catch_up = settings.sim_start_now and gap > 0
+                    logger.info(
+                        "resuming the embedded simulator's node kept in {} (scenario {}, {} "
+                        "channels){}", state_file, settings.sim_scenario,
+                        len(sim_node.channels()),
+                        f"; simulating the {gap} s it was stopped" if catch_up else "",
+                    )
+                    if catch_up:
+                        sim_node.advance(gap)
+                saver = persist.AutoSaver(
+                    sim_node, state_file,
+                    on_error=lambda exc: logger.warning(
+                        "cannot keep the simulated node in {}: {}", state_file, exc
+                    ),
+                )
+                stack.callback(saver.stop)  # runs after the ticker and the server stopped
+                saver.start()
+            server = start_server(sim_node, "127.0.0.1:0", sim_dir)
             stack.callback(server.stop)
             ticker = Ticker(
                 sim_node,
