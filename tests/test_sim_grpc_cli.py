@@ -96,3 +96,51 @@ def test_simulate_refuses_a_bad_listen_address(tmp_path):
     )
     assert proc.returncode == 2
     assert "not HOST:PORT" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def _cycle_against(address: str, state: Path, tmp_path: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MCP_")}
+    env.update(
+        MCP_LND_HOST=address,
+        MCP_LND_TLS_CERT=str(state / "tls.cert"),
+        MCP_LND_MACAROON=str(state / "admin.macaroon"),
+        MCP_MEMPOOL_URL="off",
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "mcp_optimizer", "cycle", "--json", "--data-dir",
+         str(tmp_path / "client")],
+        cwd=ROOT, capture_output=True, text=True, timeout=240, env=env,
+    )
+
+
+def test_a_client_of_simulate_decides_on_the_served_history(tmp_path):
+    """`simulate` serves "now" by default: a separate client (wall clock) finds the scenario's
+    forwards (it proposed closing 16 of 21 channels on an empty history)."""
+    import json
+
+    proc = _start(tmp_path, "--speed", "0")
+    try:
+        address, header = _header(proc)
+        assert "started now" in header[-1]
+        done = _cycle_against(address, tmp_path / "state", tmp_path)
+        assert done.returncode == 0, done.stderr
+        out = json.loads(done.stdout)
+        kinds = [d["kind"] for d in out["decisions"]]
+        assert len(kinds) == 21, kinds
+        assert kinds.count("CLOSE_CHANNEL") <= 3, kinds  # was 16 of 21 on an empty history
+    finally:
+        proc.kill()
+        proc.communicate()
+
+
+def test_a_client_whose_node_clock_disagrees_says_so_instead_of_deciding(tmp_path):
+    proc = _start(tmp_path, "--speed", "0", "--start", "scenario")
+    try:
+        address, header = _header(proc)
+        assert "started at the scenario's date" in header[-1]
+        done = _cycle_against(address, tmp_path / "state", tmp_path)
+        assert done.returncode == 1, (done.stdout, done.stderr)
+        assert "the node's clock" in done.stdout and "behind this machine's" in done.stdout
+    finally:
+        proc.kill()
+        proc.communicate()

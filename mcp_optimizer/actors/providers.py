@@ -39,6 +39,7 @@ from mcp_optimizer.messages.forwarding import ForwardingStatsRead, ReadForwardin
 from mcp_optimizer.preprocess import aggregate_windows
 from mcp_optimizer.providers.facts import PeerFactsResolver
 from mcp_optimizer.providers.lnd.client import ForwardingLog
+from mcp_optimizer.providers.lnd.clock import clock_disagreement
 from mcp_optimizer.providers.mempool import MempoolProvider
 from mcp_optimizer.supervisor.supervisor import ActorContext
 
@@ -50,6 +51,8 @@ class NodeReader(Protocol):
     """What the LND provider actor needs from a node client (``LndClient`` provides it)."""
 
     def now_s(self) -> int: ...
+
+    def node_time_s(self) -> int: ...
 
     def list_channels(self) -> list[Channel]: ...
 
@@ -81,6 +84,11 @@ class LndActor(SupervisedActor):
         try:
             match message:
                 case ReadChannelsRequest():
+                    problem = clock_disagreement(self.client.node_time_s(), self.client.now_s())
+                    if problem is not None:
+                        return StageError(
+                            actor=self.ctx.name, request="ReadChannelsRequest", reason=problem
+                        )
                     channels = self.client.list_channels()
                     # The read's time is when it completed: what LND reported during it (an
                     # uptime's observation time) is never dated after the snapshot.

@@ -1,7 +1,9 @@
 """Verb ``simulate``: serve a simulated LND node on LND's gRPC interface until stopped.
 
 ``mcp-optimizer simulate --scenario NAME|FILE --listen 127.0.0.1:PORT --state-dir DIR
-[--speed N]`` builds the scenario's node, serves it over TLS with macaroons written to DIR
+[--speed N] [--start now|scenario]`` builds the scenario's node (its clock and history ending
+at the wall clock by default, like the embedded simulator; ``--start scenario`` keeps the
+scenario's own date, or ``MCP_SIM_START``), serves it over TLS with macaroons written to DIR
 (``tls.cert``, ``admin.macaroon``, ``readonly.macaroon``), prints where it listens, and
 advances the simulated clock by N simulated seconds per real second (0 freezes it). SIGINT or
 SIGTERM stops it cleanly.
@@ -10,6 +12,7 @@ SIGTERM stops it cleanly.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -27,8 +30,22 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     if args.speed < 0:
         raise CliError(f"--speed must be 0 or more simulated seconds per second, not {args.speed}")
+    import dataclasses
+    import time
+
+    from mcp_optimizer.simulator.scenario import load_scenario
+
+    start = args.start or os.environ.get("MCP_SIM_START", "").strip().lower() or "now"
+    if start not in ("now", "scenario"):
+        raise CliError(
+            f"--start (or MCP_SIM_START) is {start!r}: expected 'now' (the history ends at the "
+            "wall clock) or 'scenario' (the scenario's own date)"
+        )
     try:
-        node = SimulatedNode.from_scenario(args.scenario)
+        scenario = load_scenario(args.scenario)
+        if start == "now":
+            scenario = dataclasses.replace(scenario, start_s=int(time.time()))
+        node = SimulatedNode.from_config(scenario)
     except ScenarioError as exc:
         raise CliError(str(exc)) from None
     stop = threading.Event()
@@ -62,7 +79,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             f"MCP_LND_MACAROON={server.admin_macaroon_path}",
             flush=True,
         )
-        print(f"clock speed: {args.speed:g} simulated s per s; stop with Ctrl-C", flush=True)
+        began = "now" if start == "now" else "at the scenario's date"
+        print(
+            f"clock speed: {args.speed:g} simulated s per s, started {began}; stop with Ctrl-C",
+            flush=True,
+        )
         try:
             while not stop.wait(0.5):
                 pass
@@ -96,5 +117,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=float,
         default=1.0,
         help="simulated seconds per real second (default 1; 0 freezes the clock)",
+    )
+    p.add_argument(
+        "--start",
+        choices=("now", "scenario"),
+        help="where the simulated clock starts: 'now' (default, or MCP_SIM_START; the history "
+        "ends at the wall clock, as clients reading the wall clock expect) or 'scenario' (its "
+        "own date, reproducible channel ids)",
     )
     p.set_defaults(func=cmd_simulate)
