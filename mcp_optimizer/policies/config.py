@@ -2,7 +2,10 @@
 
 Loaded from the default policy shipped with the package, overlaid by the operator's YAML file,
 overlaid by ``MCP_POLICY__SECTION__KEY`` environment variables. Anything invalid is refused at
-load with a :class:`PolicyError` naming the key, the value and what was expected.
+load with a :class:`PolicyError` naming the key, the value (cut to a few dozen characters) and
+what was expected. YAML is read by :mod:`.yaml_safe` (limits, no aliases, no duplicate keys,
+YAML 1.2 scalars, ambiguous YAML 1.1 ones refused); every number has a sane range, given by its
+type below (a value outside is refused, not clamped).
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from typing import Annotated, Any
 import msgspec
 import yaml
 
+from . import yaml_safe
 from .defects import MAX_BASE_FEE_MSAT, MAX_FEE_RATE_PPM
+from .yaml_safe import quote
 
 ENV_PREFIX = "MCP_POLICY__"
 FACTOR_NAMES = ("centrality", "volume", "uptime", "channel_age", "forward_activity")
@@ -30,6 +35,22 @@ PosInt = Annotated[int, msgspec.Meta(gt=0)]
 Ratio = Annotated[float, msgspec.Meta(ge=0, le=1)]
 Pct = Annotated[float, msgspec.Meta(ge=0, le=1000)]
 
+# Sane ranges (documented in docs/decision-engine.md): beyond them a value is a typo or an
+# attack, and some would overflow later (a history window of 1e12 s starts before year 1).
+YEAR_S = 365 * 86400
+MAX_WEIGHT = 1000.0
+MAX_COUNT = 10_000_000
+"""Largest forward count a target or threshold may name."""
+Turnover = Annotated[float, msgspec.Meta(gt=0, le=1000)]
+AgeS = Annotated[int, msgspec.Meta(ge=0, le=10 * YEAR_S)]
+"""A channel age: up to 10 years."""
+WindowS = Annotated[int, msgspec.Meta(ge=1, le=2 * YEAR_S)]
+"""A forwarding window: 1 s to 2 years."""
+Count = Annotated[int, msgspec.Meta(ge=0, le=MAX_COUNT)]
+CooldownS = Annotated[int, msgspec.Meta(ge=0, le=YEAR_S)]
+RateStep = Annotated[int, msgspec.Meta(ge=1, le=MAX_FEE_RATE_PPM)]
+BaseStep = Annotated[int, msgspec.Meta(ge=1, le=MAX_BASE_FEE_MSAT)]
+
 
 class _Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     pass
@@ -37,7 +58,7 @@ class _Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
 
 class FactorSetting(_Section):
     enabled: bool
-    weight: NonNeg
+    weight: NonNeg  # ranged by _check (0 to MAX_WEIGHT)
 
 
 class Factors(_Section):
@@ -52,13 +73,13 @@ class Factors(_Section):
 
 
 class Targets(_Section):
-    volume_turnover: Annotated[float, msgspec.Meta(gt=0)]
-    mature_age_s: PosInt
-    forwards: PosInt
+    volume_turnover: Turnover
+    mature_age_s: Annotated[int, msgspec.Meta(ge=1, le=10 * YEAR_S)]
+    forwards: Annotated[int, msgspec.Meta(ge=1, le=MAX_COUNT)]
 
 
 class Windows(_Section):
-    history_s: PosInt
+    history_s: WindowS
 
 
 class Thresholds(_Section):
@@ -66,13 +87,13 @@ class Thresholds(_Section):
     lower_below_score: Ratio
     low_outbound_ratio: Ratio
     high_outbound_ratio: Ratio
-    min_forwards_for_increase: NonNegInt
+    min_forwards_for_increase: Count
     close_below_score: Ratio
-    close_min_age_s: NonNegInt
+    close_min_age_s: AgeS
 
 
 class Underperformance(_Section):
-    window_s: PosInt
+    window_s: WindowS
     raise_pct: Pct
 
 
@@ -82,6 +103,7 @@ class Adjustments(_Section):
 
 
 class Bounds(_Section):
+    # ranged by _check: within what the defect check accepts back
     min_base_fee_msat: NonNegInt
     max_base_fee_msat: NonNegInt
     min_fee_rate_ppm: NonNegInt
@@ -93,13 +115,29 @@ class Bounds(_Section):
 
 
 class Steps(_Section):
-    max_fee_rate_step_ppm: PosInt
-    max_base_fee_step_msat: PosInt
-    min_change_ppm: NonNegInt
+    max_fee_rate_step_ppm: RateStep
+    max_base_fee_step_msat: BaseStep
+    min_change_ppm: Annotated[int, msgspec.Meta(ge=0, le=MAX_FEE_RATE_PPM)]
 
 
 class Close(_Section):
     execute: bool
+
+
+class Pricing(_Section):
+    """The price learner (policies/pricing.py); ranges documented in docs/decision-engine.md."""
+
+    enabled: bool
+    min_epoch_s: Annotated[int, msgspec.Meta(ge=0, le=YEAR_S)]
+    max_epoch_s: Annotated[int, msgspec.Meta(ge=0, le=YEAR_S)]
+    min_forwards: Annotated[int, msgspec.Meta(ge=0, le=100_000)]
+    memory_s: Annotated[int, msgspec.Meta(ge=3600, le=YEAR_S)]
+    probe_pct: Annotated[float, msgspec.Meta(ge=1, le=100)]
+    max_probe_pct: Annotated[float, msgspec.Meta(ge=1, le=200)]
+    min_probe_pct: Annotated[float, msgspec.Meta(ge=0, le=100)]
+    significance: Annotated[float, msgspec.Meta(ge=0, le=10)]
+    floor_market_ratio: Annotated[float, msgspec.Meta(ge=0, le=10)]
+    gossip_budget_per_channel_day: Annotated[float, msgspec.Meta(ge=0, le=24)]
 
 
 class Policy(_Section):
@@ -113,8 +151,9 @@ class Policy(_Section):
     adjustments: Adjustments
     bounds: Bounds
     steps: Steps
-    cooldown_s: NonNegInt
+    cooldown_s: CooldownS
     close: Close
+    pricing: Pricing
 
 
 class PolicyError(ValueError):
@@ -127,7 +166,9 @@ def default_policy_text() -> str:
 
 def _parse_yaml(text: str, origin: str) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(text)
+        data = yaml_safe.load(text)
+    except yaml_safe.YAMLRefused as exc:
+        raise PolicyError(f"{origin}: refused: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -152,7 +193,7 @@ def _merge(base: dict[str, Any], over: Mapping[str, Any], origin: str, path: str
         if isinstance(base[key], dict):
             if not isinstance(value, dict):
                 raise PolicyError(
-                    f"{origin}: key `{dotted}` has value {value!r}, expected a mapping "
+                    f"{origin}: key `{dotted}` has value {quote(value)}, expected a mapping "
                     f"with keys {', '.join(sorted(base[key]))}"
                 )
             _merge(base[key], value, origin, dotted + ".")
@@ -181,7 +222,9 @@ def _env_overlay(environ: Mapping[str, str], defaults: dict[str, Any]) -> dict[s
             )
         raw = environ[name]
         try:
-            value = yaml.safe_load(raw)
+            value = yaml_safe.load(raw)
+        except yaml_safe.YAMLRefused as exc:
+            raise PolicyError(f"environment variable {name}: refused: {exc}") from None
         except yaml.YAMLError:
             value = raw
         target = overlay
@@ -216,7 +259,8 @@ def _convert(data: dict[str, Any], origin: str) -> Policy:
         if key:
             value = _lookup(data, key)
             raise PolicyError(
-                f"{origin}: key `{key}` has value {value!r}: {expected[0].lower()}{expected[1:]}"
+                f"{origin}: key `{key}` has value {quote(value)}: "
+                f"{expected[0].lower()}{expected[1:]}"
             ) from None
         raise PolicyError(f"{origin}: {expected}") from None
 
@@ -264,11 +308,15 @@ def _check(policy: Policy, origin: str) -> None:
     # A change is capped at the largest step, then dropped when below the minimum change:
     # with the minimum above the step no fee could ever move.
     pair("steps", "min_change_ppm", "max_fee_rate_step_ppm")
+    pair("pricing", "min_epoch_s", "max_epoch_s")
+    pair("pricing", "min_probe_pct", "probe_pct")
+    pair("pricing", "probe_pct", "max_probe_pct")
     for name in FACTOR_NAMES:
         weight = policy.factors.get(name).weight
-        if not math.isfinite(weight):
+        if not math.isfinite(weight) or weight > MAX_WEIGHT:
             problems.append(
-                f"key `factors.{name}.weight` has value {weight!r}, expected a finite number"
+                f"key `factors.{name}.weight` has value {weight!r}, expected a finite number "
+                f"from 0 to {MAX_WEIGHT:g}"
             )
     weights = [policy.factors.get(n).weight for n in FACTOR_NAMES]
     if all(math.isfinite(w) for w in weights) and not math.isfinite(sum(weights)):
@@ -299,7 +347,13 @@ def load_policy(
         path = Path(path)
         origin = f"policy file {path}"
         try:
-            text = path.read_text("utf-8")
+            with path.open("rb") as fh:
+                raw = fh.read(yaml_safe.MAX_BYTES + 1)
+            if len(raw) > yaml_safe.MAX_BYTES:
+                raise PolicyError(
+                    f"{origin}: larger than the {yaml_safe.MAX_BYTES} bytes a policy may have"
+                )
+            text = raw.decode("utf-8")
         except OSError as exc:
             raise PolicyError(f"{origin}: cannot read it: {exc.strerror or exc}") from None
         except UnicodeDecodeError:
