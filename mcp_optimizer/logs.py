@@ -74,4 +74,29 @@ def log_change(
     )
 
 
+
+def log_mode_change(old: str, new: str, by: str, reason: str) -> None:
+    """The operating mode changed (going live is the one that matters most): an ACTION line
+    naming who and why."""
+    warning = " (writes to the node are ON)" if new == "live" and old != "live" else ""
+    logger.log(ACTION, "mode {} -> {}{} by {}: {}", old, new, warning, by, reason or "(no reason)")
+
+
+def log_pause(paused: bool, by: str, reason: str) -> None:
+    """The kill switch set or lifted over the API: an ACTION line naming who and why."""
+    logger.log(ACTION, "{} by {}: {}", "paused" if paused else "resumed", by,
+               reason or "(no reason)")
+
+
+SINK_OPTIONS = {"diagnose": False, "backtrace": False}
+"""Options of every production log sink: loguru's ``diagnose`` prints the values of local
+variables in a traceback (a secret held in one would reach service.log), ``backtrace`` the
+frames above the catching one. Off: a traceback shows the code and the exception only."""
+
+
+def add_sink(sink, **options):  # noqa: ANN001, ANN201 - loguru's sink and handler id
+    """``logger.add`` with :data:`SINK_OPTIONS` (which cannot be overridden by ``options``)."""
+    return logger.add(sink, **{**options, **SINK_OPTIONS})
+
+
 ensure_levels()

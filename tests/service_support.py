@@ -29,6 +29,7 @@ def running_service(
         if not k.startswith(("MCP_LND_", "MCP_CONTROL_SOCKET", "MCP_PAUSED"))
     }
     env["MCP_DATA_DIR"] = str(tmp_path / "data")
+    env["MCP_HTTP_PORT"] = "0"  # a free port (tests run side by side); see http_url
     if sim_speed is not None:
         env["MCP_SIM_SPEED"] = sim_speed
     with open(tmp_path / "stderr.txt", "w") as err:
@@ -50,3 +51,16 @@ def running_service(
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait(10)
+
+
+def http_url(env: dict[str, str], timeout_s: float = 60.0) -> str:
+    """The running service's HTTP base URL (``http://host:port``), read from the address file
+    it writes in its data directory once its HTTP server is up."""
+    path = Path(env["MCP_DATA_DIR"]) / "http-address"
+    deadline = time.monotonic() + timeout_s
+    while True:
+        text = path.read_text().strip() if path.exists() else ""
+        if text:  # written whole (renamed into place)
+            return f"http://{text}"
+        assert time.monotonic() < deadline, f"no HTTP address in {path}"
+        time.sleep(0.05)

@@ -17,6 +17,7 @@ from pathlib import Path
 import msgspec
 from loguru import logger
 
+from mcp_optimizer.logs import add_sink
 from mcp_optimizer.messages import CycleOutcome
 from mcp_optimizer.policies.config import PolicyError
 from mcp_optimizer.runtime.settings import ServiceSettings, SettingsError
@@ -45,8 +46,8 @@ def cmd_cycle(args: argparse.Namespace) -> int:
         env["MCP_DATA_DIR"] = str(data_dir)
         env.setdefault("MCP_CONTROL_SOCKET", str(Path(tmp) / "control.sock"))
         logger.remove()
-        logger.add(sys.stderr, level="WARNING" if not args.verbose else "INFO",
-                   format="{level}: {message}")
+        add_sink(sys.stderr, level="WARNING" if not args.verbose else "INFO",
+                 format="{level}: {message}")
         try:
             settings = ServiceSettings.from_env(env)
             with open_service(settings, env) as service:

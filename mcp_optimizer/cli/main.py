@@ -93,6 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # --help, or a bad argument already told in one line
         return exc.code if isinstance(exc.code, int) else 2
     try:
+        from mcp_optimizer.umbrel import env as umbrel_env
+
+        umbrel_env.apply()  # on Umbrel, its variables give the MCP_* settings (umbrel/env.py)
         status = int(args.func(args))
         sys.stdout.flush()  # here, so that a closed pipe is told below, not at interpreter exit
         return status

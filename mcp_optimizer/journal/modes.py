@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mcp_optimizer.logs import log_mode_change, log_pause
 from mcp_optimizer.messages.journal import Mode, ModeChange
 
 from .base import JournalBase
@@ -28,6 +29,7 @@ class ModesMixin(JournalBase):
                 "VALUES (?, ?, ?, ?, ?)",
                 (now, old.value, new.value, by, reason),
             )
+        log_mode_change(old.value, new.value, by, reason)
         return ModeChange(at_s=now, old_mode=old, new_mode=new, by=by, reason=reason)
 
     def mode_changes(self) -> list[ModeChange]:
@@ -48,3 +50,4 @@ class ModesMixin(JournalBase):
                 "INSERT INTO pause_events(at_s, paused, by, reason) VALUES (?, ?, ?, ?)",
                 (self.now_s(), int(paused), by, reason),
             )
+        log_pause(paused, by, reason)

@@ -30,8 +30,12 @@ from mcp_optimizer.actors.pipeline import (
     ScorerActor,
 )
 from mcp_optimizer.actors.providers import FactsActor, LndActor, LocalGraphActor
+from mcp_optimizer.http.server import bind
+from mcp_optimizer.http.wiring import attach_http
 from mcp_optimizer.journal import Journal
+from mcp_optimizer.logs import add_sink
 from mcp_optimizer.messages import ChannelSnapshot, CrashKind, Decision
+from mcp_optimizer.metrics.registry import service_registry
 from mcp_optimizer.policies.config import Policy, load_policy
 from mcp_optimizer.policies.engine import evaluate_channel
 from mcp_optimizer.providers.amboss import AmbossProvider
@@ -116,8 +120,8 @@ def facts_ask_timeout_s(retry: RetryPolicy) -> float:
 
 def configure_logging(data_dir: Path, level: str = "INFO") -> None:
     logger.remove()
-    logger.add(sys.stderr, level=level, format="{time:YYYY-MM-DD HH:mm:ss} {level} {message}")
-    logger.add(
+    add_sink(sys.stderr, level=level, format="{time:YYYY-MM-DD HH:mm:ss} {level} {message}")
+    add_sink(
         data_dir / LOG_FILE, level="DEBUG", rotation="10 MB", retention=5, enqueue=False,
         format="{time:YYYY-MM-DD HH:mm:ss.SSS} {level} {name}:{line} {message}",
     )
@@ -211,7 +215,8 @@ def open_service(
         client = LndClient(lnd_settings, clock=clock)
         stack.callback(client.close)
         provider_settings = load_provider_settings(env)
-        metrics = ProviderMetrics()
+        registry = service_registry()  # every series the service exports (GET /metrics)
+        metrics = ProviderMetrics(registry)
         amboss = None
         mempool = None
         if settings.use_simulator:
@@ -272,6 +277,7 @@ def open_service(
         service.sim_node = sim_node
         service.centrality = centrality
         service.client = client
+        service.metrics_registry = registry
         yield service
 
 
@@ -279,7 +285,13 @@ def run_service(settings: ServiceSettings, environ: Mapping[str, str] | None = N
     """Run until SIGTERM/SIGINT. Errors that stop the start carry one sentence."""
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     configure_logging(settings.data_dir)
-    with open_service(settings, environ) as service:
+    # bound first: a port already taken stops the start with one line, before anything runs
+    http_sock = bind(settings.http_host, settings.http_port) if settings.http_port is not None \
+        else None
+    with ExitStack() as held, open_service(settings, environ) as service:
+        if http_sock is not None:
+            held.callback(http_sock.close)
+            attach_http(service, settings, http_sock)
         logger.info(
             "service started: mode {}, control socket {}, data dir {}",
             service.actuator.mode().value, settings.socket_path, settings.data_dir,

@@ -71,6 +71,13 @@ STREAM_RETRY_MAX_S = 60.0
 """...up to this; back to the first pause once a stream delivered events or lived this long."""
 
 BY = "control-socket"
+
+
+def _via(by: str) -> str:
+    """How an act arrived, in words ("over the control socket", "by web")."""
+    return "over the control socket" if by == BY else f"by {by}"
+
+
 TRIGGERING_KINDS = {
     ChannelEventKind.OPENED: "channel opened",
     ChannelEventKind.CLOSED: "channel closed",
@@ -121,6 +128,11 @@ class Service:
         self.centrality: Any = None
         """The local-graph centrality cache (outlives restarts of the local_graph actor)."""
         self._stopping = threading.Event()
+        self.metrics_registry: Any = None
+        """The service's prometheus-client registry (``mcp_optimizer.metrics.registry``)."""
+        self.http: Any = None
+        """The HTTP server (``mcp_optimizer.http.server.HttpServer``), when one is configured:
+        started with the rest in :meth:`main` and supervised there."""
 
     # ------------------------------------------------------------------------ cycles
     async def _run_cycle(self, start: CycleStart) -> None:
@@ -128,29 +140,28 @@ class Service:
         self.last_cycle = done
 
     # ----------------------------------------------------------------------- control
-    async def handle(self, request: ControlRequest) -> ControlReply:
+    async def handle(self, request: ControlRequest, by: str = BY) -> ControlReply:
+        """Carry out one control request; ``by`` names who asked (journaled and logged)."""
         match request:
             case StatusRequest():
                 return await trio.to_thread.run_sync(self.status)
             case PauseRequest(reason=reason):
                 state = await trio.to_thread.run_sync(
-                    lambda: self.actuator.pause(BY, reason or "paused over the control socket")
+                    lambda: self.actuator.pause(by, reason or f"paused {_via(by)}")
                 )
                 self.driver.set_paused(state.paused)
-                logger.warning("paused over the control socket: {}", reason or "(no reason)")
                 return Done(detail="paused: nothing is written to the node until resumed")
             case ResumeRequest():
-                state = await trio.to_thread.run_sync(lambda: self.actuator.resume(BY))
+                state = await trio.to_thread.run_sync(lambda: self.actuator.resume(by))
                 self.driver.set_paused(state.paused)
                 if state.paused:
                     return Done(
                         detail="API pause lifted, but still paused by: " + ", ".join(state.sources)
                     )
-                logger.warning("resumed over the control socket")
                 return Done(detail="resumed")
             case SetModeRequest(mode=mode):
                 change = await trio.to_thread.run_sync(
-                    lambda: self.actuator.set_mode(mode, BY, "set over the control socket")
+                    lambda: self.actuator.set_mode(mode, by, f"set {_via(by)}")
                 )
                 return Done(detail=f"mode {change.old_mode.value} -> {change.new_mode.value}")
             case EvaluateNowRequest(wait=wait):
@@ -323,6 +334,8 @@ class Service:
         try:
             async with trio.open_nursery() as nursery:
                 await nursery.start(self.control.serve)
+                if self.http is not None:
+                    await nursery.start(self.http.run)
                 paused = await trio.to_thread.run_sync(lambda: self.actuator.pause_state().paused)
                 self.driver.set_paused(paused)
                 if paused:

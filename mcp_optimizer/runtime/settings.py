@@ -18,6 +18,10 @@
 ``MCP_RESTART_INTENSITY``
     ``RESTARTS/SECONDS``: most restarts of one actor in that time before safe mode
     (default ``3/60``).
+``MCP_HTTP_HOST`` / ``MCP_HTTP_PORT``
+    Where the HTTP server (health, metrics, the web page) listens: default ``127.0.0.1`` and
+    ``8731``; port ``0`` takes a free port (written to ``<data dir>/http-address``); ``off``
+    as the port runs no HTTP server.
 ``MCP_SIM_SCENARIO`` / ``MCP_SIM_SPEED``
     Without LND settings (no ``MCP_LND_*`` variable), the embedded simulator runs this scenario
     (default ``demo``), its clock advancing this many simulated seconds per second (default 1).
@@ -97,6 +101,30 @@ def _sim_start(env: Mapping[str, str]) -> bool:
     return raw == "now"
 
 
+DEFAULT_HTTP_PORT = 8731
+"""The HTTP server's port unless ``MCP_HTTP_PORT`` says otherwise."""
+
+
+def _http_port(env: Mapping[str, str]) -> int | None:
+    text = env.get("MCP_HTTP_PORT", "").strip()
+    if not text:
+        return DEFAULT_HTTP_PORT
+    if text.lower() == "off":
+        return None
+    if not text.isdigit() or int(text) > 65535:
+        raise SettingsError(
+            f"MCP_HTTP_PORT={text!r} is not a TCP port (0 to 65535, 0 for a free one, or 'off')"
+        )
+    return int(text)
+
+
+def _http_host(env: Mapping[str, str]) -> str:
+    text = env.get("MCP_HTTP_HOST", "").strip() or "127.0.0.1"
+    if any(c.isspace() or c in "/[]" for c in text):
+        raise SettingsError(f"MCP_HTTP_HOST={text!r} is not a host name or IP address")
+    return text
+
+
 @dataclass(frozen=True)
 class ServiceSettings:
     data_dir: Path
@@ -111,6 +139,10 @@ class ServiceSettings:
     """Start the embedded simulator's clock at the wall clock (MCP_SIM_START=now, the default)
     rather than at its scenario's date (MCP_SIM_START=scenario), so that the journal's times and
     the operator's clock agree."""
+    http_host: str = "127.0.0.1"
+    """The address the HTTP server binds (MCP_HTTP_HOST)."""
+    http_port: int | None = DEFAULT_HTTP_PORT
+    """Its port (MCP_HTTP_PORT; 0: a free one; None: no HTTP server)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ServiceSettings:
@@ -144,4 +176,6 @@ class ServiceSettings:
             sim_scenario=env.get("MCP_SIM_SCENARIO", "").strip() or "demo",
             sim_speed=_number(env, "MCP_SIM_SPEED", 1.0, 0.0),
             sim_start_now=_sim_start(env),
+            http_host=_http_host(env),
+            http_port=_http_port(env),
         )

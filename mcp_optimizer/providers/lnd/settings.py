@@ -10,6 +10,8 @@ Environment variables (``LndSettings.from_env``):
     An LND data directory in Umbrel's layout (``tls.cert`` at its root, macaroons under
     ``data/chain/bitcoin/<network>/``) and the network (default ``mainnet``);
     ``MCP_LND_MACAROON_NAME`` picks the macaroon file there (default ``admin.macaroon``).
+    Either way both files are read here: a missing one is refused, naming it. On Umbrel these
+    come from Umbrel's own variables (``mcp_optimizer/umbrel/env.py``).
 ``MCP_LND_TIMEOUT_S``
     Deadline of each call in seconds (default 30); the graph call gets ten times that.
 """
@@ -91,13 +93,19 @@ class LndSettings:
                 raise LndConfigError(
                     "set either MCP_LND_DIR or MCP_LND_TLS_CERT and MCP_LND_MACAROON, not both"
                 )
+            network = env.get("MCP_LND_NETWORK", "").strip() or "mainnet"
+            if network not in NETWORKS:
+                raise LndConfigError(
+                    f"MCP_LND_NETWORK={network!r} is not a bitcoin network; expected one of "
+                    f"{', '.join(NETWORKS)}"
+                )
             return cls.from_lnd_dir(
                 env["MCP_LND_DIR"],
-                env.get("MCP_LND_NETWORK", "mainnet"),
+                network,
                 host=host,
                 macaroon_name=env.get("MCP_LND_MACAROON_NAME", "admin.macaroon"),
                 timeout_s=timeout_s,
-            )
+            ).check_files()
         missing = [v for v in ("MCP_LND_TLS_CERT", "MCP_LND_MACAROON") if not env.get(v)]
         if missing:
             raise LndConfigError(
@@ -109,7 +117,14 @@ class LndSettings:
             macaroon_path=Path(env["MCP_LND_MACAROON"]),
             timeout_s=timeout_s,
             graph_timeout_s=timeout_s * 10,
-        )
+        ).check_files()
+
+    def check_files(self) -> LndSettings:
+        """These settings, once their TLS certificate and macaroon could be read: a missing or
+        unreadable file stops a start before anything else with one sentence naming it."""
+        self.read_tls_cert()
+        self.read_macaroon_hex()
+        return self
 
     def read_tls_cert(self) -> bytes:
         try:

@@ -1,0 +1,73 @@
+"""Connect the HTTP server to a running :class:`~mcp_optimizer.runtime.service.Service`: its
+control handler, status, journal, metrics registry and the readiness checks."""
+
+from __future__ import annotations
+
+import socket
+from typing import TYPE_CHECKING, Any
+
+from mcp_optimizer.messages import CycleOutcome
+from mcp_optimizer.messages.journal import CycleEnded
+
+from .app import build_app
+from .context import HttpContext, Readiness
+from .server import ADDRESS_FILE, HttpServer
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mcp_optimizer.runtime.service import Service
+    from mcp_optimizer.runtime.settings import ServiceSettings
+
+
+def readiness(service: Service) -> Readiness:
+    journal = service.actuator.journal
+
+    def last_cycle() -> str | None:
+        done = service.last_cycle
+        if done is None:
+            rows = journal.cycles(limit=1)
+            if not rows:
+                return None  # no cycle yet: nothing has failed
+            last = rows[0]
+            end = last.end
+            if isinstance(end, CycleEnded) and end.outcome is CycleOutcome.FAILED:
+                return f"the last cycle ({last.cycle_id}) failed: {last.detail}"
+            return None
+        if done.outcome is CycleOutcome.FAILED:
+            return f"the last cycle ({done.cycle_id}) failed: {done.detail}"
+        return None
+
+    def journal_writable() -> str | None:
+        with journal._tx():  # BEGIN IMMEDIATE + COMMIT: takes the write lock, writes nothing
+            pass
+        return None
+
+    def lnd_reachable() -> str | None:
+        client: Any = service.client
+        if client is None:
+            return "no node client"
+        client.get_info()
+        return None
+
+    return Readiness(last_cycle=last_cycle, journal_writable=journal_writable,
+                     lnd_reachable=lnd_reachable)
+
+
+def http_context(service: Service, settings: ServiceSettings) -> HttpContext:
+    journal = service.actuator.journal
+    return HttpContext(
+        control_handler=service.handle,
+        status_fn=service.status,
+        journal_path=journal.path,
+        registry=service.metrics_registry,
+        settings=settings,
+        readiness=readiness(service),
+        journal_clock=journal.now_s,
+    )
+
+
+def attach_http(service: Service, settings: ServiceSettings, sock: socket.socket) -> HttpServer:
+    """Give ``service`` its HTTP server on the bound ``sock`` (``Service.main`` runs it)."""
+    ctx = http_context(service, settings)
+    server = HttpServer(sock, build_app(ctx), ctx, settings.data_dir / ADDRESS_FILE)
+    service.http = server
+    return server
