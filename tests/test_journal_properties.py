@@ -135,7 +135,7 @@ def test_write_path_properties_against_the_simulator(sim, steps):
         # everything since the start can be undone: the node is back where it was
         clock.advance(1)
         try:
-            done, refused = act.rollback_since(began)
+            done, refused, _skipped = act.rollback_since(began)
         except RollbackRefused:
             done, refused = [], []
         assert refused == []

@@ -81,7 +81,7 @@ def test_closed_channel_is_a_clear_refusal(live):
     act, node, _ = live
     change = _apply(act, node, 0, 600)
     node.close(change.chan_id)
-    with pytest.raises(RollbackRefused, match=f"channel {change.chan_id} is closed"):
+    with pytest.raises(RollbackRefused, match=f"channel {scid_text(change.chan_id)} is closed"):
         act.rollback(change.change_id)
 
 
@@ -144,7 +144,7 @@ def test_rollback_since_restores_each_channel_with_one_write(live):
     _apply(act, node, 2, 700)
     mid = {c.chan_id: key(c.our_policy) for c in node.list_channels()}
     writes = len(node.writes)
-    done, refused = act.rollback_since(since)
+    done, refused, _skipped = act.rollback_since(since)
     assert refused == [] and len(done) == 2 and len(node.writes) == writes + 2
     assert all(r.state is ChangeState.VERIFIED for r in done)
     now = {c.chan_id: key(c.our_policy) for c in node.list_channels()}
@@ -178,11 +178,37 @@ def test_rollback_last_and_since_take_changes_of_any_origin(live):
     node.set_by_hand(chans[2].chan_id, msgspec.structs.replace(chans[2].our_policy,
                                                                 fee_rate_ppm=800))
     act.observe(node.list_channels())
-    done, refused = act.rollback_since(since)
+    done, refused, skipped = act.rollback_since(since)
     assert refused == []
     assert [r.chan_id for r in done] == sorted(r.chan_id for r in done)
-    assert {r.chan_id for r in done} == {c.chan_id for c in chans}
+    # channel 0's hand change was already undone by --last: nothing to write there
+    assert {r.chan_id for r in done} == {chans[1].chan_id, chans[2].chan_id}
+    assert len(skipped) == 1 and "would change nothing, skipped" in skipped[0]
     assert {c.chan_id: key(c.our_policy) for c in node.list_channels()} == before
+
+
+def test_rollback_since_skips_channels_whose_changes_undid_themselves(live):
+    """The new operator's case: after `rollback N` and `rollback --last`, `rollback --since`
+    wrote and verified 54 -> 54 ppm. A rollback that would change nothing is reported, not
+    written."""
+    act, node, clock = live
+    chans = node.list_channels()
+    since = int(clock())
+    first = _apply(act, node, 0, 600)
+    clock.advance(5)
+    act.rollback(first.change_id)  # channel 0 is back where it started
+    clock.advance(5)
+    _apply(act, node, 1, 650)
+    writes = len(node.writes)
+    done, refused, skipped = act.rollback_since(since)
+    assert refused == [] and [r.chan_id for r in done] == [chans[1].chan_id]
+    assert len(node.writes) == writes + 1  # one write, channel 1's
+    assert len(skipped) == 1
+    assert f"change {first.change_id}, " in skipped[0] and "skipped" in skipped[0]
+    writes = len(node.writes)
+    done, refused, skipped = act.rollback_since(since)  # now every channel is back
+    assert done == [] and refused == [] and len(skipped) == 2
+    assert len(node.writes) == writes
 
 # ---- the CLI against the simulator over gRPC -------------------------------------------------
 

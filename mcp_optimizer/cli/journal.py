@@ -376,10 +376,16 @@ def _direct_actuator(args: argparse.Namespace):
         raise CliError(str(exc), 1) from None
 
 
-def _print_rollback(changes: list[ChangeRecord], refused: list[str], as_json: bool) -> int:
+def _print_rollback(
+    changes: list[ChangeRecord], refused: list[str], as_json: bool, skipped: list[str] = ()
+) -> int:
     if as_json:
-        sys.stdout.write(_json.encode({"changes": changes, "refused": refused}).decode() + "\n")
+        sys.stdout.write(_json.encode(
+            {"changes": changes, "refused": refused, "skipped": list(skipped)}
+        ).decode() + "\n")
     else:
+        for r in skipped:
+            print("\n".join(fmt.wrapped("skipped: ", r)))
         for rec in changes:
             undone = ", ".join(map(str, rec.rolls_back))
             print("\n".join(fmt.wrapped(
@@ -418,7 +424,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
         target = c.RollbackSince(since_at_s=since)
     reply = _via_service(args, c.RollbackRequest(target=target), once="the rollback")
     if isinstance(reply, c.RollbackReply):
-        return _print_rollback(reply.changes, reply.refused, args.json)
+        return _print_rollback(reply.changes, reply.refused, args.json, reply.skipped)
     if isinstance(reply, c.ControlError):
         raise CliError(f"the service refused: {reply.message}{_since_text(args, since)}", 1)
     if reply is not None:
@@ -429,8 +435,8 @@ def cmd_rollback(args: argparse.Namespace) -> int:
             return _print_rollback([act.rollback(args.change_id)], [], args.json)
         if args.last:
             return _print_rollback([act.rollback_last()], [], args.json)
-        done, refused = act.rollback_since(since)
-        return _print_rollback(done, refused, args.json)
+        done, refused, skipped = act.rollback_since(since)
+        return _print_rollback(done, refused, args.json, skipped)
     except RollbackRefused as exc:
         raise CliError(f"refused: {exc}{_since_text(args, since)}", 1) from None
     except Exception as exc:  # the node failed: the journal already says so

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from mcp_optimizer.messages.domain import ChannelPolicy
 from mcp_optimizer.messages.journal import ChangeRecord, ChangeState
+from mcp_optimizer.scid import scid_text
 
 from .states import EFFECTIVE_STATES, describe, same_policy
 
@@ -60,15 +61,37 @@ def plan_rollback(target: ChangeRecord, latest: ChangeRecord | None) -> Rollback
         )
         raise RollbackRefused(
             f"change {target.change_id} was superseded by change {newer}{who} on channel "
-            f"{target.chan_id}; roll back the newer change first, or use --since"
+            f"{scid_text(target.chan_id)}; roll back the newer change first, or use --since"
         )
-    return RollbackPlan(
+    plan = RollbackPlan(
         chan_id=target.chan_id,
         channel_point=target.channel_point,
         from_policy=resulting_policy(target),
         to_policy=target.old_policy,
         change_ids=(target.change_id,),
     )
+    if is_noop(plan):
+        raise RollbackRefused(noop_sentence(plan))
+    return plan
+
+
+def is_noop(plan: RollbackPlan) -> bool:
+    """A rollback that would write the policy the channel already has."""
+    return same_policy(plan.from_policy, plan.to_policy)
+
+
+def noop_sentence(plan: RollbackPlan) -> str:
+    ids = ", ".join(str(i) for i in plan.change_ids)
+    return (
+        f"change {ids} on channel {scid_text(plan.chan_id)} left the policy it started from "
+        f"({describe(plan.to_policy)}): rolling back would change nothing, skipped"
+    )
+
+
+def split_noops(plans: list[RollbackPlan]) -> tuple[list[RollbackPlan], list[str]]:
+    """The plans that change something, and one sentence per plan that would not."""
+    kept = [p for p in plans if not is_noop(p)]
+    return kept, [noop_sentence(p) for p in plans if is_noop(p)]
 
 
 def plan_rollback_since(since_s: int, records: list[ChangeRecord]) -> list[RollbackPlan]:

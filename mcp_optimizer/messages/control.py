@@ -295,6 +295,9 @@ class RollbackReply(TaggedMessage):
     """The rollback changes journaled (applied, held or failed: see each state)."""
     refused: list[str]
     """Channels whose change could not be rolled back, one sentence each."""
+    skipped: list[str] = []
+    """Channels skipped because the rollback would write the policy they already have (the
+    changes since the time undid themselves), one sentence each; nothing was written there."""
 
 
 class AckCrashReply(TaggedMessage):

@@ -200,8 +200,8 @@ class Service:
                 case RollbackLast():
                     return RollbackReply(changes=[self.actuator.rollback_last()], refused=[])
                 case RollbackSince(since_at_s=since):
-                    done, refused = self.actuator.rollback_since(since)
-                    return RollbackReply(changes=done, refused=refused)
+                    done, refused, skipped = self.actuator.rollback_since(since)
+                    return RollbackReply(changes=done, refused=refused, skipped=skipped)
         except RollbackRefused as exc:
             return ControlError(code="refused", message=str(exc))
         return ControlError(code="refused", message="unknown rollback target")

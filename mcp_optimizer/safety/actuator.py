@@ -48,6 +48,7 @@ from mcp_optimizer.messages.journal import (
     PauseState,
 )
 from mcp_optimizer.policies.config import Policy
+from mcp_optimizer.scid import scid_text
 
 from . import gates
 from .settings import PauseSources, limits_from_env, paused_from_env
@@ -178,7 +179,7 @@ class Actuator:
                 raise NodeUnavailable(f"cannot read the node: {exc}") from exc
             if chan_id in open_ids:
                 raise NodeUnavailable(
-                    f"cannot read the policy of channel {chan_id}: {first}"
+                    f"cannot read the policy of channel {scid_text(chan_id)}: {first}"
                 ) from first
             return None
 
@@ -245,7 +246,8 @@ class Actuator:
                 actual = self._read(rec.chan_id)
                 crash = (
                     CrashKind.INTERRUPTED_WRITE,
-                    f"write on channel {rec.chan_id} was interrupted in state {rec.state.value}",
+                    f"write on channel {scid_text(rec.chan_id)} was interrupted in state "
+                    f"{rec.state.value}",
                 )
                 if actual is None:
                     self.journal.transition(
@@ -525,22 +527,26 @@ class Actuator:
                 raise RollbackRefused("the journal has no applied change to roll back")
             return self.rollback(last.change_id)
 
-    def rollback_since(self, since_s: int) -> tuple[list[ChangeRecord], list[str]]:
+    def rollback_since(
+        self, since_s: int
+    ) -> tuple[list[ChangeRecord], list[str], list[str]]:
         """Undo every applied change since ``since_s``, one write per channel. Returns the
-        rollbacks made (held ones included) and the refusals, one sentence per channel."""
+        rollbacks made (held ones included), the refusals, and the channels skipped because
+        the rollback would write the policy they already have, one sentence per channel."""
         with self._lock:
             self._reconcile_before_rollback()
             recent = self.journal.changes(since_s=since_s, states_in=EFFECTIVE_STATES)
             plans = planning.plan_rollback_since(since_s, recent)
             if not plans:
                 raise RollbackRefused("no applied change since that time; nothing to roll back")
+            plans, skipped = planning.split_noops(plans)
             done, refused = [], []
             for plan in plans:
                 try:
                     done.append(self._execute_rollback(plan))
                 except RollbackRefused as exc:
                     refused.append(str(exc))
-            return done, refused
+            return done, refused, skipped
 
     def _execute_rollback(self, plan: RollbackPlan) -> ChangeRecord:
         ids = ", ".join(str(i) for i in plan.change_ids)
@@ -551,13 +557,14 @@ class Actuator:
         if actual is None:
             self.journal.set_open(plan.chan_id, False)
             raise RollbackRefused(
-                f"channel {plan.chan_id} is closed; change {ids} cannot be rolled back"
+                f"channel {scid_text(plan.chan_id)} is closed; change {ids} cannot be rolled back"
             )
         external = self._observe_one(plan.chan_id, plan.channel_point, actual)
         if external is not None or not same_policy(actual, plan.from_policy):
             newer = f" (recorded as external change {external.change_id})" if external else ""
             raise RollbackRefused(
-                f"channel {plan.chan_id} was changed on the node since change {ids}{newer}; "
+                f"channel {scid_text(plan.chan_id)} was changed on the node since change "
+                f"{ids}{newer}; "
                 "roll back the newer change first"
             )
         change = PolicyChange(

@@ -55,7 +55,7 @@ from mcp_optimizer.messages import (
 )
 from mcp_optimizer.messages.node import NO_FAILURE_DETAIL
 from mcp_optimizer.preprocess import ForwardColumns
-from mcp_optimizer.scid import scid_block_height
+from mcp_optimizer.scid import scid_block_height, scid_text
 
 from .errors import (
     LndError,
@@ -409,7 +409,9 @@ class LndClient:
         edge = self._call("GetChanInfo", ln.ChanInfoRequest(chan_id=chan_id))
         ours, _ = _edge_side(edge, self._me().pubkey)
         if not isinstance(ours, ChannelPolicy):
-            raise LndNotFound(f"LND at {self.settings.host} has no policy of ours on {chan_id}")
+            raise LndNotFound(
+                f"LND at {self.settings.host} has no policy of ours on {scid_text(chan_id)}"
+            )
         return ours
 
     def update_policy(self, channel_point: str, policy: ChannelPolicy) -> ChannelPolicy:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mcp_optimizer.messages import ChannelGraph, ChannelPolicy, GraphEdge
+from mcp_optimizer.scid import scid_text
 
 
 class GraphError(ValueError):
@@ -118,7 +119,7 @@ def build_topology(graph: ChannelGraph, semantics: GraphSemantics = DEFAULT_SEMA
     ends: list[tuple[str, str]] = []
     for edge in graph.edges:
         if edge.chan_id in seen_chan_ids:
-            raise GraphError(f"the channel graph lists channel {edge.chan_id} twice")
+            raise GraphError(f"the channel graph lists channel {scid_text(edge.chan_id)} twice")
         seen_chan_ids.add(edge.chan_id)
         names.add(edge.node1_pubkey)
         names.add(edge.node2_pubkey)
