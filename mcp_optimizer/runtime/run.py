@@ -54,7 +54,7 @@ from mcp_optimizer.supervisor import ChildSpec, Supervisor
 from .control_server import prepare_path
 from .cycle import CycleRunner
 from .service import EventFeed, Service
-from .settings import ServiceSettings
+from .settings import ServiceSettings, check_start
 
 LOG_FILE = "service.log"
 
@@ -282,7 +282,13 @@ def open_service(
 
 
 def run_service(settings: ServiceSettings, environ: Mapping[str, str] | None = None) -> int:
-    """Run until SIGTERM/SIGINT. Errors that stop the start carry one sentence."""
+    """Run until SIGTERM/SIGINT. Errors that stop the start carry one sentence.
+
+    Every setting is checked, and a service already running on the socket refused, before
+    anything starts or is written: a refused start leaves no trace (not a line in the running
+    service's log)."""
+    check_start(settings, environ)
+    prepare_path(settings.socket_path)  # another service listening there: refused here
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     configure_logging(settings.data_dir)
     # bound first: a port already taken stops the start with one line, before anything runs

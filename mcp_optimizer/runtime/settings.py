@@ -58,16 +58,34 @@ def control_socket_path(environ: Mapping[str, str] | None = None) -> Path:
     return Path(text).expanduser() if text else data_dir_from_env(env) / "control.sock"
 
 
-def _number(env: Mapping[str, str], name: str, default: float, minimum: float) -> float:
+MAX_SECONDS = 10 * 365 * 86400.0
+"""The longest duration a setting may give (10 years): beyond it a value is a typo, and timers
+and clocks would overflow."""
+
+MAX_SIM_SPEED = 100_000.0
+"""The fastest embedded simulator clock (simulated seconds per second, about a day a second):
+a faster one (``inf``, ``1e308``) overflows the simulated clock."""
+
+
+def _quoted(text: str) -> str:
+    return repr(text if len(text) <= 40 else text[:39] + "\u2026")
+
+
+def _number(
+    env: Mapping[str, str], name: str, default: float, minimum: float,
+    maximum: float = MAX_SECONDS,
+) -> float:
     text = env.get(name, "").strip()
     if not text:
         return default
     try:
         value = float(text)
     except ValueError:
-        raise SettingsError(f"{name}={text!r} is not a number") from None
+        raise SettingsError(f"{name}={_quoted(text)} is not a number") from None
     if not value >= minimum:
-        raise SettingsError(f"{name}={text!r} must be at least {minimum:g}")
+        raise SettingsError(f"{name}={_quoted(text)} must be at least {minimum:g}")
+    if not value <= maximum:  # also refuses inf and nan
+        raise SettingsError(f"{name}={_quoted(text)} must be at most {maximum:g}")
     return value
 
 
@@ -80,9 +98,9 @@ def _ratio(env: Mapping[str, str], name: str, default: tuple[int, float]) -> tup
         n, s = int(count), float(seconds)
     except ValueError:
         n, s = -1, 0.0
-    if not sep or n < 0 or not s > 0:
-        raise SettingsError(f"{name}={text!r} is not COUNT/SECONDS (e.g. {default[0]}/"
-                            f"{default[1]:g})")
+    if not sep or not 0 <= n <= 1_000_000 or not 0 < s <= MAX_SECONDS:
+        raise SettingsError(f"{name}={_quoted(text)} is not COUNT/SECONDS (e.g. {default[0]}/"
+                            f"{default[1]:g}; at most 1000000/{MAX_SECONDS:g})")
     return n, s
 
 
@@ -174,8 +192,29 @@ class ServiceSettings:
             intensity=Intensity(max_restarts=restarts, period_s=period),
             use_simulator=not lnd_configured(env),
             sim_scenario=env.get("MCP_SIM_SCENARIO", "").strip() or "demo",
-            sim_speed=_number(env, "MCP_SIM_SPEED", 1.0, 0.0),
+            sim_speed=_number(env, "MCP_SIM_SPEED", 1.0, 0.0, MAX_SIM_SPEED),
             sim_start_now=_sim_start(env),
             http_host=_http_host(env),
             http_port=_http_port(env),
         )
+
+
+def check_start(settings: ServiceSettings, environ: Mapping[str, str] | None = None) -> None:
+    """Every other setting a start reads, checked before anything starts or is written (no
+    simulator, no data dir, no log line): the providers' (``MCP_PROVIDER_*`` and the rest,
+    unknown names refused), the policy (file and ``MCP_POLICY__*``), LND's (``MCP_LND_*``) or
+    the embedded simulator's scenario. Raises the first error, one sentence."""
+    from mcp_optimizer.policies.config import load_policy
+    from mcp_optimizer.providers.http import load_provider_settings
+
+    env = os.environ if environ is None else environ
+    load_provider_settings(env)
+    load_policy(settings.policy_file, env)
+    if settings.use_simulator:
+        from mcp_optimizer.simulator.scenario import load_scenario
+
+        load_scenario(settings.sim_scenario)
+    else:
+        from mcp_optimizer.providers.lnd.settings import LndSettings
+
+        LndSettings.from_env(env)

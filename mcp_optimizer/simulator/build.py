@@ -26,6 +26,7 @@ from .graphgen import (
 )
 from .model import (
     ForwardColumns,
+    MarketTruth,
     SimChannel,
     SimChannelEvent,
     SimGraphEdge,
@@ -52,9 +53,10 @@ class _Core:
         self.alias = scenario.alias
         self.version = VERSION
         self.allow_positive_inbound = scenario.allow_positive_inbound
-        seeds = np.random.SeedSequence(scenario.seed).spawn(4)
-        g_rng, c_rng, h_rng, live_rng = (np.random.default_rng(s) for s in seeds)
+        seeds = np.random.SeedSequence(scenario.seed).spawn(5)
+        g_rng, c_rng, h_rng, live_rng, exo_rng = (np.random.default_rng(s) for s in seeds)
         self._live_rng = live_rng
+        self._exo_rng = exo_rng
         start = scenario.start_s
         self.now_s = start
         self.monitor_start_s = int(start - round(scenario.history_days * DAY))
@@ -74,16 +76,17 @@ class _Core:
                 f" graph has {self.g.node_count} nodes"
             )
         self.identity_pubkey = random_pubkey(c_rng)
+        self._other_edges: list[SimGraphEdge] | None = None
         self._build_channels(c_rng)
+        self._build_market(c_rng, exo_rng)
         self._fwd = ColumnStore()
         self._fail = ColumnStore()
         result = mk.simulate(
-            self.m, self.monitor_start_s, start, h_rng, scenario.market.step_s
+            self.m, self.monitor_start_s, start, h_rng, scenario.market.step_s, exo_rng
         )
         self._store(result)
-        # caches for the graph (the part that is not ours never changes)
+        # caches for the graph (the part that is not ours changes only where competitors move)
         self._other_nodes: list[SimGraphNode] | None = None
-        self._other_edges: list[SimGraphEdge] | None = None
         self._node_index: dict[str, int] | None = None
         self._edge_index: dict[int, int] | None = None
         self._deg = self.g.degrees()
@@ -209,14 +212,166 @@ class _Core:
             max_htlc_msat=cap * 990,
             disabled=~online,
             manual=np.zeros(n, dtype=np.int8),
-            policy_update_s=np.minimum(
-                start - rng.integers(0, 30 * DAY, n), start
-            ).astype(np.int64),
+            policy_update_s=np.minimum(start - rng.integers(0, 30 * DAY, n), start).astype(
+                np.int64
+            ),
             elasticity=sc.market.elasticity,
             median_amount_msat=sc.market.amount_median_sat * 1000,
             amount_sigma=sc.market.amount_sigma,
         )
         self.m.policy_update_s = np.maximum(self.m.policy_update_s, self.opened_at_s)
+
+    def _build_market(self, rng: np.random.Generator, exo: np.random.Generator) -> None:
+        """Each channel's competitor slots (the peer's other inbound channels, grouped by fee
+        rank, plus a bypass route), then the route-choice market on top (market.init_market)."""
+        sc = self.scenario
+        g = self.g
+        n = len(self.peer_node)
+        ms = sc.market
+        present_ppm = np.concatenate([g.ppm[:, 0][g.present[:, 0]], g.ppm[:, 1][g.present[:, 1]]])
+        present_base = np.concatenate(
+            [g.base[:, 0][g.present[:, 0]], g.base[:, 1][g.present[:, 1]]]
+        )
+        params = mk.MarketParams(
+            elasticity=ms.elasticity,
+            elasticity_spread=ms.elasticity_spread,
+            amount_median_msat=ms.amount_median_sat * 1000,
+            amount_sigma=ms.amount_sigma,
+            attempt_cost_msat=ms.attempt_cost_sat * 1000,
+            attempt_cost_ppm=ms.attempt_cost_ppm,
+            sender_memory=ms.sender_memory,
+            memory_days=ms.memory_days,
+            failure_share=ms.failure_share,
+            failure_half_life_s=ms.failure_half_life_s,
+            gossip_delay_s=ms.gossip_delay_s,
+            fee_limit_ppm=ms.fee_limit_ppm,
+            competitor_drift_share=ms.competitor_drift_share,
+            competitor_drift_days=ms.competitor_drift_days,
+            competitor_react_share=ms.competitor_react_share,
+            competitor_react_days=ms.competitor_react_days,
+            seasonality_weekly=ms.seasonality_weekly,
+            seasonality_daily=ms.seasonality_daily,
+            regime_days=ms.regime_days,
+            regime_sigma=ms.regime_sigma,
+            max_competitors=ms.max_competitors,
+            network_median_ppm=float(np.median(present_ppm)) if present_ppm.size else 100.0,
+            network_median_base_msat=float(np.median(present_base)) if present_base.size else 0.0,
+        )
+        k_slots = mk.SLOTS
+        ppm = np.zeros((n, k_slots))
+        base = np.zeros((n, k_slots))
+        mult = np.zeros((n, k_slots))
+        cap = np.ones((n, k_slots))
+        # the peer's inbound directions: edge e, direction d forwards into target
+        target = np.concatenate([g.n2, g.n1])
+        edge = np.concatenate([np.arange(g.n1.size), np.arange(g.n1.size)])
+        dirs = np.concatenate([np.zeros(g.n1.size, np.int64), np.ones(g.n1.size, np.int64)])
+        pres = np.concatenate([g.present[:, 0], g.present[:, 1]])
+        slot_of_peer = np.full(g.node_count, -1, dtype=np.int64)
+        slot_of_peer[self.peer_node] = np.arange(n)
+        mine = pres & (slot_of_peer[target] >= 0)
+        t_m, e_m, d_m = target[mine], edge[mine], dirs[mine]
+        f_m = g.ppm[e_m, d_m]
+        order = np.lexsort((f_m, t_m))
+        t_m, e_m, d_m, f_m = t_m[order], e_m[order], d_m[order], f_m[order]
+        bounds = np.flatnonzero(np.diff(t_m)) + 1
+        starts = np.concatenate([[0], bounds]) if t_m.size else np.zeros(0, np.int64)
+        ends = np.concatenate([bounds, [t_m.size]]) if t_m.size else np.zeros(0, np.int64)
+        members: list[list[np.ndarray]] = [[] for _ in range(n)]
+        for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+            c = int(slot_of_peer[t_m[a]])
+            k = b - a
+            groups = np.array_split(np.arange(a, b), min(k, k_slots - 1))
+            scale = min(1.0, params.max_competitors / k)
+            for s_i, grp in enumerate(groups):
+                e_g, d_g = e_m[grp], d_m[grp]
+                ppm[c, s_i] = float(np.median(g.ppm[e_g, d_g]))
+                base[c, s_i] = float(np.median(g.base[e_g, d_g]))
+                mult[c, s_i] = grp.size * scale
+                cap[c, s_i] = float(np.median(g.capacity_sat[e_g]))
+                members[c].append(np.stack([e_g, d_g], axis=1))
+        # the bypass: a route that avoids the peer, at the network's median price, as strong
+        # as a few competitors for a well connected peer and less for a small one
+        deg = self._peer_degree = g.degrees()[self.peer_node].astype(np.float64)
+        ppm[:, -1] = params.network_median_ppm
+        base[:, -1] = params.network_median_base_msat
+        mult[:, -1] = 3.0 * deg / (deg + 4.0)
+        cap[:, -1] = float(np.median(g.capacity_sat)) if g.capacity_sat.size else 1e6
+        draw = rng.random((n, k_slots))
+        kind = np.where(
+            draw < params.competitor_react_share,
+            mk.KIND_REACT,
+            np.where(
+                draw < params.competitor_react_share + params.competitor_drift_share,
+                mk.KIND_DRIFT,
+                mk.KIND_STATIC,
+            ),
+        ).astype(np.int8)
+        kind[:, -1] = mk.KIND_BYPASS
+        kind[mult == 0] = mk.KIND_STATIC
+        start = float(sc.start_s - round(sc.history_days * DAY))
+        mean = np.where(
+            kind == mk.KIND_DRIFT,
+            params.competitor_drift_days * DAY,
+            params.competitor_react_days * DAY,
+        )
+        nxt = start + exo.exponential(1.0, (n, k_slots)) * mean
+        nxt[(kind != mk.KIND_DRIFT) & (kind != mk.KIND_REACT)] = np.inf
+        comp = mk.Competition(
+            ppm=ppm,
+            base=base,
+            ppm0=ppm.copy(),
+            mult=mult,
+            cap_sat=cap,
+            kind=kind,
+            next_event_s=nxt,
+            noise_u=rng.random((n, k_slots, mk.SENDERS), dtype=np.float32),
+        )
+        self._slot_members = members
+        self._comp_log: list[tuple[int, int, float]] = []
+        mk.init_market(self.m, comp, self.capacity_sat, params, rng, exo, int(start))
+        self._comp_ref0 = self._competitor_ref()
+
+    def _apply_competitor_moves(self) -> None:
+        """Write the competitors' fee moves into the graph the node serves."""
+        changes = self.m.slot_changes
+        if not changes:
+            return
+        g = self.g
+        touched: set[int] = set()
+        moved: dict[int, int] = {}
+        for when, c, s_i, old, new in changes:
+            if s_i >= len(self._slot_members[c]):
+                continue  # the bypass stands for no announced channel
+            for e, d in self._slot_members[c][s_i].tolist():
+                cur = float(g.ppm[e, d])
+                g.ppm[e, d] = int(round(cur * new / old)) if old > 0 else int(round(new))
+                g.update_s[e] = when
+                touched.add(e)
+            moved[c] = when
+        changes.clear()
+        if self._other_edges is not None:
+            for e in touched:
+                self._other_edges[e] = self._other_edge(e)
+        if moved:
+            chans = np.array(sorted(moved), dtype=np.int64)
+            refs = self._competitor_ref(chans)
+            self._comp_log.extend(
+                (moved[c], c, float(r)) for c, r in zip(chans.tolist(), refs.tolist(), strict=True)
+            )
+
+    def _competitor_ref(self, chans: np.ndarray | None = None) -> np.ndarray:
+        """The median fee rate of the announced channels into each channel's peer (what the
+        graph shows; NaN for a peer without any), for channels ``chans`` (default all)."""
+        g = self.g
+        idx = np.arange(len(self._slot_members)) if chans is None else chans
+        out = np.full(idx.size, np.nan)
+        for i, c in enumerate(idx.tolist()):
+            groups = self._slot_members[c]
+            if groups:
+                ed = np.concatenate(groups)
+                out[i] = float(np.median(g.ppm[ed[:, 0], ed[:, 1]]))
+        return out
 
     def _store(self, r: mk.WindowResult) -> None:
         ids = self.chan_ids
@@ -232,10 +387,14 @@ class _Core:
                 )
             )
         if r.fail_ts_ns.size:
+            # failures use the forward columns: amt_in unused (0), fee_msat holds the kind
             z = np.zeros_like(r.fail_amt)
             self._fail.append(
-                ForwardColumns(r.fail_ts_ns, ids[r.fail_in], ids[r.fail_out], z, r.fail_amt, z)
+                ForwardColumns(
+                    r.fail_ts_ns, ids[r.fail_in], ids[r.fail_out], z, r.fail_amt, r.fail_kind
+                )
             )
+        self._apply_competitor_moves()
 
     # -- clock -----------------------------------------------------------------------------
 
@@ -246,7 +405,7 @@ class _Core:
         if seconds == 0:
             return []
         t0, t1 = self.now_s, self.now_s + seconds
-        r = mk.simulate(self.m, t0, t1, self._live_rng, self.scenario.market.step_s)
+        r = mk.simulate(self.m, t0, t1, self._live_rng, self.scenario.market.step_s, self._exo_rng)
         self._store(r)
         self.now_s = t1
         if not want_events:
@@ -262,12 +421,14 @@ class _Core:
         ):
             timed.append((ts, 1, SimHtlcEvent("forward", ids[ci], ids[co], ts, "")))
             timed.append((ts, 2, SimHtlcEvent("settle", ids[ci], ids[co], ts, "")))
-        for ts, ci, co in zip(
-            r.fail_ts_ns.tolist(), r.fail_in.tolist(), r.fail_out.tolist(), strict=True
+        for ts, ci, co, kind in zip(
+            r.fail_ts_ns.tolist(),
+            r.fail_in.tolist(),
+            r.fail_out.tolist(),
+            r.fail_kind.tolist(),
+            strict=True,
         ):
-            timed.append(
-                (ts, 1, SimHtlcEvent("link_fail", ids[ci], ids[co], ts, "INSUFFICIENT_BALANCE"))
-            )
+            timed.append((ts, 1, _failure_event(ids[ci], ids[co], ts, kind)))
         timed.sort(key=lambda t: (t[0], t[1]))
         return [t[2] for t in timed]  # type: ignore[misc]
 
@@ -320,6 +481,8 @@ class _Core:
 
     def set_local_policy(self, j: int, p: SimPolicy) -> None:
         m = self.m
+        if p.fee_rate_ppm != m.fee_rate_ppm[j] or p.base_fee_msat != m.base_fee_msat[j]:
+            mk.note_policy_change(m, j, self.now_s)
         m.base_fee_msat[j] = p.base_fee_msat
         m.fee_rate_ppm[j] = p.fee_rate_ppm
         m.inbound_base_fee_msat[j] = p.inbound_base_fee_msat
@@ -523,11 +686,47 @@ class _Core:
     def failures(self, start_s: int, end_s: int) -> list[SimHtlcEvent]:
         c = self._fail.window(start_s, end_s)
         return [
-            SimHtlcEvent("link_fail", ci, co, ts, "INSUFFICIENT_BALANCE")
-            for ts, ci, co in zip(
-                c.timestamp_ns.tolist(), c.chan_id_in.tolist(), c.chan_id_out.tolist(), strict=True
+            _failure_event(ci, co, ts, kind)
+            for ts, ci, co, kind in zip(
+                c.timestamp_ns.tolist(),
+                c.chan_id_in.tolist(),
+                c.chan_id_out.tolist(),
+                c.fee_msat.tolist(),
+                strict=True,
             )
         ]
+
+    # -- ground truth (for reports; not on LND's wire) ---------------------------------------
+
+    def market_truth(self) -> MarketTruth:
+        m = self.m
+        return MarketTruth(
+            chan_id=self.chan_ids.copy(),
+            competitor_ref_ppm=self._competitor_ref(),
+            competitor_count=m.comp.mult[:, :-1].sum(axis=1),
+            peer_elasticity=m.peer_elasticity.copy(),
+            noise_ppm=m.sigma_ppm.copy(),
+            pool_per_day=m.demand_per_s * DAY,
+            demand_level=np.exp(m.out_level - 0.5 * m.params.regime_sigma**2),
+            avoided_share=m.avoid.copy(),
+            remember_us_share=m.mem_us.copy(),
+        )
+
+    def competitor_history(self, j: int) -> list[tuple[int, float]]:
+        out = [(int(self.monitor_start_s), float(self._comp_ref0[j]))]
+        out.extend((t, r) for t, c, r in self._comp_log if c == j)
+        return out
+
+    def revenue_curve(self, j: int, fees_ppm: np.ndarray) -> dict[str, np.ndarray]:
+        return mk.revenue_curve(self.m, j, np.asarray(fees_ppm, dtype=np.float64))
+
+
+def _failure_event(ci: int, co: int, ts: int, kind: int) -> SimHtlcEvent:
+    """A link_fail as LND reports it: no balance is INSUFFICIENT_BALANCE on a temporary
+    channel failure; a fee below the policy is wire failure FEE_INSUFFICIENT, no detail."""
+    if kind == mk.FAIL_FEE:
+        return SimHtlcEvent("link_fail", ci, co, ts, "NO_DETAIL", "FEE_INSUFFICIENT")
+    return SimHtlcEvent("link_fail", ci, co, ts, "INSUFFICIENT_BALANCE")
 
 
 def build_core(scenario: Scenario) -> _Core:

@@ -37,6 +37,7 @@ __all__ = [
     "SimPolicy",
     "SimulatedNode",
     "ForwardColumns",
+    "MarketTruth",
 ]
 
 
@@ -116,7 +117,10 @@ class SimHtlcEvent:
     """An HTLC event (Router.SubscribeHtlcEvents).
 
     ``kind`` is ``"forward"``, ``"settle"``, ``"forward_fail"`` or ``"link_fail"``;
-    ``failure_detail`` is an LND FailureDetail name (``"INSUFFICIENT_BALANCE"``) or ``""``.
+    ``failure_detail`` is an LND FailureDetail name (``"INSUFFICIENT_BALANCE"``, ``"NO_DETAIL"``)
+    or ``""``; ``wire_failure`` the lnrpc Failure.FailureCode name of a link_fail
+    (``"TEMPORARY_CHANNEL_FAILURE"`` for no balance, ``"FEE_INSUFFICIENT"`` with detail
+    ``"NO_DETAIL"`` when the sender offered less than our fee: stale gossip after a raise).
     """
 
     kind: str
@@ -124,6 +128,7 @@ class SimHtlcEvent:
     outgoing_chan_id: int
     timestamp_ns: int
     failure_detail: str
+    wire_failure: str = "TEMPORARY_CHANNEL_FAILURE"
 
 
 @dataclass(frozen=True)
@@ -133,6 +138,30 @@ class SimChannelEvent:
     kind: str
     chan_id: int
     channel_point: str
+
+
+@dataclass(frozen=True)
+class MarketTruth:
+    """The market's hidden state per channel (index order of :meth:`SimulatedNode.channels`),
+    for reports and plots: nothing of it is on LND's wire."""
+
+    chan_id: np.ndarray
+    competitor_ref_ppm: np.ndarray
+    """The competitors' median fee rate into the peer now (they drift and react)."""
+    competitor_count: np.ndarray
+    """How many comparable alternatives a sender weighs against the channel (bypass aside)."""
+    peer_elasticity: np.ndarray
+    """The peer's price sensitivity (scenario elasticity times a per-peer log-normal)."""
+    noise_ppm: np.ndarray
+    """Scale of the senders' route-specific cost noise (ppm): low is elastic."""
+    pool_per_day: np.ndarray
+    """Attempts per day of every sender that could use the channel (before choosing)."""
+    demand_level: np.ndarray
+    """The current demand regime's multiplier (mean 1)."""
+    avoided_share: np.ndarray
+    """Share of the senders avoiding the channel after recent failures."""
+    remember_us_share: np.ndarray
+    """Share of the senders who last succeeded through the channel."""
 
 
 @dataclass(frozen=True)
@@ -333,6 +362,26 @@ class SimulatedNode:
         with self._lock:
             return self._core.forward_count()
 
+    # -- ground truth of the market (for reports; not on LND's wire) -----------------------
+
+    def market_truth(self) -> MarketTruth:
+        """The market's hidden per-channel state now (competitors' fees, elasticity...)."""
+        with self._lock:
+            return self._core.market_truth()
+
+    def competitor_history(self, channel_point: str) -> list[tuple[int, float]]:
+        """``(time_s, competitor median fee ppm)`` of a channel: its value at the start of the
+        history, then each time its competitors moved. KeyError if the channel is unknown."""
+        with self._lock:
+            return self._core.competitor_history(self._core.index_of(channel_point))
+
+    def revenue_curve(self, channel_point: str, fees_ppm: Sequence[float]) -> dict:
+        """Expected attempts and fee income per day of a channel at each fee rate, in the
+        market's current state, the senders' memory settled at each fee, liquidity ignored
+        (see ``market.revenue_curve``). KeyError if the channel is unknown."""
+        with self._lock:
+            return self._core.revenue_curve(self._core.index_of(channel_point), fees_ppm)
+
     # -- time passing -----------------------------------------------------------------------
 
     def advance(self, seconds: int) -> None:
@@ -364,4 +413,3 @@ class SimulatedNode:
         for listener in listeners:
             for event in events:
                 listener(event)
-

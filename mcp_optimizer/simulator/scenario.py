@@ -34,14 +34,32 @@ TOP_KEYS = {
 }
 REQUIRED_TOP = ("seed", "start", "groups")
 GRAPH_KEYS = {"source", "nodes", "path", "snapshot"}
-MARKET_KEYS = {
-    "elasticity",
-    "amount_median_sat",
-    "amount_sigma",
-    "reference_fee_floor_ppm",
-    "step_s",
-    "volume_scale",
-}
+# (key, default, lowest, highest): every number of the market model (docs/simulator.md)
+MARKET_NUMBERS: tuple[tuple[str, float, float, float], ...] = (
+    ("elasticity", 1.0, 0, 10),
+    ("elasticity_spread", 0.5, 0, 3),
+    ("amount_median_sat", 20_000.0, 1, 10_000_000),
+    ("amount_sigma", 1.2, 0, 5),
+    ("reference_fee_floor_ppm", 10.0, 1, 100_000),
+    ("volume_scale", 1.0, 0, 1000),
+    ("attempt_cost_sat", 100.0, 0, 100_000),
+    ("attempt_cost_ppm", 1000.0, 0, 100_000),
+    ("sender_memory", 0.4, 0, 1),
+    ("memory_days", 2.0, 0.01, 365),
+    ("failure_share", 0.05, 0, 1),
+    ("failure_half_life_s", 3600.0, 1, 30 * 86_400),
+    ("gossip_delay_s", 1800.0, 1, 7 * 86_400),
+    ("competitor_drift_share", 0.3, 0, 1),
+    ("competitor_drift_days", 7.0, 0.1, 3650),
+    ("competitor_react_share", 0.1, 0, 1),
+    ("competitor_react_days", 2.0, 0.1, 3650),
+    ("max_competitors", 24.0, 1, 10_000),
+    ("seasonality_weekly", 0.15, 0, 0.9),
+    ("seasonality_daily", 0.25, 0, 0.9),
+    ("regime_days", 14.0, 0.1, 36_500),
+    ("regime_sigma", 0.5, 0, 3),
+)
+MARKET_KEYS = {k for k, *_ in MARKET_NUMBERS} | {"step_s", "fee_limit_ppm"}
 GROUP_KEYS = {
     "profile",
     "count",
@@ -88,12 +106,32 @@ class GraphSpec:
 
 @dataclass(frozen=True)
 class MarketSpec:
+    """The scenario's ``market:`` (every key and its reasoning: docs/simulator.md)."""
+
     elasticity: float
     amount_median_sat: float
     amount_sigma: float
     reference_fee_floor_ppm: float
     step_s: int
     volume_scale: float
+    elasticity_spread: float = 0.5
+    attempt_cost_sat: float = 100.0
+    attempt_cost_ppm: float = 1000.0
+    sender_memory: float = 0.4
+    memory_days: float = 2.0
+    failure_share: float = 0.05
+    failure_half_life_s: float = 3600.0
+    gossip_delay_s: float = 1800.0
+    fee_limit_ppm: tuple[float, float] = (5000.0, 50_000.0)
+    competitor_drift_share: float = 0.3
+    competitor_drift_days: float = 7.0
+    competitor_react_share: float = 0.1
+    competitor_react_days: float = 2.0
+    max_competitors: float = 24.0
+    seasonality_weekly: float = 0.15
+    seasonality_daily: float = 0.25
+    regime_days: float = 14.0
+    regime_sigma: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -312,31 +350,28 @@ def _market(raw: Any, ctx: str) -> MarketSpec:
     if not isinstance(raw, dict):
         raise ScenarioError(f"{ctx}: market must be a mapping")
     _check_keys(raw, MARKET_KEYS, ctx, "market")
-    d = DEFAULT_MARKET
-    return MarketSpec(
-        elasticity=_number(raw.get("elasticity", d.elasticity), ctx, "market.elasticity", 0, 10),
-        amount_median_sat=_number(
-            raw.get("amount_median_sat", d.amount_median_sat),
-            ctx,
-            "market.amount_median_sat",
-            1,
-            10_000_000,
-        ),
-        amount_sigma=_number(
-            raw.get("amount_sigma", d.amount_sigma), ctx, "market.amount_sigma", 0, 5
-        ),
-        reference_fee_floor_ppm=_number(
-            raw.get("reference_fee_floor_ppm", d.reference_fee_floor_ppm),
-            ctx,
-            "market.reference_fee_floor_ppm",
-            1,
-            100_000,
-        ),
-        step_s=_int(raw.get("step_s", d.step_s), ctx, "market.step_s", lo=60, hi=86_400),
-        volume_scale=_number(
-            raw.get("volume_scale", d.volume_scale), ctx, "market.volume_scale", 0, 1000
-        ),
+    values: dict[str, Any] = {
+        key: _number(raw.get(key, default), ctx, f"market.{key}", lo, hi)
+        for key, default, lo, hi in MARKET_NUMBERS
+    }
+    values["step_s"] = _int(
+        raw.get("step_s", DEFAULT_MARKET.step_s), ctx, "market.step_s", lo=60, hi=86_400
     )
+    limit = _range(
+        raw.get("fee_limit_ppm", list(DEFAULT_MARKET.fee_limit_ppm)),
+        ctx,
+        "market.fee_limit_ppm",
+        1,
+        1_000_000,
+        False,
+    )
+    if limit[1] <= limit[0]:
+        raise ScenarioError(
+            f"{ctx}: market.fee_limit_ppm is [lowest, highest] sender fee limit and needs"
+            f" highest above lowest, got {list(limit)}"
+        )
+    values["fee_limit_ppm"] = limit
+    return MarketSpec(**values)
 
 
 def _group(raw: Any, ctx: str, index: int) -> GroupSpec:
@@ -364,7 +399,11 @@ def _group(raw: Any, ctx: str, index: int) -> GroupSpec:
         True,
     )
     balance = _range(
-        raw.get("balance_ratio", list(prof.balance_ratio)), ctx, f"{where}.balance_ratio", 0, 1,
+        raw.get("balance_ratio", list(prof.balance_ratio)),
+        ctx,
+        f"{where}.balance_ratio",
+        0,
+        1,
         False,
     )
     fee = None
@@ -378,8 +417,7 @@ def _group(raw: Any, ctx: str, index: int) -> GroupSpec:
         100_000_000,
         True,
     )
-    age = _range(raw.get("age_days", list(prof.age_days)), ctx, f"{where}.age_days", 0, 5000,
-                 False)
+    age = _range(raw.get("age_days", list(prof.age_days)), ctx, f"{where}.age_days", 0, 5000, False)
     fpd = _number(
         raw.get("forwards_per_day", prof.out_per_day), ctx, f"{where}.forwards_per_day", 0, 1e6
     )
