@@ -24,7 +24,12 @@
     as the port runs no HTTP server.
 ``MCP_SIM_SCENARIO`` / ``MCP_SIM_SPEED``
     Without LND settings (no ``MCP_LND_*`` variable), the embedded simulator runs this scenario
-    (default ``demo``), its clock advancing this many simulated seconds per second (default 1).
+    (default ``demo``), its clock advancing this many simulated seconds per second (default 1,
+    at most 100000).
+
+Every duration is at most 10 years; ``inf`` and ``nan`` are refused. ``run`` checks these and
+every other setting (providers, policy, LND or scenario: :func:`check_start`) before it starts
+or writes anything.
 """
 
 from __future__ import annotations
