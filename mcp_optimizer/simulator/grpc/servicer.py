@@ -211,8 +211,10 @@ def htlc_event_msg(e: SimHtlcEvent) -> rt.HtlcEvent:
         msg.forward_fail_event.SetInParent()
     elif e.kind == "link_fail":
         msg.link_fail_event.failure_detail = _FAILURE_DETAIL.get(e.failure_detail, rt.UNKNOWN)
-        msg.link_fail_event.wire_failure = ln.Failure.TEMPORARY_CHANNEL_FAILURE
-        msg.link_fail_event.failure_string = e.failure_detail.lower().replace("_", " ")
+        msg.link_fail_event.wire_failure = ln.Failure.FailureCode.Value(e.wire_failure)
+        msg.link_fail_event.failure_string = (
+            e.failure_detail if e.wire_failure == "TEMPORARY_CHANNEL_FAILURE" else e.wire_failure
+        ).lower().replace("_", " ")
     return msg
 
 
