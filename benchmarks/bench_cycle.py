@@ -1,77 +1,26 @@
-"""Benchmark: full evaluation cycles of the real service on a 2,000-channel, 1M-forward node.
+"""Benchmark: evaluation cycles on a 2,000-channel, 1M-forward node, beside charge-lnd.
 
-Builds the service exactly as ``mcp-optimizer run`` does (``runtime.run.open_service``) with
-the embedded simulator serving the ``large`` scenario (2,000 channels, a mainnet-sized
-synthetic graph, about a million forwards over 30 days) over gRPC on loopback, its clock frozen
-(``MCP_SIM_SPEED=0``), in a temporary ``MCP_DATA_DIR``. Then it runs ``service.runner.run``:
+The node is the simulator's ``large`` scenario (2,000 channels, a mainnet-sized synthetic graph,
+about a million forwards over 30 days) in a child process (``mcp-optimizer simulate``, re-dated
+so that its history ends now, clock at real speed), reached over gRPC on loopback as a real
+LND. charge-lnd 0.3.1 (``../shared/tools/charge-lnd``, GPL: run as a program from its own venv,
+installed on first use into ``--charge-lnd-venv``) runs ``--dry-run`` against the same node,
+alternating with this project's runs, so that the ratios are measured under the same load:
 
-* cycle 1: a cold service (the whole forwarding history is read, centrality computed);
-* cycle 2: after the simulated clock is moved on by ``--advance-s`` (6 h by default, the
-  scheduler's interval): only the newer forwards are read; the local-graph centrality, cached
-  for 1 h, is recomputed (with ``--sim-process`` cycle 2 follows at once: cache hit).
+* cold: ``mcp-optimizer cycle`` with a fresh data dir (a new process: imports, first
+  forwarding read, first centrality) against one charge-lnd run, ``--rounds`` times;
+* the service: ``mcp-optimizer run`` (dry-run mode) in a child process: seconds until it
+  answers ``status``, its first cycle, then ``--rounds`` evaluate-now cycles (incremental:
+  the forwards made meanwhile), each against one charge-lnd run (charge-lnd keeps nothing
+  between runs); the service's RSS between cycles and its peak (VmHWM);
+* stages: the same service built in this process (``open_service``), each stage's seconds
+  as the cycle runner asks the actors (``--no-stages`` skips it), a cold cycle, an
+  incremental one, and one after a burst of 2,000 HTLC failure events.
 
-For each cycle it prints the seconds of each stage (as the cycle runner asks the actors; the
-provider asks made inside a stage are shown under it), the total, the peak RSS of the process
-during that cycle (VmHWM, reset before the cycle through /proc/self/clear_refs) and
-``ru_maxrss``. The simulator runs in the same process (that is what ``open_service`` does), so
-RSS includes it: the line "RSS after start" is the floor the cycle adds to.
+Run: ./scripts/bench cycle      (or .venv/bin/python benchmarks/bench_cycle.py [--rounds 2])
+     .venv/bin/python benchmarks/bench_cycle.py --stages-only [--in-process-sim]
 
-With ``--sim-process`` the simulator runs in a child process instead (``mcp-optimizer
-simulate``, its scenario re-dated to end now, clock at real speed) and the service drives it as
-a real LND (``MCP_LND_*``, mempool off): RSS is then the service's alone, as on an operator's
-box. The second cycle then reads the few forwards made meanwhile, instead of 6 hours' worth.
-
-Run: .venv/bin/python benchmarks/bench_cycle.py [--scenario large] [--advance-s 21600]
-     .venv/bin/python benchmarks/bench_cycle.py --sim-process
-
-Figures: x86_64, 2 CPUs shared with other jobs (load 2-4: seconds vary by up to 2x between
-runs; the lowest of 3-5 runs is given, RSS varies by a few MiB), Python 3.11, scenario large
-(2,000 channels; 972,476 forwards in the 30-day window, 1,078 policy writes in cycle 1).
-BEFORE: the lnd actor turned its ForwardingLog into 972,476 ForwardingEvent messages, NodeData
-carried them to preprocessing, which looped over them once per window. AFTER: the lnd actor
-aggregates the log's numpy columns per channel and window (preprocess.aggregate_windows);
-NodeData carries 4,000 ForwardingStats. Both measured on the same tree otherwise.
-
---sim-process (the service alone, as on an operator's box; cycle 2 a few seconds later)
-                                       cycle 1 (cold)     cycle 2 (incremental)
-  seconds                              before   after     before   after
-  ingestion                              3.55    3.68       1.10    1.23
-    lnd ReadChannelsRequest              0.97    1.01       0.86    0.97
-    lnd forwards (events / stats)        2.58    2.67       0.24    0.26
-  observation (actuator)                 0.40    0.42       0.02    0.02
-  preprocessing                          0.27    0.00       0.33    0.00
-  scoring (incl. centrality)             4.34    4.69       0.14    0.13
-    local_graph (graph read, compute)    4.20    4.56       0.00    0.00
-  decision                               0.04    0.04       0.04    0.04
-  actuation + journal (2,000 asks)       2.14    2.07       2.67    2.67
-  TOTAL                                 11.36   10.93       4.39    4.16
-  RSS before the cycle (MiB)              125     125        576     299
-  peak RSS during the cycle (MiB)         619     346        861     357
-
-default (simulator in the process, 342 MiB after start; cycle 2 six simulated hours later)
-  seconds                              before   after     before   after
-  lnd forwards (events / stats)          2.48    2.77       0.26    0.20
-  preprocessing                          0.24    0.00       0.33    0.00
-  scoring (centrality recomputed)        4.82    4.82       3.95    4.06
-  TOTAL                                 12.17   10.92       7.86    7.63
-  RSS before the cycle (MiB)              342     342        856     573
-  peak RSS during the cycle (MiB)         803     530      1,069     587
-
-What changed: peak RSS of the service -44% on a cold cycle and -59% on the next ones; the RSS
-kept between cycles -277 MiB. It was the last NodeData: pykka keeps each actor's last message
-and reply alive until its next message, so ~1M event objects stayed in memory for the 6 hours
-between two cycles, and a second NodeData was built beside them. Preprocessing and the
-events' materialisation (~0.5 s a cycle) are gone; the aggregation costs 0.1-0.2 s, so the
-wall time barely moves: the cold forwarding read is gRPC-bound (20 pages of 50,000), and the
-big stages left are the local centrality (recomputed every 6-hourly cycle: its cache lasts
-1 h), the 1,078 journaled, verified writes, and ListChannels with its node infos.
-
-Later, on the tree with the centrality cache kept across cycles while the graph is unchanged
-(b32d0e7) and actors releasing their last request and reply at once (927d87a): --sim-process
-cycle 1 9.1-9.3 s, peak 344-375 MiB; cycle 2 4.2-4.3 s, peak 359-385 MiB; default mode cycle 2
-(+6 h) 4.8-4.9 s. Releasing the last reply takes the live Python heap after cycle 1 from 100 to
-52 MiB (the channel graph no longer waits in the lnd actor for the next cycle; 48 MiB is the
-forwarding log's columns); RSS, allocator-bound, drops by 25-95 MiB depending on the run.
+The figures, with the machine and its load, are recorded in docs/benchmarks.md ("cycle").
 """
 
 from __future__ import annotations
@@ -80,22 +29,20 @@ import argparse
 import gc
 import os
 import platform
-import re
 import resource
-import subprocess
+import statistics
 import sys
 import tempfile
 import threading
 import time
 from collections import defaultdict
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 
-import yaml
+from measure import ChargeLnd, Service, child_simulator, load, timed
 
 from mcp_optimizer.runtime.run import open_service
 from mcp_optimizer.runtime.settings import ServiceSettings
-from mcp_optimizer.simulator.scenario import SHIPPED_PACKAGE
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -191,80 +138,173 @@ def run_cycle(service, timer: AskTimer, label: str) -> None:
           " MiB")
 
 
-@contextmanager
-def child_simulator(scenario: str, tmp: Path):
-    """``mcp-optimizer simulate`` in a child process, the scenario re-dated to end now; yields
-    the ``MCP_LND_*`` environment that reaches it."""
-    from importlib import resources
+def burst_of_failures(service, n: int = 2000) -> None:
+    """``n`` HTLC link failures on our channels, handed to the service as its HTLC event
+    feed hands them (into the failure log the lnd actor aggregates)."""
+    from mcp_optimizer.messages import HtlcEvent, HtlcEventKind
 
-    text = (resources.files(SHIPPED_PACKAGE) / f"{scenario}.yml").read_text("utf-8")
-    data = yaml.safe_load(text)
-    data["start"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    path = tmp / f"{scenario}-now.yml"
-    path.write_text(yaml.safe_dump(data), "utf-8")
-    state = tmp / "sim"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mcp_optimizer", "simulate", "--scenario", str(path),
-         "--listen", "127.0.0.1:0", "--state-dir", str(state), "--speed", "1"],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    now_ns = service.client.now_s() * 1_000_000_000
+    chans = [c.chan_id for c in service.client.list_channels()]
+    for i in range(n):
+        service.events.on_htlc(HtlcEvent(
+            kind=HtlcEventKind.LINK_FAIL, incoming_chan_id=chans[i % len(chans)],
+            outgoing_chan_id=chans[(i * 7 + 1) % len(chans)], timestamp_ns=now_ns - i,
+            failure_detail="INSUFFICIENT_BALANCE",
+        ))
+
+
+def stages(args, tmp: Path, node_env: dict[str, str] | None) -> None:
+    from loguru import logger
+
+    logger.remove()
+    logger.add(sys.stderr, level="WARNING")
+    env = {"MCP_DATA_DIR": str(tmp / "stages-data")}
+    if node_env is not None:
+        env.update(node_env)
+    else:
+        env.update({"MCP_SIM_SCENARIO": args.scenario, "MCP_SIM_SPEED": "0"})
+    t = time.perf_counter()
+    settings = ServiceSettings.from_env(env)
+    with open_service(settings, env) as service:
+        start_s = time.perf_counter() - t
+        gc.collect()
+        where = ("simulator in a child process" if node_env is not None
+                 else "simulator in this process, build included")
+        print(f"\n--- stages (the service in this process; {where}; load {load()})")
+        print(f"service start: {start_s:.1f} s; RSS after start {vm_kib('VmRSS') / 1024:.0f} MiB")
+        timer = AskTimer(service.supervisor)
+        run_cycle(service, timer, "cycle 1 (cold)")
+        if node_env is None:
+            service.sim_node.advance(args.advance_s)
+            label = f"cycle 2 (+{args.advance_s} s, incremental)"
+        else:
+            label = "cycle 2 (incremental: the forwards made meanwhile)"
+        run_cycle(service, timer, label)
+        burst_of_failures(service)
+        run_cycle(service, timer, "cycle 3 (after a burst of 2,000 HTLC failures)")
+
+
+def fmt_range(values: list[float], unit: str = "s") -> str:
+    lo, hi = min(values), max(values)
+    if f"{lo:.1f}" == f"{hi:.1f}":
+        return f"{lo:.1f} {unit}"
+    return f"{lo:.1f}-{hi:.1f} {unit}"
+
+
+def compare(args, tmp: Path, node) -> None:
+    charge = ChargeLnd(Path(args.charge_lnd_venv), tmp)
+    env = {**os.environ, **node.env}
+    rows: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    loads = [load()]
+    print(f"--- cold: `mcp-optimizer cycle` (fresh data dir) and charge-lnd --dry-run, "
+          f"alternating (load {loads[0]})")
+    for r in range(args.rounds):
+        order = ("ours", "charge") if r % 2 else ("charge", "ours")
+        for who in order:
+            if who == "charge":
+                run = charge.run(node)
+            else:
+                data = tmp / f"cold-{r}"
+                run = timed([sys.executable, "-m", "mcp_optimizer", "cycle", "--json",
+                             "--data-dir", str(data)],
+                            {**env, "MCP_CONTROL_SOCKET": str(tmp / f"cold-{r}.sock")})
+                if run.returncode != 0:
+                    raise SystemExit(f"`cycle` failed: {run.output[-800:]}")
+            rows["cold wall"][who].append(run.wall_s)
+            rows["cold cpu"][who].append(run.cpu_s)
+            rows["cold rss"][who].append(run.maxrss_mib)
+            print(f"  round {r + 1}: {who:<6} {run.wall_s:6.2f} s wall, {run.cpu_s:6.2f} s CPU, "
+                  f"peak {run.maxrss_mib:4.0f} MiB (load {load()})", flush=True)
+    loads.append(load())
+    print("--- the service: `mcp-optimizer run` (dry-run) and charge-lnd, alternating")
+    service = Service(node, tmp / "service-data")
     try:
-        line = proc.stdout.readline()
-        match = re.search(r" on (\S+:\d+)$", line.strip())
-        if not match:
-            raise SystemExit(f"the simulator did not start: {line!r}")
-        yield {
-            "MCP_LND_HOST": match.group(1),
-            "MCP_LND_TLS_CERT": str(state / "tls.cert"),
-            "MCP_LND_MACAROON": str(state / "admin.macaroon"),
-            "MCP_LND_TIMEOUT_S": "120",
-            "MCP_MEMPOOL_URL": "off",
-        }
+        status_s = service.first_status_s()
+        print(f"  `status` answered {status_s:.2f} s after `run` started")
+        first = service.wait_first_cycle()
+        print(f"  first cycle (at start): {first['outcome']}, {first['detail']}; "
+              f"RSS after it {service.rss_mib():.0f} MiB")
+        for r in range(args.rounds):
+            time.sleep(args.gap_s)
+            rss_between = service.rss_mib()
+            order = ("ours", "charge") if r % 2 else ("charge", "ours")
+            for who in order:
+                if who == "charge":
+                    run = charge.run(node)
+                    rows["warm wall"][who].append(run.wall_s)
+                    rows["warm cpu"][who].append(run.cpu_s)
+                    rows["warm rss"][who].append(run.maxrss_mib)
+                    print(f"  round {r + 1}: charge {run.wall_s:6.2f} s wall, "
+                          f"{run.cpu_s:6.2f} s CPU (load {load()})", flush=True)
+                else:
+                    wall, cpu, done = service.cycle()
+                    rows["warm wall"][who].append(wall)
+                    rows["warm cpu"][who].append(cpu)
+                    rows["between rss"][who].append(rss_between)
+                    print(f"  round {r + 1}: ours   {wall:6.2f} s wall, {cpu:6.2f} s CPU "
+                          f"({done['outcome']}: {done['detail']}); RSS before it "
+                          f"{rss_between:.0f} MiB, after {service.rss_mib():.0f} MiB "
+                          f"(load {load()})", flush=True)
+        time.sleep(args.gap_s)
+        rows["between rss"]["ours"].append(service.rss_mib())
+        rows["warm rss"]["ours"].append(service.hwm_mib())
     finally:
-        proc.terminate()
-        proc.wait(30)
+        service.stop()
+    loads.append(load())
+
+    def ratio(key: str) -> str:
+        pairs = list(zip(rows[key]["charge"], rows[key]["ours"], strict=False))
+        rs = [c / o for c, o in pairs if o > 0]
+        return f"{min(rs):.1f}-{max(rs):.1f}x" if rs else "-"
+
+    print(f"\n=== cycle: this project beside charge-lnd 0.3.1, same node, same run "
+          f"(python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs; "
+          f"load {' / '.join(loads)})")
+    print("| | charge-lnd | this project | ratio |")
+    print("|---|---|---|---|")
+    for key, label in (("cold wall", "cold cycle, wall (`cycle`, fresh data dir)"),
+                       ("cold cpu", "cold cycle, CPU of the process"),
+                       ("warm wall", "incremental cycle in the running service, wall"),
+                       ("warm cpu", "incremental cycle, CPU (charge-lnd: a whole run)")):
+        print(f"| {label} | {fmt_range(rows[key]['charge'])} | {fmt_range(rows[key]['ours'])} "
+              f"| {ratio(key)} |")
+    print(f"| peak RSS (cold) | {fmt_range(rows['cold rss']['charge'], 'MiB')} | "
+          f"{fmt_range(rows['cold rss']['ours'], 'MiB')} | |")
+    print(f"| service RSS between cycles | - | {fmt_range(rows['between rss']['ours'], 'MiB')} "
+          f"(peak {rows['warm rss']['ours'][-1]:.0f} MiB VmHWM) | |")
+    print(f"| `status` answers after `run` starts | - | {status_s:.2f} s | |")
+    med = statistics.median
+    print(f"medians: cold {med(rows['cold wall']['charge']):.1f} s vs "
+          f"{med(rows['cold wall']['ours']):.1f} s; incremental "
+          f"{med(rows['warm wall']['charge']):.1f} s vs {med(rows['warm wall']['ours']):.2f} s")
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scenario", default="large")
-    ap.add_argument("--advance-s", type=int, default=6 * 3600,
-                    help="simulated seconds between the two cycles (default 6 h)")
-    ap.add_argument("--sim-process", action="store_true",
-                    help="run the simulator in a child process, driven as a real LND")
+    ap.add_argument("--rounds", type=int, default=2, help="runs of each, alternating")
+    ap.add_argument("--gap-s", type=float, default=2.0,
+                    help="seconds between the service's cycles (forwards made meanwhile)")
+    ap.add_argument("--charge-lnd-venv", default=str(ROOT.parent / "venvs-chargelnd"),
+                    help="charge-lnd's own venv (installed there when missing)")
+    ap.add_argument("--stages-only", action="store_true", help="only the stage breakdown")
+    ap.add_argument("--no-stages", action="store_true", help="skip the stage breakdown")
+    ap.add_argument("--in-process-sim", action="store_true",
+                    help="stages: the simulator in this process, its clock stopped, cycle 2 "
+                    "--advance-s later")
+    ap.add_argument("--advance-s", type=int, default=6 * 3600)
     args = ap.parse_args()
-    from loguru import logger
-
-    logger.remove()
-    logger.add(sys.stderr, level="WARNING")
-    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
-        env = {"MCP_DATA_DIR": str(Path(tmp) / "data")}
-        if args.sim_process:
-            env.update(stack.enter_context(child_simulator(args.scenario, Path(tmp))))
-        else:
-            env.update({"MCP_SIM_SCENARIO": args.scenario, "MCP_SIM_SPEED": "0"})
-        t = time.perf_counter()
-        settings = ServiceSettings.from_env(env)
-        with open_service(settings, env) as service:
-            start_s = time.perf_counter() - t
-            gc.collect()
-            where = ("simulator in a child process" if args.sim_process
-                     else "simulator in this process, build included")
-            print(f"python {platform.python_version()} on {platform.machine()}, "
-                  f"{os.cpu_count()} CPUs; scenario {args.scenario}")
-            print(f"service start ({where}): {start_s:.1f} s; "
-                  f"RSS after start {vm_kib('VmRSS') / 1024:.0f} MiB")
-            timer = AskTimer(service.supervisor)
-            run_cycle(service, timer, "cycle 1 (cold)")
-            if args.sim_process:
-                label = "cycle 2 (incremental: the forwards made meanwhile)"
-            else:
-                t = time.perf_counter()
-                service.sim_node.advance(args.advance_s)
-                print(f"\n(simulated clock moved on {args.advance_s} s in "
-                      f"{time.perf_counter() - t:.1f} s)")
-                label = f"cycle 2 (+{args.advance_s} s, incremental)"
-            run_cycle(service, timer, label)
+    print(f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} "
+          f"CPUs; scenario {args.scenario}; load {load()}", flush=True)
+    with tempfile.TemporaryDirectory() as tmp_name, ExitStack() as stack:
+        tmp = Path(tmp_name)
+        node = None
+        if not (args.stages_only and args.in_process_sim):
+            node = stack.enter_context(child_simulator(args.scenario, tmp))
+        if not args.stages_only:
+            compare(args, tmp, node)
+        if not args.no_stages:
+            stages(args, tmp, None if args.in_process_sim else node.env)
     return 0
 
 
