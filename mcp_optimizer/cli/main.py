@@ -21,6 +21,7 @@ import traceback
 from typing import NoReturn
 
 COMMAND_MODULES = [
+    "mcp_optimizer.cli.backtest",
     "mcp_optimizer.cli.control",
     "mcp_optimizer.cli.cycle",
     "mcp_optimizer.cli.evaluate",
