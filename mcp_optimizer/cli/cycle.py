@@ -52,6 +52,7 @@ def cmd_cycle(args: argparse.Namespace) -> int:
             settings = ServiceSettings.from_env(env)
             with open_service(settings, env) as service:
                 done = service.runner.run("cycle command")
+                outcomes = {o.chan_id: _outcome_cell(o) for o in service.runner.last_outcomes}
                 journal = service.actuator.journal
                 rows = journal.decisions(cycle_id=done.cycle_id, limit=1_000_000)
                 mode = service.actuator.mode().value
@@ -64,11 +65,20 @@ def cmd_cycle(args: argparse.Namespace) -> int:
         return 0 if done.outcome in _SUCCEEDED else 1
     print(f"One evaluation cycle against {where}, mode {mode}:")
     if decisions:
-        print(decision_table(decisions))
+        print(decision_table(decisions, outcomes=outcomes))
     print("\n".join(fmt.wrapped("cycle ", f"{done.outcome.value}: {done.detail}")))
     if mode == "shadow":
         print("shadow mode: nothing was written to the node (see `mcp-optimizer mode`).")
     return 0 if done.outcome in _SUCCEEDED else 1
+
+
+def _outcome_cell(o) -> tuple[str, str]:
+    """(what became of the decision, the gate's words): ``("held", "hourly cap ...")``."""
+    what = "-" if o.outcome == "no action" else o.outcome.replace("not_executed", "dry-run")
+    detail = o.detail.split(": ", 1)[1] if ": " in o.detail else ""
+    if o.outcome == "failed":
+        detail = o.detail
+    return what, detail
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import msgspec
@@ -44,17 +45,31 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def decision_table(decisions: list[Decision], width: int = 100) -> str:
-    """Decisions as a plain-text table, reasons wrapped under each row."""
+def decision_table(
+    decisions: list[Decision],
+    width: int = 100,
+    outcomes: Mapping[int, tuple[str, str]] | None = None,
+) -> str:
+    """Decisions as a plain-text table, reasons wrapped under each row. With ``outcomes``
+    (chan id -> (outcome, gate or detail)), a column says what became of each decision
+    (shadowed, held, refused, verified...) and the gate's words lead its reasons."""
     w = fmt.CHANNEL_WIDTH
-    head = f"{'channel':<{w}} {'decision':<14} {'score':>5} {'fee ppm':>13}  reasons"
+    out_col = f" {'outcome':<12}" if outcomes is not None else ""
+    head = f"{'channel':<{w}} {'decision':<14} {'score':>5} {'fee ppm':>13}{out_col}  reasons"
     lines = [head, "-" * len(head)]
     for d in decisions:
         old, new = d.current_policy.fee_rate_ppm, d.proposed_policy.fee_rate_ppm
         fee = f"{old}" if old == new else f"{old} -> {new}"
         kind = d.kind.value if d.executable else f"{d.kind.value}*"
-        prefix = f"{fmt.chan(d.chan_id):<{w}} {kind:<14} {d.score:>5.2f} {fee:>13}  "
-        lines += fmt.wrapped(prefix, " / ".join(d.reasons), width)
+        reasons = " / ".join(d.reasons)
+        cell = ""
+        if outcomes is not None:
+            what, why = outcomes.get(d.chan_id, ("-", ""))
+            cell = f" {what:<12}"
+            if why:
+                reasons = f"[{what}: {why}] {reasons}"
+        prefix = f"{fmt.chan(d.chan_id):<{w}} {kind:<14} {d.score:>5.2f} {fee:>13}{cell}  "
+        lines += fmt.wrapped(prefix, reasons, width)
     if any(not d.executable for d in decisions):
         lines.append("* recommendation only (not executable under this policy)")
     return "\n".join(lines)

@@ -181,6 +181,9 @@ class CycleDone(TaggedMessage):
     """Decisions made."""
     actions: int
     """Decisions that were not NO_ACTION."""
+    actions_by_outcome: dict[str, int] = {}
+    """The actions counted by what became of each (verified, shadowed, not_executed, held,
+    refused, failed, mismatched...): what was written and what was stopped."""
 
 
 class NoCycleYet(TaggedMessage):

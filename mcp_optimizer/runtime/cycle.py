@@ -11,6 +11,7 @@ checks ``stop``: a stopping service abandons what is left, never a write half-do
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +46,8 @@ from mcp_optimizer.messages.control import CycleDone
 from mcp_optimizer.policies.config import Policy
 from mcp_optimizer.supervisor import Supervisor
 
+from .cycle_summary import action_counts, counts_text, write_problems
+
 
 class StageFailed(Exception):
     def __init__(self, stage: str, reply: Any) -> None:
@@ -73,22 +76,30 @@ class CycleRunner:
     stop: threading.Event = field(default_factory=threading.Event)
     ask_timeout_s: float = 300.0
     last_outcomes: list[ActuationOutcome] = field(default_factory=list)
+    observer: Any = None
+    """Told each stage's and cycle's duration and the ingestion's forwarding stats
+    (``mcp_optimizer.metrics.runtime.CycleTimings``); None: nobody watches."""
     _partial: bool = False
 
     def _ask(self, stage: str, actor: str, message: Any, expected: type) -> Any:
         if self.stop.is_set():
             raise Abandoned(f"service stopping before {stage}")
+        began = time.perf_counter()
         reply = self.registry.ask(actor, message, self.ask_timeout_s)
+        if self.observer is not None:
+            self.observer.stage_done(stage, time.perf_counter() - began)
         if not isinstance(reply, expected):
             raise StageFailed(stage, reply)
         return reply
 
     def run(self, trigger: str) -> CycleDone:
         started = int(self.wall())
+        began = time.perf_counter()
         cycle_id = self.journal.begin_cycle(trigger)
         counts = {"channels": 0, "decisions": 0, "actions": 0}
         notes: list[str] = []
         self._partial = False
+        self.last_outcomes = []
         outcome: CycleOutcome
         try:
             self._stages(cycle_id, counts, notes)
@@ -101,10 +112,18 @@ class CycleRunner:
             logger.exception("cycle {} failed", cycle_id)
             outcome = CycleOutcome.FAILED
             notes = [f"cycle runner error: {type(exc).__name__}: {exc}"]
+        by_outcome = action_counts(self.last_outcomes)
         detail = (
             f"{counts['channels']} channels, {counts['decisions']} decisions, "
             f"{counts['actions']} actions"
         )
+        if by_outcome:
+            detail += f" ({counts_text(by_outcome)})"
+        problem = write_problems(by_outcome)
+        if problem:
+            notes.append(problem)
+            if outcome is CycleOutcome.OK:
+                outcome = CycleOutcome.PARTIAL
         if notes:
             detail += "; " + "; ".join(notes)
         try:
@@ -121,7 +140,10 @@ class CycleRunner:
             channels=counts["channels"],
             decisions=counts["decisions"],
             actions=counts["actions"],
+            actions_by_outcome=by_outcome,
         )
+        if self.observer is not None:
+            self.observer.cycle_done(time.perf_counter() - began)
         log = logger.info if outcome is CycleOutcome.OK else logger.warning
         log("cycle {} ({}) {}: {}", cycle_id, trigger, outcome.value, detail)
         return done
@@ -136,6 +158,8 @@ class CycleRunner:
             NodeData,
         )
         counts["channels"] = len(data.channels)
+        if self.observer is not None:
+            self.observer.node_data(recent_s, history_s, data.forwarding_stats)
         observed: ObservedReply = self._ask(
             "observation", "actuator", ObserveRequest(channels=data.channels), ObservedReply
         )
