@@ -7,12 +7,19 @@ scrape all join it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
 from prometheus_client import (
     CollectorRegistry,
     PlatformCollector,
     ProcessCollector,
     disable_created_metrics,
 )
+
+from .journal import JournalCollector
+from .runtime import CycleTimings, SupervisorCollector
 
 disable_created_metrics()  # no ``*_created`` twin per counter: a third of a scrape, unused
 
@@ -24,3 +31,17 @@ def service_registry() -> CollectorRegistry:
     ProcessCollector(registry=registry)
     PlatformCollector(registry=registry)
     return registry
+
+
+def watch_service(
+    registry: CollectorRegistry,
+    journal_path: Path,
+    supervisor: Any,
+    pause_state: Callable[[], Any],
+) -> tuple[CycleTimings, Callable[[], None]]:
+    """Register the collectors of a service's journal, supervisor and kill switch in
+    ``registry``; returns the cycle runner's observer and what closes the journal reader."""
+    journal = JournalCollector(journal_path)
+    registry.register(journal)
+    registry.register(SupervisorCollector(supervisor, pause_state))
+    return CycleTimings(registry), journal.close

@@ -35,7 +35,7 @@ from mcp_optimizer.http.wiring import attach_http
 from mcp_optimizer.journal import Journal
 from mcp_optimizer.logs import add_sink
 from mcp_optimizer.messages import ChannelSnapshot, CrashKind, Decision
-from mcp_optimizer.metrics.registry import service_registry
+from mcp_optimizer.metrics.registry import service_registry, watch_service
 from mcp_optimizer.policies.config import Policy, load_policy
 from mcp_optimizer.policies.engine import evaluate_channel
 from mcp_optimizer.providers.amboss import AmbossProvider
@@ -260,7 +260,11 @@ def open_service(
         )
         supervisor.start()
         stack.callback(supervisor.stop)
-        runner = CycleRunner(registry=supervisor, journal=journal, policy=policy, wall=clock)
+        timings, close_reader = watch_service(registry, journal.path, supervisor,
+                                              actuator.pause_state)
+        stack.callback(close_reader)
+        runner = CycleRunner(registry=supervisor, journal=journal, policy=policy, wall=clock,
+                             observer=timings)
         service = Service(
             supervisor=supervisor,
             actuator=actuator,
