@@ -1,9 +1,9 @@
 """Verbs that talk to the running service over its control socket, and ``run`` itself.
 
-``status``, ``pause``, ``resume``, ``mode``, ``evaluate-now``, ``decisions``: human output by
-default, ``--json`` for scripts. No service answering on the socket: one line on stderr, exit
-status 1. The socket is ``--socket``, else ``MCP_CONTROL_SOCKET``, else
-``<MCP_DATA_DIR>/control.sock``.
+``status``, ``pause``, ``resume``, ``mode``, ``evaluate-now``: human output by default,
+``--json`` for scripts. No service answering on the socket: one line on stderr, exit status 1.
+``decisions`` reads the journal file directly (the service need not run). The socket is
+``--socket``, else ``MCP_CONTROL_SOCKET``, else ``<MCP_DATA_DIR>/control.sock``.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from mcp_optimizer.messages.control import (
     CrashSeen,
     CycleDone,
     CycleFinished,
+    DecisionEntry,
     DecisionsReply,
     EvaluateNowRequest,
-    ListDecisionsRequest,
     NextCycleAt,
     PauseRequest,
     ResumeRequest,
@@ -67,8 +67,15 @@ def render_status(s: StatusReply) -> str:
         f"node:       {s.node}",
         f"started:    {_when(s.started_at_s)}",
         f"mode:       {s.mode.value}",
-        "paused:     " + (f"YES ({', '.join(s.pause.sources)})" if s.pause.paused else "no"),
     ]
+    if s.pause.paused:
+        held = ", ".join(
+            f"api, {s.pause.reason}" if src == "api" and s.pause.reason else src
+            for src in s.pause.sources
+        )
+        lines += fmt.wrapped("paused:     ", f"YES ({held})")
+    else:
+        lines.append("paused:     no")
     if isinstance(s.safe_mode, SafeModeOn):
         lines += fmt.wrapped("safe mode:  ", "ON (no policy writes until ack-crash): "
                              + "; ".join(s.safe_mode.reasons))
@@ -122,7 +129,7 @@ def cmd_pause(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    return _simple(args, ResumeRequest())
+    return _simple(args, ResumeRequest(reason=args.reason))
 
 
 def cmd_mode(args: argparse.Namespace) -> int:
@@ -134,7 +141,7 @@ def cmd_mode(args: argparse.Namespace) -> int:
         else:
             print(reply.mode.value)
         return 0
-    return _simple(args, SetModeRequest(mode=Mode(args.mode)))
+    return _simple(args, SetModeRequest(mode=Mode(args.mode), reason=args.reason))
 
 
 def cmd_evaluate_now(args: argparse.Namespace) -> int:
@@ -151,11 +158,22 @@ def cmd_evaluate_now(args: argparse.Namespace) -> int:
 
 
 def cmd_decisions(args: argparse.Namespace) -> int:
-    reply = send(args, ListDecisionsRequest(limit=args.limit))
+    """From the journal file, read-only: the service need not run."""
+    from mcp_optimizer.journal import Journal, JournalError
+
+    from .journal import data_dir
+
+    try:
+        with Journal.open(data_dir(args), readonly=True) as journal:
+            rows = journal.decisions(limit=args.limit, chan_id=args.channel)
+    except JournalError as exc:
+        raise CliError(str(exc), 1) from None
+    reply = DecisionsReply(
+        decisions=[DecisionEntry(decision_id=i, mode=m, decision=d) for i, m, d in rows]
+    )
     if args.json:
         _print_json(reply)
         return 0
-    assert isinstance(reply, DecisionsReply)
     if not reply.decisions:
         print("no decision journaled yet")
         return 0
@@ -221,11 +239,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_pause)
 
     p = sub.add_parser("resume", help="lift a pause set with `pause`")
+    p.add_argument("--reason", default="", help="why (journaled with the resume)")
     _common(p)
     p.set_defaults(func=cmd_resume)
 
     p = sub.add_parser("mode", help="show or set the mode: shadow, dry-run, live")
     p.add_argument("mode", nargs="?", choices=[m.value for m in Mode])
+    p.add_argument("--reason", default="", help="why (journaled and logged; see history --modes)")
     _common(p)
     p.set_defaults(func=cmd_mode)
 
@@ -238,5 +258,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("decisions", help="the latest journaled decisions, newest first")
     p.add_argument("--limit", type=fmt.positive_int, default=20, help="how many (default 20)")
+    p.add_argument("--channel", type=fmt.parse_channel,
+                   help="only this channel (BLOCKxTXxOUTPUT or LND's integer chan_id)")
     _common(p)
     p.set_defaults(func=cmd_decisions)

@@ -26,7 +26,8 @@ from pathlib import Path
 import msgspec
 
 from mcp_optimizer.journal import Journal, JournalError, RollbackRefused
-from mcp_optimizer.journal.states import describe
+from mcp_optimizer.journal.states import EFFECTIVE_STATES, describe
+from mcp_optimizer.messages.decision import ChangeOrigin
 from mcp_optimizer.messages.domain import ChannelPolicy
 from mcp_optimizer.messages.journal import (
     ChangeRecord,
@@ -176,12 +177,84 @@ def _cycle_history(args: argparse.Namespace, since: int) -> int:
     return 0
 
 
+def _mode_history(args: argparse.Namespace, since: int) -> int:
+    """Mode changes and API pauses/resumes, oldest first, with who and why."""
+    if args.channel is not None or args.cycles:
+        raise CliError("--modes lists mode and pause changes: it cannot be combined with "
+                       "--channel or --cycles", 2)
+    with _open_readonly(args) as j:
+        modes = [m for m in j.mode_changes() if m.at_s >= since]
+        pauses = [p for p in j.pause_changes() if p.at_s >= since]
+    rows = sorted(
+        [(m.at_s, "mode", f"{m.old_mode.value} -> {m.new_mode.value}", m.by, m.reason)
+         for m in modes]
+        + [(p.at_s, "pause", "paused" if p.paused else "resumed", p.by, p.reason)
+           for p in pauses],
+        key=lambda r: r[0],
+    )
+    if args.limit is not None:
+        rows = rows[-args.limit:]
+    if args.json:
+        sys.stdout.write(_json.encode(
+            [{"at_s": a, "what": w, "change": c, "by": b, "reason": r} for a, w, c, b, r in rows]
+        ).decode() + "\n")
+        return 0
+    if not rows:
+        print("no mode or pause change in the journal" + _filter_text(args, since))
+        return 0
+    print(f"{'time (UTC)':<19}  {'what':<5}  {'change':<18}  {'by':<8}  reason")
+    for at_s, what, change, by, reason in rows:
+        print("\n".join(fmt.wrapped(
+            f"{_when(at_s):<19}  {what:<5}  {change:<18}  {by:<8}  ", reason or "-"
+        )))
+    return 0
+
+
+def fold_repeats(recs: list[ChangeRecord]) -> list[tuple[ChangeRecord, int, int]]:
+    """Consecutive changes of a channel that repeat the same proposal with the same outcome
+    (the same held proposal every cycle) folded into the first: ``(record, repeats, last
+    time)``; records oldest first, in and out."""
+    out: list[tuple[ChangeRecord, int, int]] = []
+    last_of: dict[int, int] = {}  # channel -> index in out of its latest row
+    for rec in recs:
+        key = (rec.origin, rec.state, rec.new_policy, tuple(g.gate for g in rec.stopped_by))
+        i = last_of.get(rec.chan_id)
+        if i is not None:
+            first, n, _ = out[i]
+            same = (first.origin, first.state, first.new_policy,
+                    tuple(g.gate for g in first.stopped_by)) == key
+            if same and rec.state not in EFFECTIVE_STATES:
+                out[i] = (first, n + 1, rec.requested_at_s)
+                continue
+        last_of[rec.chan_id] = len(out)
+        out.append((rec, 0, rec.requested_at_s))
+    return out
+
+
+def _choices(text: str | None, kind, what: str) -> list | None:
+    """``--state held,refused`` -> [ChangeState.HELD, ...]; one line naming a wrong word."""
+    if not text:
+        return None
+    values = [w.strip() for w in text.split(",") if w.strip()]
+    known = [k.value for k in kind]
+    bad = [v for v in values if v not in known]
+    if bad:
+        raise CliError(f"--{what} {bad[0]!r} is not one of: {', '.join(known)}", 2)
+    return [kind(v) for v in values]
+
+
 def cmd_history(args: argparse.Namespace) -> int:
     since = parse_time(args.since, int(time.time())) if args.since else 0
+    if args.modes:
+        return _mode_history(args, since)
     if args.cycles:
         return _cycle_history(args, since)
+    states_in = _choices(args.state, ChangeState, "state")
+    origins = _choices(args.origin, ChangeOrigin, "origin")
     with _open_readonly(args) as j:
-        recs = j.changes(chan_id=args.channel, since_s=since)
+        recs = j.changes(chan_id=args.channel, since_s=since, states_in=states_in)
+    if origins is not None:
+        recs = [r for r in recs if r.origin in origins]
     if args.limit is not None:
         recs = recs[-args.limit:]  # the most recent, still oldest first
     if args.json:
@@ -191,8 +264,12 @@ def cmd_history(args: argparse.Namespace) -> int:
         print("no change in the journal" + _filter_text(args, since))
         return 0
     print(HISTORY_HEADER)
-    for rec in recs:
+    rows = [(r, 0, 0) for r in recs] if args.all else fold_repeats(recs)
+    for rec, repeats, last_at in rows:
         print("\n".join(change_lines(rec)))
+        if repeats:
+            print(f"{'':8}... and {repeats} more like it, the last at {_when(last_at)} "
+                  "(--all shows each)")
     return 0
 
 
@@ -513,6 +590,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--limit", type=fmt.positive_int,
         help="at most this many, the most recent (default: every change; with --cycles 1000)",
+    )
+    p.add_argument(
+        "--modes", action="store_true",
+        help="list mode changes (going live!) and pauses/resumes, with who and why",
+    )
+    p.add_argument("--state", help="only changes in these states, e.g. verified,held")
+    p.add_argument("--origin", help="only changes of these origins, e.g. service,rollback")
+    p.add_argument(
+        "--all", action="store_true",
+        help="show every change (by default a channel's repeats of the same stopped proposal "
+        "are folded into one row)",
     )
     _common(p)
     p.set_defaults(func=cmd_history)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mcp_optimizer.logs import log_mode_change, log_pause
-from mcp_optimizer.messages.journal import Mode, ModeChange
+from mcp_optimizer.messages.journal import Mode, ModeChange, PauseChange
 
 from .base import JournalBase
 
@@ -51,3 +51,18 @@ class ModesMixin(JournalBase):
                 (self.now_s(), int(paused), by, reason),
             )
         log_pause(paused, by, reason)
+
+    def pause_changes(self) -> list[PauseChange]:
+        """Every pause and resume given over the API, oldest first."""
+        return [
+            PauseChange(at_s=r[0], paused=bool(r[1]), by=r[2], reason=r[3])
+            for r in self._query("SELECT at_s, paused, by, reason FROM pause_events ORDER BY id")
+        ]
+
+    def last_pause(self) -> PauseChange | None:
+        """The latest pause or resume given over the API (None: never)."""
+        rows = self._query(
+            "SELECT at_s, paused, by, reason FROM pause_events ORDER BY id DESC LIMIT 1"
+        )
+        return PauseChange(at_s=rows[0][0], paused=bool(rows[0][1]), by=rows[0][2],
+                           reason=rows[0][3]) if rows else None

@@ -13,9 +13,13 @@ from .actors import (
     ActuationReport,
     ChannelLastChange,
     ChannelPoint,
+    ChannelPointPolicy,
+    ChannelPriceHistory,
     ChannelsRead,
     DecidedReply,
     DecideRequest,
+    FeeSpansReply,
+    FeeSpansRequest,
     GraphRead,
     IngestRequest,
     LastChangesReply,
@@ -24,6 +28,7 @@ from .actors import (
     ObservedReply,
     ObserveRequest,
     PeerCentrality,
+    PeerCompetitorFees,
     PeerFactsReply,
     PeerFactsRequest,
     PeerNodeRecord,
@@ -99,6 +104,7 @@ from .domain import (
     Channel,
     ChannelPolicy,
     ChannelSnapshot,
+    FeeEpoch,
     ForwardingStats,
     LastChange,
     LastChangeAt,
@@ -110,7 +116,13 @@ from .domain import (
     UptimeKnown,
     UptimeUnknown,
 )
-from .forwarding import ForwardingStatsRead, ReadForwardingStatsRequest
+from .forwarding import (
+    EpochStatsRead,
+    FeeSpan,
+    ForwardingStatsRead,
+    ReadEpochStatsRequest,
+    ReadForwardingStatsRequest,
+)
 from .graph_facts import CompetitorFees, CompetitorFeeSummary, CompetitorFeesUnknown
 from .journal import (
     AcknowledgedAt,
@@ -137,6 +149,7 @@ from .journal import (
     Mode,
     ModeChange,
     NotAcknowledged,
+    PauseChange,
     PauseState,
     ShadowChannelReport,
     ShadowReport,
@@ -182,6 +195,11 @@ from .shadow_effect import (
 )
 
 __all__ = [
+    "ChannelPointPolicy",
+    "ChannelPriceHistory",
+    "FeeSpansReply",
+    "FeeSpansRequest",
+    "PeerCompetitorFees",
     "ActuateRequest",
     "ActuationOutcome",
     "ActuationReport",
@@ -273,6 +291,7 @@ __all__ = [
     "GateStop",
     "Mode",
     "ModeChange",
+    "PauseChange",
     "PauseState",
     "ShadowChannelReport",
     "ShadowReport",
@@ -332,6 +351,10 @@ __all__ = [
     "UnknownFactor",
     "ForwardingStats",
     "LastChange",
+    "FeeEpoch",
+    "FeeSpan",
+    "EpochStatsRead",
+    "ReadEpochStatsRequest",
     "LastChangeAt",
     "Message",
     "NeverChanged",

@@ -33,12 +33,17 @@ class PauseRequest(TaggedMessage):
 class ResumeRequest(TaggedMessage):
     """Lift a pause set over the socket."""
 
+    reason: str = ""
+    """Why, in the operator's words (journaled with the resume)."""
+
 
 class SetModeRequest(TaggedMessage):
     """Switch between shadow, dry-run and live (journaled)."""
 
     mode: Mode
     """The mode to switch to."""
+    reason: str = ""
+    """Why, in the operator's words (journaled and logged with the change)."""
 
 
 class EvaluateNowRequest(TaggedMessage):

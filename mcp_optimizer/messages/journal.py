@@ -235,6 +235,19 @@ class ModeChange(Message):
     """Why, as given by the operator (may be empty)."""
 
 
+class PauseChange(Message):
+    """A journaled pause or resume given over the API (control socket, CLI, web page)."""
+
+    at_s: int
+    """When (Unix seconds)."""
+    paused: bool
+    """True: paused; false: resumed."""
+    by: str
+    """Who asked (``cli``, ``web``...)."""
+    reason: str
+    """Why, as given by the operator (may be empty)."""
+
+
 class CycleOutcome(enum.Enum):
     """How a finished evaluation cycle ended."""
 
@@ -289,6 +302,9 @@ class PauseState(Message):
     """Whether writes to the node are stopped."""
     sources: list[str]
     """Which sources pause: ``api``, ``env MCP_PAUSED``, ``file <data dir>/PAUSED``."""
+    reason: str = ""
+    """While the API pause holds: who set it and why (``by cli: upgrading LND``); else
+    empty."""
 
 
 class FeeRateGapKnown(TaggedMessage):

@@ -133,6 +133,9 @@ class Service:
         self.http: Any = None
         """The HTTP server (``mcp_optimizer.http.server.HttpServer``), when one is configured:
         started with the rest in :meth:`main` and supervised there."""
+        self.policy_desk: Any = None
+        """The policy the next cycle uses and its changes from the web page
+        (``mcp_optimizer.policies.desk.PolicyDesk``), set by ``runtime/run.py``."""
 
     # ------------------------------------------------------------------------ cycles
     async def _run_cycle(self, start: CycleStart) -> None:
@@ -151,17 +154,19 @@ class Service:
                 )
                 self.driver.set_paused(state.paused)
                 return Done(detail="paused: nothing is written to the node until resumed")
-            case ResumeRequest():
-                state = await trio.to_thread.run_sync(lambda: self.actuator.resume(by))
+            case ResumeRequest(reason=reason):
+                state = await trio.to_thread.run_sync(
+                    lambda: self.actuator.resume(by, reason or f"resumed {_via(by)}")
+                )
                 self.driver.set_paused(state.paused)
                 if state.paused:
                     return Done(
                         detail="API pause lifted, but still paused by: " + ", ".join(state.sources)
                     )
                 return Done(detail="resumed")
-            case SetModeRequest(mode=mode):
+            case SetModeRequest(mode=mode, reason=reason):
                 change = await trio.to_thread.run_sync(
-                    lambda: self.actuator.set_mode(mode, by, f"set {_via(by)}")
+                    lambda: self.actuator.set_mode(mode, by, reason or f"set {_via(by)}")
                 )
                 return Done(detail=f"mode {change.old_mode.value} -> {change.new_mode.value}")
             case EvaluateNowRequest(wait=wait):

@@ -29,7 +29,6 @@ from mcp_optimizer.journal import planning
 from mcp_optimizer.journal.planning import RollbackPlan, RollbackRefused
 from mcp_optimizer.journal.states import (
     EFFECTIVE_STATES,
-    as_if_states,
     describe,
     same_policy,
 )
@@ -48,16 +47,19 @@ from mcp_optimizer.messages.journal import (
     PauseState,
 )
 from mcp_optimizer.policies.config import Policy
+from mcp_optimizer.policies.overrides import policy_for_channel
 from mcp_optimizer.scid import scid_text
 
-from . import gates
+from . import batch, gates
 from .settings import PauseSources, limits_from_env, paused_from_env
 
 WRITER_LOCK = "writer.lock"
 
 
 class NodePort(Protocol):
-    """What the actuator needs from the node (``LndClient`` provides it)."""
+    """What the actuator needs from the node (``LndClient`` provides it). A node may also
+    offer ``get_policies(chan_ids) -> {chan_id: ChannelPolicy}`` (many channels in one read;
+    a channel left out is read with ``get_policy``)."""
 
     def list_channels(self) -> list[Channel]: ...
 
@@ -145,7 +147,11 @@ class Actuator:
         return self.journal.set_mode(mode, by, reason)
 
     def pause_state(self) -> PauseState:
-        return self.pause_sources.state(self.journal.api_paused())
+        last = self.journal.last_pause()
+        if last is None or not last.paused:
+            return self.pause_sources.state(False)
+        why = f"by {last.by}" + (f": {last.reason}" if last.reason else "")
+        return self.pause_sources.state(True, why)
 
     def pause(self, by: str, reason: str = "") -> PauseState:
         self.journal.set_paused(True, by, reason)
@@ -183,6 +189,18 @@ class Actuator:
                 ) from first
             return None
 
+    def read_policies(self, chan_ids: list[int]) -> dict[int, ChannelPolicy | None]:
+        """The node's policy of each channel now (None: not open any more), in one call when
+        the node offers ``get_policies``; a channel it did not give is read on its own."""
+        many = getattr(self.node, "get_policies", None)
+        found: Mapping[int, ChannelPolicy] = {}
+        if many is not None and chan_ids:
+            try:
+                found = many(chan_ids)
+            except Exception:  # noqa: BLE001 - each channel is then read on its own
+                found = {}
+        return {c: found[c] if c in found else self._read(c) for c in chan_ids}
+
     def _observe_one(self, chan_id: int, point: str, actual: ChannelPolicy) -> ChangeRecord | None:
         """Compare the node with the journal; record an EXTERNAL change or a first baseline."""
         known = self.journal.known_policy(chan_id)
@@ -214,25 +232,33 @@ class Actuator:
         found = []
         with self._lock:
             self.reconcile()
-            seen = set()
+            known = {k.chan_id: k for k in self.journal.known_policies()}
+            now: dict[int, ChannelPolicy | None] = {}
             for ch in channels:
-                seen.add(ch.chan_id)
-                actual: ChannelPolicy | None = ch.our_policy
-                known = self.journal.known_policy(ch.chan_id)
-                if known is not None and not same_policy(known.policy, ch.our_policy):
+                k = known.get(ch.chan_id)
+                now[ch.chan_id] = ch.our_policy
+                if k is not None and not same_policy(k.policy, ch.our_policy):
                     # the list was read before this lock was taken: a write since (a rollback
                     # over the control socket) would show as someone else's change. Only the
                     # node's policy now can say whether the difference is external.
-                    actual = self._read(ch.chan_id)
+                    now[ch.chan_id] = self._read(ch.chan_id)
+            # nothing is read from the node below: one transaction for the whole list
+            with self.journal.batch():
+                for ch in channels:
+                    actual = now[ch.chan_id]
                     if actual is None:
                         self.journal.set_open(ch.chan_id, False)
                         continue
-                rec = self._observe_one(ch.chan_id, ch.channel_point, actual)
-                if rec is not None:
-                    found.append(rec)
-            for known in self.journal.known_policies():
-                if known.open and known.chan_id not in seen:
-                    self.journal.set_open(known.chan_id, False)
+                    k = known.get(ch.chan_id)
+                    if k is not None and k.open and same_policy(k.policy, actual):
+                        continue  # what _observe_one would find: nothing to record
+                    rec = self._observe_one(ch.chan_id, ch.channel_point, actual)
+                    if rec is not None:
+                        found.append(rec)
+                seen = {ch.chan_id for ch in channels}
+                for k in known.values():
+                    if k.open and k.chan_id not in seen:
+                        self.journal.set_open(k.chan_id, False)
         return found
 
     # ---- reconciliation --------------------------------------------------------------------
@@ -309,6 +335,17 @@ class Actuator:
             action, gates.check_safe_mode(reason),
         )
 
+    def act_on(
+        self, decisions: list[Decision], points: Mapping[int, str], cycle_id: int = 0,
+        held_reason: str | None = None,
+    ) -> list[tuple[Decision, ChangeRecord | None | NodeUnavailable]]:
+        """A cycle's decisions, in order: what writes nothing to the node is journaled in one
+        transaction; returns after the first live write (see :mod:`.batch`). With
+        ``held_reason`` (safe mode) every change is HELD, nothing is read or written."""
+        if held_reason is not None:
+            return batch.hold_all(self, decisions, points, held_reason, cycle_id)
+        return batch.act_on(self, decisions, points, cycle_id)
+
     def _close(self, decision: Decision, point: str, decision_id: int) -> ChangeRecord:
         return self._decision_stopped(
             decision, point, decision_id, ChangeState.REFUSED, decision.current_policy,
@@ -349,39 +386,41 @@ class Actuator:
                     change, mode, change.old_policy, decision_id, (),
                     gates.check_channel_open(change.chan_id, False),
                 )
-            external = self._observe_one(change.chan_id, change.channel_point, actual)
-            now = self.journal.now_s()
-            counted = as_if_states(mode) | {ChangeState.EXTERNAL}
-            last_id, last_at = self.journal.last_change_at(change.chan_id, counted)
-            last_external = external is not None or (
-                last_id != 0 and self.journal.change(last_id).origin is ChangeOrigin.EXTERNAL
-            )
-            timing = gates.Timing(
-                now_s=now,
-                last_change_at_s=last_at,
-                last_change_id=last_id,
-                last_change_external=last_external,
-                changes_last_hour=self.journal.count_service_changes(
-                    now - gates.HOUR_S + 1, as_if_states(mode)
-                ),
-                changes_last_day=self.journal.count_service_changes(
-                    now - gates.DAY_S + 1, as_if_states(mode)
-                ),
-            )
-            stops = gates.check_service_change(
-                old=actual,
-                new=change.new_policy,
-                decided_on=change.old_policy,
-                policy=self.policy,
-                limits=self.limits,
-                timing=timing,
-                mode=mode,
-                pause=self.pause_state(),
-                open_crashes=len(self.open_crashes()),
-            )
+            stops = self._gate(change, actual, batch.CycleGates.read(self))
             if stops:
                 return self._stopped(change, mode, actual, decision_id, (), stops)
             return self._write(change, mode, actual, decision_id, ())
+
+    def _gate(
+        self, change: PolicyChange, actual: ChannelPolicy, shared: batch.CycleGates
+    ) -> list[GateStop]:
+        """Every gate of a service change, ``actual`` being the node's policy just read;
+        records an EXTERNAL change first when the node differs from the journal."""
+        external = self._observe_one(change.chan_id, change.channel_point, actual)
+        counted = shared.counted | {ChangeState.EXTERNAL}
+        last_id, last_at = self.journal.last_change_at(change.chan_id, counted)
+        last_external = external is not None or (
+            last_id != 0 and self.journal.change_origin(last_id) is ChangeOrigin.EXTERNAL
+        )
+        timing = gates.Timing(
+            now_s=shared.now_s,
+            last_change_at_s=last_at,
+            last_change_id=last_id,
+            last_change_external=last_external,
+            changes_last_hour=shared.changes_last_hour,
+            changes_last_day=shared.changes_last_day,
+        )
+        return gates.check_service_change(
+            old=actual,
+            new=change.new_policy,
+            decided_on=change.old_policy,
+            policy=self.policy,
+            limits=self.limits,
+            timing=timing,
+            mode=shared.mode,
+            pause=shared.pause,
+            open_crashes=shared.open_crashes,
+        )
 
     def _stopped(
         self,

@@ -68,7 +68,7 @@ class PauseSources:
     data_dir: Path
     env_paused_at_start: bool
 
-    def state(self, api_paused: bool) -> PauseState:
+    def state(self, api_paused: bool, api_reason: str = "") -> PauseState:
         sources = []
         if api_paused:
             sources.append("api")
@@ -77,4 +77,6 @@ class PauseSources:
         flag = self.data_dir / PAUSE_FILE
         if flag.exists():
             sources.append(f"file {flag}")
-        return PauseState(paused=bool(sources), sources=sources)
+        return PauseState(
+            paused=bool(sources), sources=sources, reason=api_reason if api_paused else ""
+        )
