@@ -247,6 +247,15 @@ def _flows(log, failures: list[tuple[int, int, str]], now_s: int, ids: list[int]
     }
 
 
+def _cause(event) -> str:
+    """A failure's cause: FEE_INSUFFICIENT (the sender offered less than our fee, stale
+    gossip after a raise) or LND's failure detail (INSUFFICIENT_BALANCE...)."""
+    wire = getattr(event, "wire_failure", "")
+    if wire == "FEE_INSUFFICIENT":
+        return wire
+    return event.failure_detail or wire or "UNKNOWN"
+
+
 def _policy_key(p) -> tuple[int, int, int, int]:
     return (p.fee_rate_ppm, p.base_fee_msat, p.inbound_fee_rate_ppm, p.inbound_base_fee_msat)
 
@@ -398,7 +407,7 @@ def _drive(spec, service, strategy, n_cycles, progress, started,
     per_channel: Counter[int] = Counter()
     for cid, fee in zip(cols.chan_id_out.tolist(), fees.tolist(), strict=True):
         per_channel[int(cid)] += fee
-    failed = Counter(e.failure_detail or "UNKNOWN" for e in node.htlc_failures(start_s, end_s))
+    failed = Counter(_cause(e) for e in node.htlc_failures(start_s, end_s))
 
     # What the node's interface and the journal show.
     checks: dict[str, bool] = {}
