@@ -3,8 +3,12 @@
 One *call* (``ProviderHttpClient.request``) is made of one or more *attempts*:
 
 - each attempt has a connect timeout and a read timeout (httpx), both cut down to the time
-  left in the call's total budget, and the body is read under the same deadline (a server
-  that drips bytes cannot hold a call past its budget by more than one read timeout);
+  left in the call's total budget, and every socket operation (connect, the headers, the
+  body) is cut to the same deadline (:mod:`.bounded`): a server that drips its headers or
+  its body a byte at a time cannot hold a call past its budget;
+- a body is decoded (gzip, deflate: the only encodings asked for) in a stream and refused as
+  soon as the decoded size passes ``max_response_bytes``: a compressed "bomb" never takes more
+  memory than the cap;
 - a transient failure (connection refused or reset, timeout, truncated body, HTTP 408, 429,
   5xx except 501/505) is retried through tenacity with exponential backoff and full jitter,
   until ``max_attempts`` attempts or the total budget is used up, whichever comes first: no
@@ -24,6 +28,7 @@ from __future__ import annotations
 import collections
 import email.utils
 import time
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -31,6 +36,13 @@ from typing import Any, TypeVar
 import httpx
 import tenacity
 
+from .bounded import (
+    ACCEPT_ENCODING,
+    BodyDecoder,
+    UnsupportedEncoding,
+    call_deadline,
+    deadline_transport,
+)
 from .breaker import BreakerState, CircuitBreaker
 from .errors import (
     CircuitOpenError,
@@ -144,9 +156,10 @@ class ProviderHttpClient:
         self._wall_clock = wall_clock
         self.calls: collections.deque[CallRecord] = collections.deque(maxlen=64)
         self._http = httpx.Client(
-            headers={"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})},
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json",
+                     "Accept-Encoding": ACCEPT_ENCODING, **(headers or {})},
             follow_redirects=False,
-            transport=transport,
+            transport=transport if transport is not None else deadline_transport(),
         )
         self.metrics.circuit_open.labels(provider=provider).set(0)
 
@@ -345,7 +358,8 @@ class ProviderHttpClient:
                 write=min(self.policy.read_timeout_s, left),
                 pool=min(self.policy.connect_timeout_s, left),
             )
-            with self._http.stream(
+            real_deadline = time.monotonic() + left  # sockets run on the real clock
+            with call_deadline(real_deadline), self._http.stream(
                 method,
                 self.base_url + path,
                 json=json_body,
@@ -409,14 +423,24 @@ class ProviderHttpClient:
             raise ProviderParseError(
                 self.provider, "$", f"response of {int(declared)} bytes exceeds {limit} bytes"
             )
+        try:
+            decoder = BodyDecoder(resp.headers.get("Content-Encoding", ""))
+        except UnsupportedEncoding as exc:
+            raise ProviderParseError(self.provider, "$", str(exc)) from None
         chunks: list[bytes] = []
         size = 0
-        for chunk in resp.iter_bytes():
+        for raw in resp.iter_raw():  # decoded here, bounded: never httpx's unbounded decode
+            try:
+                chunk = decoder.feed(raw, limit - size)
+            except zlib.error as exc:
+                raise ProviderParseError(
+                    self.provider, "$", f"corrupt compressed response ({exc})") from None
             size += len(chunk)
             chunks.append(chunk)
             if size > limit:
                 if strict:
-                    raise ProviderParseError(self.provider, "$", f"response exceeds {limit} bytes")
+                    raise ProviderParseError(
+                        self.provider, "$", f"response exceeds {limit} bytes (decoded)")
                 break
             if self._clock() > deadline:
                 raise _Transient("timeout", "response still arriving when the time budget ran out")
