@@ -60,7 +60,7 @@ def test_check_reports_unreachable_mempool(env, capsys) -> None:
     assert main(["providers"]) == 1
     captured = capsys.readouterr()
     assert "network: unknown (no source could tell: mempool: cannot connect" in captured.out
-    assert "not answering usefully: mempool" in captured.err
+    assert captured.err.strip() == "mcp-optimizer providers: not answering usefully: mempool"
 
 
 def test_check_with_mempool_off(env, capsys) -> None:

@@ -615,7 +615,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_shadow_report)
 
     p = sub.add_parser("rollback", help="restore the policy before a change (journaled, verified)")
-    p.add_argument("change_id", nargs="?", type=int, metavar="CHANGE_ID", help="the change id")
+    p.add_argument("change_id", nargs="?", type=fmt.positive_int, metavar="CHANGE_ID",
+                   help="the change id (as history prints it)")
     p.add_argument("--last", action="store_true", help="the most recent applied change")
     p.add_argument("--since", help="every applied change since TIME (one write per channel)")
     _common(p, socket=True)

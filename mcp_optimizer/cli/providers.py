@@ -144,7 +144,8 @@ def cmd_providers(args: argparse.Namespace) -> int:
                 print(f"    {line}")
     if failed:
         names = sorted({a.source for a in failed})
-        print(f"not answering usefully: {', '.join(names)}", file=sys.stderr)
+        print(f"mcp-optimizer providers: not answering usefully: {', '.join(names)}",
+              file=sys.stderr)
         return 1
     return 0
 
