@@ -88,6 +88,19 @@ def test_defaults_are_documented_values() -> None:
     assert g.fee_ppm is None  # the profile's multiple of the competitors' fee
 
 
+def test_market_keys_default_to_the_documented_values_and_are_read() -> None:
+    m = parse(MINIMAL).market
+    assert (m.elasticity_spread, m.sender_memory, m.failure_share) == (0.5, 0.4, 0.05)
+    assert (m.attempt_cost_sat, m.attempt_cost_ppm, m.failure_half_life_s) == (100, 1000, 3600)
+    assert m.fee_limit_ppm == (5000.0, 50_000.0) and m.gossip_delay_s == 1800
+    text = MINIMAL + "market: {elasticity: 2.5, fee_limit_ppm: [1000, 20000], regime_days: 3}\n"
+    m = parse(text).market
+    assert (m.elasticity, m.fee_limit_ppm, m.regime_days) == (2.5, (1000.0, 20000.0), 3.0)
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "simulator.md").read_text()
+    for key in MARKET_KEYS:  # every market key is documented
+        assert f"| `{key}` |" in doc, key
+
+
 def test_group_ranges_are_applied(tmp_path) -> None:
     text = """\
 seed: 3
@@ -139,6 +152,16 @@ def test_same_file_same_history(tmp_path) -> None:
             "unknown key 'size' in graph",
         ),
         (MINIMAL + "market: {elastic: 2}\n", "unknown key 'elastic' in market"),
+        (
+            MINIMAL + "market: {sender_memory: 1.5}\n",
+            "market.sender_memory must be between 0 and 1, got 1.5",
+        ),
+        (MINIMAL + "market: {failure_share: lots}\n", "market.failure_share must be a number"),
+        (
+            MINIMAL + "market: {fee_limit_ppm: [5000, 5000]}\n",
+            r"market.fee_limit_ppm is \[lowest, highest\] .* got \[5000.0, 5000.0\]",
+        ),
+        (MINIMAL + "market: {regime_days: 0}\n", "market.regime_days must be between 0.1"),
         (MINIMAL.replace("seed: 1\n", ""), "missing required key 'seed'"),
         (MINIMAL.replace("seed: 1", "seed: true"), "seed must be an integer"),
         (MINIMAL.replace("seed: 1", "seed: -4"), "seed must be at least 0"),

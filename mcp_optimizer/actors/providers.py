@@ -225,8 +225,12 @@ class FactsActor(SupervisedActor):
         wall_clock: Callable[[], float],
         mempool: MempoolProvider | None = None,
         lnd_node_info: Callable[[str], Node] | None = None,
+        remote_budget_s: float | None = None,
     ) -> None:
         super().__init__(ctx)
+        self.remote_budget_s = remote_budget_s
+        """At most this long waiting for remote providers per request: local facts never wait
+        on them (None: no limit beyond each call's own deadline)."""
         self._local: dict[str, Centrality] = {}
         self._lnd: dict[str, Uptime] = {}
         self.resolver = PeerFactsResolver(
@@ -262,7 +266,8 @@ class FactsActor(SupervisedActor):
                     notes.append(f"local_graph unavailable ({why})")
                     complete = False
                 self._lnd = {e.pubkey: e.uptime for e in lnd_uptime}
-                facts = self.resolver.resolve_peers(pubkeys)
+                facts = self.resolver.resolve_peers(
+                    pubkeys, remote_budget_s=self.remote_budget_s)
                 records: list[PeerNodeRecord] = []
                 network: NetworkStats = NetworkStatsUnknown(
                     reason="no network statistics provider is configured"

@@ -87,7 +87,8 @@ def child_specs(
         ChildSpec(name="facts", factory=lambda ctx: FactsActor.start(
             ctx, freshness=facts.settings.freshness, metrics=facts.metrics,
             amboss=facts.amboss, mempool=facts.mempool, lnd_node_info=client.node_info,
-            wall_clock=client.now_s)),
+            wall_clock=client.now_s,
+            remote_budget_s=facts_remote_budget_s(facts.settings.retry))),
         ChildSpec(name="ingestion", factory=lambda ctx: IngestionActor.start(ctx)),
         ChildSpec(name="preprocessing", factory=lambda ctx: PreprocessingActor.start(ctx)),
         ChildSpec(name="scorer", factory=lambda ctx: ScorerActor.start(
@@ -116,6 +117,14 @@ def facts_ask_timeout_s(retry: RetryPolicy) -> float:
     covers the local graph. Kept under the cycle's 300 s stage timeout."""
     per_call_s = retry.total_budget_s + retry.read_timeout_s
     return min(280.0, 60.0 + 5 * per_call_s)
+
+
+def facts_remote_budget_s(retry: RetryPolicy) -> float:
+    """How long the facts actor waits for the remote providers' peer answers in one request:
+    what the scorer waits, less one call for the network statistics asked after them and a
+    margin, so that the local facts (centrality, uptime) always reach the scorer."""
+    per_call_s = retry.total_budget_s + retry.read_timeout_s
+    return max(1.0, facts_ask_timeout_s(retry) - per_call_s - 30.0)
 
 
 def configure_logging(data_dir: Path, level: str = "INFO") -> None:
