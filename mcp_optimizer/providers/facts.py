@@ -28,6 +28,12 @@ every time (the attempt's detail then says ``reused answer from N s ago``); the 
 limit is still applied to the reused answer's ``observed_at_s``. ``resolve_peers`` resolves
 peers on a few threads (the clients are thread-safe; the circuit breakers still bound an
 outage's cost).
+
+Local facts never wait on a remote provider: ``resolve_peers`` reads every peer's centrality
+and uptime (local graph, LND) first, then asks the remote chains (node record, ranks) for at
+most ``remote_budget_s``; a peer whose remote answer is not in by then gets its local facts
+and, for the remote ones, an unknown naming the budget (the node record then stays what LND's
+channel list gave, and the decisions say so).
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
 from mcp_optimizer.messages import (
@@ -321,17 +327,73 @@ class PeerFactsResolver:
             resolved_at_s=resolved_at_s,
         )
 
-    def resolve_peers(self, pubkeys: Iterable[str], *, workers: int = 4) -> dict[str, PeerFacts]:
+    def resolve_peers(
+        self,
+        pubkeys: Iterable[str],
+        *,
+        workers: int = 4,
+        remote_budget_s: float | None = None,
+    ) -> dict[str, PeerFacts]:
         """:meth:`resolve_peer` for each distinct key, on up to ``workers`` threads.
 
-        The result is in the order of ``pubkeys``; never raises for a provider's sake.
+        With ``remote_budget_s``, the local facts of every peer are read first and the remote
+        ones waited for at most that long (see the module's docstring). The result is in the
+        order of ``pubkeys``; never raises for a provider's sake.
         """
         keys = list(dict.fromkeys(pubkeys))
-        if workers <= 1 or len(keys) <= 1:
-            return {key: self.resolve_peer(key) for key in keys}
-        with ThreadPoolExecutor(max_workers=min(workers, len(keys))) as pool:
-            found = list(pool.map(self.resolve_peer, keys))
-        return dict(zip(keys, found, strict=True))
+        if remote_budget_s is None:
+            if workers <= 1 or len(keys) <= 1:
+                return {key: self.resolve_peer(key) for key in keys}
+            with ThreadPoolExecutor(max_workers=min(workers, len(keys))) as pool:
+                found = list(pool.map(self.resolve_peer, keys))
+            return dict(zip(keys, found, strict=True))
+        return self._resolve_within(keys, max(1, workers), remote_budget_s)
+
+    def _resolve_within(
+        self, keys: list[str], workers: int, budget_s: float
+    ) -> dict[str, PeerFacts]:
+        resolved_at_s = self._now()
+        local: dict[str, tuple[Centrality, Uptime, list[SourceAttempt]]] = {}
+        out: dict[str, PeerFacts] = {}
+        for key in keys:
+            try:
+                check_pubkey(key)
+            except ValueError:
+                out[key] = self.resolve_peer(key)  # refused at once, every fact unknown
+                continue
+            sources: list[SourceAttempt] = []
+            local[key] = (self.centrality(key, sources), self.uptime(key, sources), sources)
+
+        def remote(key: str) -> tuple[NodeRecord, PeerRanks, list[SourceAttempt]]:
+            sources: list[SourceAttempt] = []
+            return self.node_record(key, sources), self.ranks(key, sources), sources
+
+        pool = ThreadPoolExecutor(max_workers=min(workers, max(1, len(local))))
+        try:
+            futures = {key: pool.submit(remote, key) for key in local}
+            wait(futures.values(), timeout=max(0.0, budget_s))
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)  # late calls end by their deadline
+        late = (f"no answer from the remote providers within the {budget_s:g} s they are "
+                "given per cycle")
+        for key, (centrality, uptime, sources) in local.items():
+            future = futures[key]
+            if future.done() and not future.cancelled() and future.exception() is None:
+                record, ranks, remote_sources = future.result()
+            else:
+                at_s = self._now()
+                record = NodeRecordUnknown(pubkey=key, reason=late)
+                ranks = PeerRanksUnknown(reason=late)
+                remote_sources = [
+                    SourceAttempt(fact=fact, source="remote", outcome=SourceOutcome.UNAVAILABLE,
+                                  detail=late, at_s=at_s)
+                    for fact in ("node_record", "ranks")
+                ]
+            out[key] = PeerFacts(
+                pubkey=key, node_record=record, centrality=centrality, uptime=uptime,
+                ranks=ranks, sources=[*sources, *remote_sources], resolved_at_s=resolved_at_s,
+            )
+        return {key: out[key] for key in keys}
 
 
 __all__ = [
