@@ -14,6 +14,8 @@ from mcp_optimizer.messages import (
     Channel,
     ChannelPolicy,
     ChannelSnapshot,
+    CompetitorFees,
+    FeeEpoch,
     ForwardingStats,
     LastChangeAt,
     NeverChanged,
@@ -53,7 +55,9 @@ def _stats(chan_id: int, window_s: int, capacity: int, activity: float, rng: ran
         amount_in_msat=min(fwd_in * avg_msat, capacity * 1000 * 5),
         amount_out_msat=amount_out,
         fees_earned_msat=amount_out * rng.randrange(1, 800) // 1_000_000,
-        failed_htlcs=int(activity * rng.randrange(0, 30)),
+        failed_htlcs=(failed := int(activity * rng.randrange(0, 30))),
+        failed_balance=failed // 2,
+        failed_downstream=failed // 4,
     )
 
 
@@ -108,13 +112,42 @@ def sample_snapshot(index: int, seed: int = 7, now: int = SAMPLE_TIME_S) -> Chan
         if rng.random() < 0.5
         else NeverChanged()
     )
+    recent = _stats(chan_id, 2 * 86400, capacity, activity / 15, rng)
+    history = _stats(chan_id, 30 * 86400, capacity, activity, rng)
     return ChannelSnapshot(
         taken_at_s=now,
         channel=channel,
-        recent=_stats(chan_id, 2 * 86400, capacity, activity / 15, rng),
-        history=_stats(chan_id, 30 * 86400, capacity, activity, rng),
+        recent=recent,
+        history=history,
         last_change=last_change,
+        price_history=_epochs(now, channel.our_policy, history, rng),
+        competitors=CompetitorFees(
+            peer_pubkey=channel.peer.pubkey, observed_at_s=now - 600,
+            count=(n := rng.randrange(1, 40)), ignored_count=0,
+            p25_fee_rate_ppm=(med := rng.randrange(1, 1500)) // 2, median_fee_rate_ppm=med,
+            p75_fee_rate_ppm=med * 2, p25_base_fee_msat=0, median_base_fee_msat=1000,
+            p75_base_fee_msat=1000 + n,
+        ),
     )
+
+
+def _epochs(now: int, policy, history: ForwardingStats, rng: random.Random) -> list[FeeEpoch]:
+    """Up to five fee levels over the history window, the current one last."""
+    k = rng.randrange(1, 6)
+    cuts = sorted(rng.sample(range(1, 30), k - 1))
+    bounds = [now - 30 * 86400] + [now - 30 * 86400 + c * 86400 for c in cuts] + [now]
+    share = max(1, history.forwards_out // k)
+    return [
+        FeeEpoch(
+            start_s=a, end_s=b,
+            fee_rate_ppm=policy.fee_rate_ppm if i == k - 1 else rng.randrange(1, 2000),
+            base_fee_msat=policy.base_fee_msat, inbound_fee_rate_ppm=0,
+            forwards_out=share, amount_out_msat=history.amount_out_msat // k,
+            fees_earned_msat=history.fees_earned_msat // k, forwards_in=share,
+            failed_balance=history.failed_balance // k,
+        )
+        for i, (a, b) in enumerate(zip(bounds, bounds[1:], strict=False))
+    ]
 
 
 def sample_snapshots(count: int, seed: int = 7) -> list[ChannelSnapshot]:

@@ -14,6 +14,7 @@ aggregates.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -22,6 +23,8 @@ import numpy as np
 from mcp_optimizer.messages import (
     Channel,
     ChannelSnapshot,
+    FeeEpoch,
+    FeeSpan,
     ForwardingEvent,
     ForwardingStats,
     HtlcEvent,
@@ -29,18 +32,42 @@ from mcp_optimizer.messages import (
     LastChange,
     NeverChanged,
 )
+from mcp_optimizer.messages.domain import NO_COMPETITORS
+from mcp_optimizer.scid import scid_text
 
 NS = 1_000_000_000
 _FAILURES = (HtlcEventKind.LINK_FAIL, HtlcEventKind.FORWARD_FAIL)
 _INT64_MAX = 2**63 - 1
+_NONE = (0, 0, 0)
 
 
-def _failures_per_channel(failures: Iterable[HtlcEvent], lo_ns: int, hi_ns: int) -> dict[int, int]:
-    """Failed forwards (link or forward failures) per outgoing channel within [lo_ns, hi_ns)."""
-    out: dict[int, int] = {}
+BALANCE_DETAIL = "INSUFFICIENT_BALANCE"
+"""LND's FailureDetail of a forward our channel's outbound balance could not carry."""
+
+
+def failure_kind(h: HtlcEvent) -> int:
+    """0 not a failure; 1 insufficient balance on our side; 2 failed downstream; 3 other."""
+    if h.kind is HtlcEventKind.FORWARD_FAIL:
+        return 2
+    if h.kind is HtlcEventKind.LINK_FAIL:
+        return 1 if h.failure_detail == BALANCE_DETAIL else 3
+    return 0
+
+
+def _failures_per_channel(
+    failures: Iterable[HtlcEvent], lo_ns: int, hi_ns: int
+) -> dict[int, list[int]]:
+    """[all, balance, downstream] failed forwards per outgoing channel within [lo_ns, hi_ns)."""
+    out: dict[int, list[int]] = {}
     for h in failures:
-        if h.kind in _FAILURES and lo_ns <= h.timestamp_ns < hi_ns:
-            out[h.outgoing_chan_id] = out.get(h.outgoing_chan_id, 0) + 1
+        kind = failure_kind(h)
+        if kind and lo_ns <= h.timestamp_ns < hi_ns:
+            counts = out.setdefault(h.outgoing_chan_id, [0, 0, 0])
+            counts[0] += 1
+            if kind == 1:
+                counts[1] += 1
+            elif kind == 2:
+                counts[2] += 1
     return out
 
 
@@ -168,10 +195,78 @@ def aggregate_windows(
                 amount_in_msat=amount_in[i],
                 amount_out_msat=amount_out[i],
                 fees_earned_msat=fees[i],
-                failed_htlcs=failed.get(cid, 0),
+                failed_htlcs=failed.get(cid, _NONE)[0],
+                failed_balance=failed.get(cid, _NONE)[1],
+                failed_downstream=failed.get(cid, _NONE)[2],
             )
             for i, cid in enumerate(ids_list)
         }
+    return out
+
+
+def aggregate_epochs(
+    spans: Sequence[FeeSpan], columns: ForwardColumns, failures: Iterable[HtlcEvent]
+) -> list[FeeEpoch]:
+    """Each fee span with what its channel earned and routed over ``[start_s, end_s)``, in
+    the order given (a forward or failure counts when ``start_s <= timestamp < end_s``).
+
+    The rows are sorted once by (outgoing channel, time) and each span is two binary
+    searches and a difference of prefix sums: spans of thousands of channels over a million
+    forwards cost one sort."""
+    if not spans:
+        return []
+    ts = columns.timestamp_ns
+    by_out = np.lexsort((ts, columns.chan_id_out))
+    out_ids, out_ts = columns.chan_id_out[by_out], ts[by_out]
+    by_in = np.lexsort((ts, columns.chan_id_in))
+    in_ids, in_ts = columns.chan_id_in[by_in], ts[by_in]
+
+    def prefix(values: np.ndarray) -> np.ndarray | list[int]:
+        if len(values) and max(abs(int(values.max())), abs(int(values.min()))) * len(
+            values
+        ) > _INT64_MAX:
+            acc, run = [0], 0
+            for v in values.tolist():
+                run += v
+                acc.append(run)
+            return acc
+        return np.concatenate(([0], np.cumsum(values, dtype=np.int64)))
+
+    amt_sum = prefix(columns.amt_out_msat[by_out])
+    fee_sum = prefix(columns.fee_msat[by_out])
+    balance: dict[int, list[int]] = {}
+    for h in failures:
+        if failure_kind(h) == 1:
+            balance.setdefault(h.outgoing_chan_id, []).append(h.timestamp_ns)
+    for times in balance.values():
+        times.sort()
+
+    def rows(ids: np.ndarray, times: np.ndarray, cid: int, lo: int, hi: int) -> tuple[int, int]:
+        key = np.uint64(cid)
+        a, b = np.searchsorted(ids, key, "left"), np.searchsorted(ids, key, "right")
+        seg = times[a:b]
+        return a + int(np.searchsorted(seg, lo, "left")), a + int(np.searchsorted(seg, hi, "left"))
+
+    out = []
+    for sp in spans:
+        lo, hi = sp.start_s * NS, sp.end_s * NS
+        i, j = rows(out_ids, out_ts, sp.chan_id, lo, hi)
+        k, m = rows(in_ids, in_ts, sp.chan_id, lo, hi)
+        fails = balance.get(sp.chan_id, [])
+        out.append(
+            FeeEpoch(
+                start_s=sp.start_s,
+                end_s=sp.end_s,
+                fee_rate_ppm=sp.fee_rate_ppm,
+                base_fee_msat=sp.base_fee_msat,
+                inbound_fee_rate_ppm=sp.inbound_fee_rate_ppm,
+                forwards_out=j - i,
+                amount_out_msat=int(amt_sum[j]) - int(amt_sum[i]),
+                fees_earned_msat=int(fee_sum[j]) - int(fee_sum[i]),
+                forwards_in=m - k,
+                failed_balance=bisect.bisect_left(fails, hi) - bisect.bisect_left(fails, lo),
+            )
+        )
     return out
 
 
@@ -182,9 +277,11 @@ def snapshots_from_stats(
     recent_window_s: int,
     history_window_s: int,
     last_changes: Mapping[int, LastChange],
+    price_history: Mapping[int, Sequence[FeeEpoch]] | None = None,
 ) -> list[ChannelSnapshot]:
     """One snapshot per channel, in the order given, from aggregates already computed over
-    windows ending at ``now_s`` (:func:`aggregate_windows`).
+    windows ending at ``now_s`` (:func:`aggregate_windows`), with each channel's fee epochs
+    from ``price_history`` (none when absent).
 
     Every channel needs its stats over both windows: a missing entry, or two different ones
     for a channel and window, is a ``ValueError`` naming both (never a silent zero)."""
@@ -193,14 +290,17 @@ def snapshots_from_stats(
         key = (s.chan_id, s.window_s)
         if key in index and index[key] != s:
             raise ValueError(
-                f"two different forwarding stats for channel {s.chan_id} over {s.window_s} s"
+                f"two different forwarding stats for channel {scid_text(s.chan_id)} "
+                f"over {s.window_s} s"
             )
         index[key] = s
 
     def get(chan_id: int, window_s: int) -> ForwardingStats:
         found = index.get((chan_id, window_s))
         if found is None:
-            raise ValueError(f"no forwarding stats for channel {chan_id} over {window_s} s")
+            raise ValueError(
+                f"no forwarding stats for channel {scid_text(chan_id)} over {window_s} s"
+            )
         return found
 
     return [
@@ -210,6 +310,8 @@ def snapshots_from_stats(
             recent=get(c.chan_id, recent_window_s),
             history=get(c.chan_id, history_window_s),
             last_change=last_changes.get(c.chan_id, NeverChanged()),
+            price_history=list((price_history or {}).get(c.chan_id, ())),
+            competitors=NO_COMPETITORS,
         )
         for c in channels
     ]

@@ -14,6 +14,7 @@ from mcp_optimizer.messages import (
     Node,
     UptimeKnown,
 )
+from mcp_optimizer.messages.domain import NO_COMPETITORS
 
 NOW = 1_790_000_000
 CHAN = (800_000 << 40) | (12 << 16) | 1
@@ -46,6 +47,8 @@ def stats(default_window_s: int, **kw) -> ForwardingStats:
         amount_out_msat=200_000_000,
         fees_earned_msat=100_000,
         failed_htlcs=0,
+        failed_balance=0,
+        failed_downstream=0,
     )
     base.update(kw)
     return ForwardingStats(**base)
@@ -97,6 +100,8 @@ def snapshot(
         recent=stats(2 * DAY, **(recent_kw or {"forwards_in": 2, "forwards_out": 2})),
         history=stats(30 * DAY, **(history_kw or {})),
         last_change=NeverChanged(),
+        price_history=[],
+        competitors=NO_COMPETITORS,
     )
     base.update(kw)
     return ChannelSnapshot(**base)

@@ -21,10 +21,11 @@ _FAILURES = (HtlcEventKind.LINK_FAIL, HtlcEventKind.FORWARD_FAIL)
 
 
 class _Acc:
-    __slots__ = ("fin", "fout", "ain", "aout", "fees", "failed")
+    __slots__ = ("fin", "fout", "ain", "aout", "fees", "failed", "balance", "downstream")
 
     def __init__(self) -> None:
         self.fin = self.fout = self.ain = self.aout = self.fees = self.failed = 0
+        self.balance = self.downstream = 0
 
     def stats(self, chan_id: int, window_s: int) -> ForwardingStats:
         return ForwardingStats(
@@ -36,6 +37,8 @@ class _Acc:
             amount_out_msat=self.aout,
             fees_earned_msat=self.fees,
             failed_htlcs=self.failed,
+            failed_balance=self.balance,
+            failed_downstream=self.downstream,
         )
 
 
@@ -65,6 +68,10 @@ def aggregate(
         a = acc.get(h.outgoing_chan_id)
         if a is not None and h.kind in _FAILURES and lo <= h.timestamp_ns < hi:
             a.failed += 1
+            if h.kind is HtlcEventKind.FORWARD_FAIL:
+                a.downstream += 1
+            elif h.failure_detail == "INSUFFICIENT_BALANCE":
+                a.balance += 1
     return {cid: a.stats(cid, end_s - start_s) for cid, a in acc.items()}
 
 

@@ -26,6 +26,9 @@ from mcp_optimizer.policies.engine import evaluate_channel
 from mcp_optimizer.policies.factors import score_factor, score_factors
 
 POLICY = load_policy(environ={})
+# The score-based rules of earlier versions, kept behind ``pricing.enabled: false``; the price
+# learner that replaces them by default is tested in tests/test_pricing*.py.
+SCORE_RULES = load_policy(environ={"MCP_POLICY__PRICING__ENABLED": "false"})
 
 
 def with_env(**env: str):
@@ -110,7 +113,7 @@ def test_score_is_weighted_mean_of_scored_factors():
 
 
 def test_no_action_within_band():
-    d = evaluate_channel(snapshot(), POLICY)
+    d = evaluate_channel(snapshot(), SCORE_RULES)
     assert d.kind is DecisionKind.NO_ACTION
     assert d.proposed_policy == d.current_policy
     assert "no change" in d.reasons[0]
@@ -121,11 +124,11 @@ def test_underperformance_raises_by_configured_pct():
         channel_kw={"local_balance_sat": 100_000, "remote_balance_sat": 4_890_000},
         recent_kw={"forwards_out": 3, "failed_htlcs": 9},
     )
-    d = evaluate_channel(s, POLICY)
+    d = evaluate_channel(s, SCORE_RULES)
     assert d.kind is DecisionKind.INCREASE_FEES
     assert d.proposed_policy.fee_rate_ppm == 600  # 500 + 20%
     assert "under-performing" in d.reasons[0] and "9 HTLCs failed" in d.reasons[0]
-    d = evaluate_channel(s, with_env(UNDERPERFORMANCE__RAISE_PCT="40"))
+    d = evaluate_channel(s, with_env(UNDERPERFORMANCE__RAISE_PCT="40", PRICING__ENABLED="false"))
     assert d.proposed_policy.fee_rate_ppm == 700
 
 
@@ -134,14 +137,14 @@ def test_underperformance_needs_a_full_window():
         channel_kw={"local_balance_sat": 100_000, "remote_balance_sat": 4_890_000},
         recent_kw={"forwards_out": 3, "failed_htlcs": 9, "window_s": 3600},
     )
-    d = evaluate_channel(s, POLICY)
+    d = evaluate_channel(s, SCORE_RULES)
     assert "under-performing" not in d.reasons[0]
 
 
 def test_strong_channel_increases():
     s = snapshot(history_kw={"forwards_in": 80, "forwards_out": 80,
                              "amount_out_msat": 9_000_000_000})
-    d = evaluate_channel(s, POLICY)
+    d = evaluate_channel(s, SCORE_RULES)
     assert d.kind is DecisionKind.INCREASE_FEES
     assert d.proposed_policy.fee_rate_ppm == 550
     assert "strong channel" in d.reasons[0]
@@ -152,7 +155,7 @@ def test_idle_outbound_lowers():
         channel_kw={"local_balance_sat": 4_500_000, "remote_balance_sat": 490_000},
         recent_kw={"forwards_out": 0, "forwards_in": 0},
     )
-    d = evaluate_channel(s, POLICY)
+    d = evaluate_channel(s, SCORE_RULES)
     assert d.kind is DecisionKind.LOWER_FEES
     assert d.proposed_policy.fee_rate_ppm == 450
     assert "idle outbound" in d.reasons[0]
@@ -166,7 +169,7 @@ def test_weak_channel_lowers():
     )
     s = replace(s, channel=replace(s.channel, peer=replace(
         s.channel.peer, uptime=UptimeKnown(ratio_ppm=200_000, source="t", observed_at_s=NOW))))
-    d = evaluate_channel(s, POLICY)
+    d = evaluate_channel(s, SCORE_RULES)
     assert d.kind is DecisionKind.LOWER_FEES, d.reasons
     assert "weak channel" in d.reasons[0]
 
@@ -217,17 +220,17 @@ def test_step_cap_and_bounds():
         channel_kw={"our_policy": policy(fee_rate_ppm=2400)},
         history_kw={"forwards_in": 80, "forwards_out": 80, "amount_out_msat": 9_000_000_000},
     )
-    d = evaluate_channel(s, POLICY)
+    d = evaluate_channel(s, SCORE_RULES)
     assert d.proposed_policy.fee_rate_ppm == 2500  # max bound, 240 would exceed it
-    assert any("maximum fee rate" in r for r in d.reasons)
+    assert any("held at the policy's maximum of 2500" in r for r in d.reasons)
     s = snapshot(
         channel_kw={"our_policy": policy(fee_rate_ppm=2000),
                     "local_balance_sat": 100_000, "remote_balance_sat": 4_890_000},
         recent_kw={"forwards_out": 3, "failed_htlcs": 9},
     )
-    d = evaluate_channel(s, with_env(BOUNDS__MAX_FEE_RATE_PPM="5000"))
+    d = evaluate_channel(s, with_env(BOUNDS__MAX_FEE_RATE_PPM="5000", PRICING__ENABLED="false"))
     assert d.proposed_policy.fee_rate_ppm == 2250  # 20% = 400, capped at the 250 ppm step
-    assert any("largest step" in r for r in d.reasons)
+    assert any("capped at the largest step of 250" in r for r in d.reasons)
 
 
 def test_fee_far_outside_bounds_is_left_to_the_operator():
@@ -235,7 +238,7 @@ def test_fee_far_outside_bounds_is_left_to_the_operator():
         channel_kw={"our_policy": policy(fee_rate_ppm=9000)},
         history_kw={"forwards_in": 80, "forwards_out": 80, "amount_out_msat": 9_000_000_000},
     )
-    d = evaluate_channel(s, POLICY)
+    d = evaluate_channel(s, SCORE_RULES)
     assert d.kind is DecisionKind.NO_ACTION
     assert any("outside the policy's bounds" in r for r in d.reasons)
 
@@ -246,9 +249,9 @@ def test_below_minimum_change_is_not_sent():
                     "local_balance_sat": 4_500_000, "remote_balance_sat": 490_000},
         recent_kw={"forwards_out": 0, "forwards_in": 0},
     )
-    d = evaluate_channel(s, POLICY)  # 10% of 20 = 2 ppm < 5 ppm minimum
+    d = evaluate_channel(s, SCORE_RULES)  # 10% of 20 = 2 ppm < 5 ppm minimum
     assert d.kind is DecisionKind.NO_ACTION
-    assert any("below the minimum change" in r for r in d.reasons)
+    assert any("less than the minimum change 5 ppm" in r for r in d.reasons)
 
 
 # --- corrupted, absent and aberrant data ---------------------------------------------------
@@ -274,7 +277,7 @@ def test_below_minimum_change_is_not_sent():
             ratio_ppm=5, source="x", observed_at_s=NOW + 3600))}), "after the snapshot time"),
         (lambda: snapshot(channel_kw={"peer": node(uptime=UptimeKnown(
             ratio_ppm=5, source="x", observed_at_s=NOW + 601))}), "after the snapshot time"),
-        (lambda: snapshot(history_kw={"chan_id": 42}), "for channel 42"),
+        (lambda: snapshot(history_kw={"chan_id": 42}), "for channel 0x0x42"),
         (lambda: snapshot(history_kw={"forwards_out": -1}), "forwards out is -1"),
         (lambda: snapshot(recent_kw={"window_s": 0}), "window length"),
         (lambda: snapshot(taken_at_s=-1), "snapshot time"),
@@ -320,7 +323,8 @@ snapshots = st.builds(
     ),
 )
 policies = st.builds(
-    lambda lo, span, step, minc, inc, low, raise_pct: load_policy(environ={
+    lambda lo, span, step, minc, inc, low, raise_pct, learn: load_policy(environ={
+        "MCP_POLICY__PRICING__ENABLED": "true" if learn else "false",
         "MCP_POLICY__BOUNDS__MIN_FEE_RATE_PPM": str(lo),
         "MCP_POLICY__BOUNDS__MAX_FEE_RATE_PPM": str(lo + span),
         "MCP_POLICY__STEPS__MAX_FEE_RATE_STEP_PPM": str(step),
@@ -331,7 +335,7 @@ policies = st.builds(
         "MCP_POLICY__UNDERPERFORMANCE__RAISE_PCT": str(raise_pct),
     }),
     ints(0, 500), ints(0, 5000), ints(1, 1000), ints(0, 50), ints(0, 300), ints(0, 100),
-    ints(0, 300),
+    ints(0, 300), st.booleans(),
 )
 PROPS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -415,6 +419,7 @@ def test_no_factor_scored_is_not_a_zero_score():
         FACTORS__VOLUME__ENABLED="false",
         FACTORS__CHANNEL_AGE__ENABLED="false",
         FACTORS__FORWARD_ACTIVITY__ENABLED="false",
+        PRICING__ENABLED="false",
     )
     unknown_peer = node(
         centrality=CentralityUnknown(reason="amboss down"),
@@ -468,7 +473,7 @@ def test_recent_window_longer_than_history_is_refused_by_the_policy():
 def test_a_change_that_rounds_to_nothing_is_not_proposed():
     # minimum change 0: 10% of 4 ppm rounds to 0 ppm; LOWER_FEES proposing the current policy
     # unchanged claimed a change that is none
-    p = with_env(STEPS__MIN_CHANGE_PPM="0")
+    p = with_env(STEPS__MIN_CHANGE_PPM="0", PRICING__ENABLED="false")
     s = snapshot(
         channel_kw={"local_balance_sat": 4_500_000, "remote_balance_sat": 490_000,
                     "our_policy": policy(fee_rate_ppm=4)},
@@ -478,4 +483,4 @@ def test_a_change_that_rounds_to_nothing_is_not_proposed():
     assert d.kind is DecisionKind.NO_ACTION, d.reasons
     assert d.proposed_policy == d.current_policy
     assert "idle outbound" in d.reasons[0]
-    assert any("0 ppm" in r for r in d.reasons[1:]), d.reasons
+    assert any("equals the current one" in r for r in d.reasons[1:]), d.reasons

@@ -179,18 +179,21 @@ class DeciderActor(SupervisedActor):
     def __init__(
         self,
         ctx: ActorContext,
-        policy: Policy,
+        policy: Policy | Callable[[], Policy],
         decide: Callable[[ChannelSnapshot, Policy], Decision] = evaluate_channel,
     ):
         super().__init__(ctx)
         self.policy = policy
+        """The policy, or a callable giving the current one (the service's ``PolicyDesk``:
+        a policy saved on the web page applies from the next request)."""
         self.decide = decide
         """The deciding function: the engine; the backtest passes a baseline strategy's."""
 
     def handle(self, message: Any) -> Any:
         match message:
             case DecideRequest(snapshots=snapshots, records=records, network=network):
-                decisions = [self.decide(s, self.policy) for s in snapshots]
+                policy = self.policy() if callable(self.policy) else self.policy
+                decisions = [self.decide(s, policy) for s in snapshots]
                 return DecidedReply(
                     decisions=with_fact_sources(decisions, snapshots, records, network)
                 )

@@ -62,6 +62,11 @@ def http_context(service: Service, settings: ServiceSettings) -> HttpContext:
         settings=settings,
         readiness=readiness(service),
         journal_clock=journal.now_s,
+        # the web page (mcp_optimizer/web): the policy desk, the cycle runner (latest
+        # snapshots), the node client (forwarding history)
+        extras={k: v for k, v in (("policy", getattr(service, "policy_desk", None)),
+                                  ("runner", service.runner), ("node", service.client))
+                if v is not None},
     )
 
 

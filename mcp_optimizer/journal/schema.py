@@ -5,7 +5,8 @@ A migration is never edited once released: a new need is a new migration appende
 Version 1 was the first release; version 2 added the circuit breaker's crash table and the
 ``action`` column (policy update or close) of changes; version 3 an index for the caps;
 version 4 turns the cycles journaled as ``ok`` with a ``partial:`` detail into ``partial``;
-version 5 rewrites the stored decisions' factors as ``FactorScore`` union members.
+version 5 rewrites the stored decisions' factors as ``FactorScore`` union members;
+version 9 adds the web page's policy changes.
 """
 
 from __future__ import annotations
@@ -161,5 +162,26 @@ V5: tuple[Statement, ...] = (
     _decisions_v5,
 )
 
-MIGRATIONS: tuple[tuple[Statement, ...], ...] = (V1, V2, V3, V4, V5)
+# Versions 6 (hardening), 7 (performance) and 8 (operator issue) are reserved for work done in
+# parallel (docs: COMMON rules); each stays an empty step until its own migration replaces it.
+V6: tuple[Statement, ...] = ()
+V7: tuple[Statement, ...] = ()
+V8: tuple[Statement, ...] = ()
+
+V9: tuple[Statement, ...] = (
+    # the web page (issue 12): every save of the page's policy layer, with who, why and the
+    # layer before and after (journal/policy_changes.py)
+    """CREATE TABLE policy_changes (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at_s INTEGER NOT NULL,
+        by TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        old_layer TEXT NOT NULL,
+        new_layer TEXT NOT NULL,
+        keys TEXT NOT NULL DEFAULT '[]',
+        undoes INTEGER NOT NULL DEFAULT 0
+    )""",
+)
+
+MIGRATIONS: tuple[tuple[Statement, ...], ...] = (V1, V2, V3, V4, V5, V6, V7, V8, V9)
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -23,6 +23,8 @@ from .channels import ChannelsMixin, KnownPolicy
 from .crashes import CrashesMixin
 from .cycles import CyclesMixin
 from .modes import DEFAULT_MODE, ModesMixin
+from .policy_changes import PolicyChangesMixin
+from .reads import ReadsMixin
 
 __all__ = [
     "DEFAULT_MODE",
@@ -95,7 +97,10 @@ def _check_existing(path: Path) -> int:
     return version
 
 
-class Journal(ModesMixin, CyclesMixin, ChangesMixin, ChannelsMixin, CrashesMixin):
+class Journal(
+    ModesMixin, CyclesMixin, ReadsMixin, ChangesMixin, ChannelsMixin, CrashesMixin,
+    PolicyChangesMixin,
+):
     """The journal file, safe to share between threads (one connection, one lock)."""
 
     # ---- opening -------------------------------------------------------------------------

@@ -83,6 +83,10 @@ class Decision(Message):
     """False when the kind may only be recommended (CLOSE_CHANNEL unless enabled)."""
     evaluated_at_s: int
     """The snapshot time the decision is based on."""
+    override: str = ""
+    """The per-channel override (``channels:`` of the policy) that decided or bounded this
+    decision, in words (``excluded from automation``, ``fee pinned at 500 ppm``...); empty
+    when none applies."""
 
 
 class ChangeOrigin(enum.Enum):

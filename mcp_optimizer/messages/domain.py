@@ -8,6 +8,7 @@ fact can be unknown, the type says so with a tagged union: there is no ``None`` 
 from __future__ import annotations
 
 from .base import Message, TaggedMessage
+from .graph_facts import CompetitorFeeSummary, CompetitorFeesUnknown
 
 
 class UptimeKnown(TaggedMessage):
@@ -150,6 +151,13 @@ class ForwardingStats(Message):
     """Fees earned on forwards that left through this channel (the outgoing side earns)."""
     failed_htlcs: int
     """HTLCs that failed on this channel (link failures, insufficient balance)."""
+    failed_balance: int
+    """Of ``failed_htlcs``: forwards refused at our node because this channel's outbound
+    balance could not carry them (LND's link failure ``INSUFFICIENT_BALANCE``): demand the
+    channel's liquidity could not serve."""
+    failed_downstream: int
+    """Of ``failed_htlcs``: forwards that left through this channel and failed further along
+    the route (LND's forward failure): not this channel's fault."""
 
 
 class LastChangeAt(TaggedMessage):
@@ -166,6 +174,41 @@ class NeverChanged(TaggedMessage):
 LastChange = LastChangeAt | NeverChanged
 
 
+class FeeEpoch(Message):
+    """A span of time during which our fee on a channel stayed at one level, with what the
+    channel earned and routed out at that level (from the journal's changes and the
+    forwarding log). The learning engine compares epochs to find the fee that earns most."""
+
+    start_s: int
+    """When the fee level took effect, or the start of the observed history (Unix seconds)."""
+    end_s: int
+    """When it ended (the next change), or the snapshot time for the current level (Unix
+    seconds, excluded)."""
+    fee_rate_ppm: int
+    """Our outgoing proportional fee during the epoch."""
+    base_fee_msat: int
+    """Our outgoing base fee during the epoch."""
+    inbound_fee_rate_ppm: int
+    """Our inbound proportional fee during the epoch (negative: a discount)."""
+    forwards_out: int
+    """Successful forwards that left through the channel during the epoch."""
+    amount_out_msat: int
+    """Amount that left through the channel during the epoch."""
+    fees_earned_msat: int
+    """Fees earned on those forwards (the outgoing side earns)."""
+    forwards_in: int
+    """Successful forwards that entered through the channel during the epoch."""
+    failed_balance: int
+    """Forwards refused during the epoch because the channel's outbound could not carry them
+    (``INSUFFICIENT_BALANCE``): demand the level had but liquidity could not serve."""
+
+
+NO_COMPETITORS = CompetitorFeesUnknown(
+    peer_pubkey="", observed_at_s=0, ignored_count=0, reason="competitor fees not gathered"
+)
+"""The competitor fees of a snapshot nobody filled in."""
+
+
 class ChannelSnapshot(Message):
     """Everything one decision about one channel needs, frozen at one time."""
 
@@ -179,3 +222,10 @@ class ChannelSnapshot(Message):
     """Forwarding over the long window (30 days by default)."""
     last_change: LastChange
     """The last policy change on this channel, for the cooldown."""
+    price_history: list[FeeEpoch]
+    """The channel's fee levels over the history window, oldest first, the current level
+    last, each with what it earned and routed; empty when unknown (no journal or forwarding
+    log consulted)."""
+    competitors: CompetitorFeeSummary
+    """What the other nodes with a channel to the peer charge to forward into it (median and
+    quartiles, from the public graph): the market price our fee competes with."""

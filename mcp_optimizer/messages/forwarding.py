@@ -7,8 +7,8 @@ message ever carries the events themselves.
 
 from __future__ import annotations
 
-from .base import TaggedMessage
-from .domain import ForwardingStats
+from .base import Message, TaggedMessage
+from .domain import FeeEpoch, ForwardingStats
 
 
 class ReadForwardingStatsRequest(TaggedMessage):
@@ -34,3 +34,35 @@ class ForwardingStatsRead(TaggedMessage):
     channel by channel in the order asked; a channel without forwards has zeros."""
     forwards_counted: int
     """How many forwards fell within the longest window (all channels, ours or not)."""
+
+
+class FeeSpan(Message):
+    """A span during which one channel's fee stayed at one level (from the journal)."""
+
+    chan_id: int
+    """The channel."""
+    start_s: int
+    """When the level took effect, or the start of the window (Unix seconds)."""
+    end_s: int
+    """When it ended, or the end of the window (Unix seconds, excluded)."""
+    fee_rate_ppm: int
+    """Our outgoing proportional fee over the span."""
+    base_fee_msat: int
+    """Our outgoing base fee over the span."""
+    inbound_fee_rate_ppm: int
+    """Our inbound proportional fee over the span."""
+
+
+class ReadEpochStatsRequest(TaggedMessage):
+    """Ask the LND provider what each fee span earned and routed (from its forwarding log and
+    the HTLC failures it saw)."""
+
+    spans: list[FeeSpan]
+    """The spans, any channels, any order; each must lie within the last history window read."""
+
+
+class EpochStatsRead(TaggedMessage):
+    """Each span of the request with its forwards, in the request's order."""
+
+    epochs: list[FeeEpoch]
+    """One epoch per span asked, same order."""

@@ -24,6 +24,7 @@ import yaml
 
 from . import yaml_safe
 from .defects import MAX_BASE_FEE_MSAT, MAX_FEE_RATE_PPM
+from .overrides import ChannelOverride, OverrideError, check_against, merge_channels, parse_channels
 from .yaml_safe import quote
 
 ENV_PREFIX = "MCP_POLICY__"
@@ -155,6 +156,8 @@ class Policy(_Section):
     close: Close
     pricing: Pricing
 
+    channels: dict[int, ChannelOverride] = {}
+    """Per-channel overrides by chan_id (``policies/overrides.py``); none by default."""
 
 class PolicyError(ValueError):
     """A policy that cannot be used; the message names the key, the value and the expectation."""
@@ -188,6 +191,9 @@ def _merge(base: dict[str, Any], over: Mapping[str, Any], origin: str, path: str
     for key, value in over.items():
         dotted = f"{path}{key}"
         if key not in base:
+        if not path and key == "channels":  # per-channel overrides: policies/overrides.py
+            base[key] = merge_channels(base.get(key), value) if isinstance(value, dict) else value
+            continue
             known = ", ".join(sorted(str(k) for k in base)) or "none"
             raise PolicyError(f"{origin}: unknown key `{dotted}` (known keys here: {known})")
         if isinstance(base[key], dict):
@@ -250,6 +256,13 @@ def _lookup(data: Any, dotted: str) -> Any:
 
 def _convert(data: dict[str, Any], origin: str) -> Policy:
     try:
+    if "channels" in data:  # per-channel overrides, checked by policies/overrides.py
+        try:
+            channels = parse_channels(data["channels"], origin)
+        except OverrideError as exc:
+            raise PolicyError(str(exc)) from None
+        rest = {k: v for k, v in data.items() if k != "channels"}
+        return msgspec.structs.replace(_convert(rest, origin), channels=channels)
         return msgspec.convert(data, Policy)
     except msgspec.ValidationError as exc:
         text = str(exc)
@@ -267,6 +280,10 @@ def _convert(data: dict[str, Any], origin: str) -> Policy:
 
 def _check(policy: Policy, origin: str) -> None:
     problems: list[str] = []
+    try:
+        check_against(policy, origin)
+    except OverrideError as exc:
+        raise PolicyError(str(exc)) from None
 
     def pair(section: str, low: str, high: str) -> None:
         obj = getattr(policy, section)

@@ -11,10 +11,13 @@ from mcp_optimizer.messages import (
     CentralityKnown,
     ChannelPolicy,
     ChannelSnapshot,
+    CompetitorFees,
+    FeeEpoch,
     ForwardingStats,
     LastChangeAt,
     UptimeKnown,
 )
+from mcp_optimizer.scid import scid_text
 
 MAX_CAPACITY_SAT = 21_000_000 * 100_000_000
 """No channel can hold more than every bitcoin there will ever be."""
@@ -78,11 +81,21 @@ def _stats_defects(
         return
     if stats.chan_id != chan_id:
         defects.append(
-            f"{label} forwarding statistics are for channel {stats.chan_id}, not {chan_id}"
+            f"{label} forwarding statistics are for channel {scid_text(stats.chan_id)}, "
+            f"not {scid_text(chan_id)}"
         )
     _int_field(defects, f"{label} window length (s)", stats.window_s, 1, 10 * 365 * 86400)
-    for name in ("forwards_in", "forwards_out", "failed_htlcs"):
-        _int_field(defects, f"{label} {name.replace('_', ' ')}", getattr(stats, name), 0, 10**9)
+    counts_ok = True
+    for name in ("forwards_in", "forwards_out", "failed_htlcs", "failed_balance",
+                 "failed_downstream"):
+        counts_ok = _int_field(
+            defects, f"{label} {name.replace('_', ' ')}", getattr(stats, name), 0, 10**9
+        ) and counts_ok
+    if counts_ok and stats.failed_balance + stats.failed_downstream > stats.failed_htlcs:
+        defects.append(
+            f"{label} failures by kind ({stats.failed_balance} balance, "
+            f"{stats.failed_downstream} downstream) exceed the {stats.failed_htlcs} failed HTLCs"
+        )
     for name in ("amount_in_msat", "amount_out_msat", "fees_earned_msat"):
         _int_field(
             defects,
@@ -140,7 +153,10 @@ def find_defects(snapshot: object) -> list[str]:
     if isinstance(peer.uptime, UptimeKnown):
         _int_field(defects, "peer uptime (ppm)", peer.uptime.ratio_ppm, 0, 1_000_000)
         if now is not None and _is_int(peer.uptime.observed_at_s):
-            if peer.uptime.observed_at_s > now + FACT_SKEW_S:
+            if peer.uptime.observed_at_s < 0:
+                defects.append(f"peer uptime was observed at {peer.uptime.observed_at_s}, "
+                               "before 1970")
+            elif peer.uptime.observed_at_s > now + FACT_SKEW_S:
                 defects.append(
                     f"peer uptime was observed at {peer.uptime.observed_at_s}, "
                     f"after the snapshot time {now}"
@@ -150,7 +166,10 @@ def find_defects(snapshot: object) -> list[str]:
             defects, "peer centrality (ppm)", peer.centrality.normalized_ppm, 0, 1_000_000
         )
         if now is not None and _is_int(peer.centrality.observed_at_s):
-            if peer.centrality.observed_at_s > now + FACT_SKEW_S:
+            if peer.centrality.observed_at_s < 0:
+                defects.append(f"peer centrality was computed at "
+                               f"{peer.centrality.observed_at_s}, before 1970")
+            elif peer.centrality.observed_at_s > now + FACT_SKEW_S:
                 defects.append(
                     f"peer centrality was computed at {peer.centrality.observed_at_s}, "
                     f"after the snapshot time {now}"
@@ -163,4 +182,70 @@ def find_defects(snapshot: object) -> list[str]:
             defects.append(
                 f"last policy change is dated {last.at_s}, after the snapshot time {now}"
             )
+        else:
+            _int_field(defects, "last policy change time", last.at_s, 0, now)
+    if now is not None:
+        _epoch_defects(defects, getattr(snapshot, "price_history", []), now)
+        _competitor_defects(defects, getattr(snapshot, "competitors", None), now)
     return defects
+
+
+MAX_EPOCHS = 10_000
+"""More fee levels than a channel could hold in years of daily changes."""
+
+
+def _epoch_defects(defects: list[str], epochs: object, now: int) -> None:
+    """Fee epochs: integer times within [0, now], each starting before it ends and after the
+    previous one ended, counts and amounts like the forwarding statistics'."""
+    if not isinstance(epochs, list):
+        defects.append(f"the price history is a {type(epochs).__name__}, not a list")
+        return
+    if len(epochs) > MAX_EPOCHS:
+        defects.append(f"the price history holds {len(epochs)} epochs, more than {MAX_EPOCHS}")
+        return
+    prev_end = 0
+    for i, e in enumerate(epochs):
+        label = f"fee epoch {i + 1}"
+        if not isinstance(e, FeeEpoch):
+            defects.append(f"{label} is a {type(e).__name__}, not a FeeEpoch")
+            return
+        before = len(defects)
+        _int_field(defects, f"{label} start", e.start_s, 0, now)
+        _int_field(defects, f"{label} end", e.end_s, 0, now)
+        _int_field(defects, f"{label} fee rate (ppm)", e.fee_rate_ppm, 0, MAX_FEE_RATE_PPM)
+        _int_field(defects, f"{label} base fee", e.base_fee_msat, 0, MAX_BASE_FEE_MSAT)
+        _int_field(defects, f"{label} inbound fee rate (ppm)", e.inbound_fee_rate_ppm,
+                   -MAX_FEE_RATE_PPM, MAX_FEE_RATE_PPM)
+        for name in ("forwards_out", "forwards_in", "failed_balance"):
+            _int_field(defects, f"{label} {name.replace('_', ' ')}", getattr(e, name), 0, 10**9)
+        for name in ("amount_out_msat", "fees_earned_msat"):
+            _int_field(defects, f"{label} {name.removesuffix('_msat').replace('_', ' ')} (msat)",
+                       getattr(e, name), 0, MAX_CAPACITY_SAT * 1000)
+        if len(defects) > before:
+            return
+        if e.start_s >= e.end_s:
+            defects.append(f"{label} starts at {e.start_s}, not before its end {e.end_s}")
+            return
+        if e.start_s < prev_end:
+            defects.append(
+                f"{label} starts at {e.start_s}, before the previous epoch ended ({prev_end})"
+            )
+            return
+        prev_end = e.end_s
+
+
+def _competitor_defects(defects: list[str], c: object, now: int) -> None:
+    if not isinstance(c, CompetitorFees):
+        return
+    _int_field(defects, "competitor fees' time", c.observed_at_s, 0, now + FACT_SKEW_S)
+    _int_field(defects, "competitor count", c.count, 1, 10**9)
+    ok = all(
+        _int_field(defects, f"competitors' {name.replace('_', ' ')}", getattr(c, name), 0,
+                   MAX_FEE_RATE_PPM)
+        for name in ("p25_fee_rate_ppm", "median_fee_rate_ppm", "p75_fee_rate_ppm")
+    )
+    if ok and not c.p25_fee_rate_ppm <= c.median_fee_rate_ppm <= c.p75_fee_rate_ppm:
+        defects.append(
+            f"competitors' fee quartiles {c.p25_fee_rate_ppm}, {c.median_fee_rate_ppm}, "
+            f"{c.p75_fee_rate_ppm} ppm are not in order"
+        )

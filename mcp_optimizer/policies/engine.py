@@ -43,9 +43,12 @@ from mcp_optimizer.messages import (
     ScoredFactor,
 )
 
+from .changes import shape
 from .config import Policy
 from .defects import find_defects
 from .factors import score_factors
+from .overrides import evaluate_overridden
+from .pricing import Liquidity, price_move
 
 
 def _days(seconds: int) -> str:
@@ -94,47 +97,30 @@ def _no_action(
     return _decision(snapshot, DecisionKind.NO_ACTION, current, reasons, factors, score)
 
 
-def _fit(label: str, value: int, low: int, high: int, step: int) -> tuple[int, str]:
-    """Bring ``value`` into [low, high] moving at most ``step``; (value, "") or (value, why not)."""
-    target = min(max(value, low), high)
-    if abs(target - value) > step:
-        return value, (
-            f"current {label} {value} lies outside the policy's bounds [{low}, {high}] by more "
-            f"than one step ({step}); not changing it automatically: set it by hand or widen "
-            f"the bounds"
-        )
-    return target, ""
-
-
 def _propose_rate(
     policy: Policy, old: int, direction: int, pct: float
 ) -> tuple[int, list[str]]:
-    """The new fee rate for a change of ``pct`` percent up (+1) or down (-1), with notes."""
+    """The target fee rate for a change of ``pct`` percent up (+1) or down (-1), with notes
+    (a raise below the minimum change is rounded up to it)."""
     notes: list[str] = []
-    steps, bounds = policy.steps, policy.bounds
     delta = math.floor(old * pct / 100 + 0.5)
-    if direction > 0 and delta < steps.min_change_ppm and pct > 0:
-        delta = steps.min_change_ppm
+    if direction > 0 and delta < policy.steps.min_change_ppm and pct > 0:
+        delta = policy.steps.min_change_ppm
         notes.append(
             f"{pct:g}% of {old} ppm is below the minimum change; raising by "
-            f"{steps.min_change_ppm} ppm instead"
+            f"{policy.steps.min_change_ppm} ppm instead"
         )
-    if delta > steps.max_fee_rate_step_ppm:
-        notes.append(
-            f"the change of {delta} ppm is capped at the largest step of "
-            f"{steps.max_fee_rate_step_ppm} ppm"
-        )
-        delta = steps.max_fee_rate_step_ppm
-    new = old + direction * delta
-    clamped = min(max(new, bounds.min_fee_rate_ppm), bounds.max_fee_rate_ppm)
-    if clamped != new:
-        edge = "maximum" if clamped < new else "minimum"
-        notes.append(f"held at the policy's {edge} fee rate of {clamped} ppm")
-    return clamped, notes
+    return old + direction * delta, notes
 
 
 def evaluate_channel(snapshot: ChannelSnapshot, policy: Policy) -> Decision:
     """Decide what to do with one channel. Pure, deterministic, never raises on bad data."""
+    if policy.channels:  # per-channel overrides decide or bound first (policies/overrides.py)
+        return evaluate_overridden(snapshot, policy, _evaluate)
+    return _evaluate(snapshot, policy)
+
+
+def _evaluate(snapshot: ChannelSnapshot, policy: Policy) -> Decision:
     try:
         defects = find_defects(snapshot)
     except (AttributeError, TypeError) as exc:
@@ -153,6 +139,35 @@ def _defective(snapshot: object, defects: list[str]) -> Decision:
         raise TypeError(reasons[0]) from None
 
 
+def _liquidity(s: ChannelSnapshot, policy: Policy, outbound: float) -> Liquidity:
+    """What the balance asks of the price: a drained channel's fee rises to slow it, an idle
+    one's falls to attract flow."""
+    th, recent = policy.thresholds, s.recent
+    if (
+        outbound < th.low_outbound_ratio
+        and recent.window_s >= policy.underperformance.window_s
+        and (recent.forwards_out > 0 or recent.failed_balance > 0)
+    ):
+        failed = (
+            f" and {recent.failed_balance} were refused for want of balance"
+            if recent.failed_balance else ""
+        )
+        return Liquidity(
+            1,
+            f"drained: outbound is {outbound:.1%} of capacity (below "
+            f"{th.low_outbound_ratio:.0%}) while {recent.forwards_out} forwards left{failed} "
+            f"in the last {_days(recent.window_s)}",
+        )
+    if outbound > th.high_outbound_ratio and recent.forwards_out == 0:
+        return Liquidity(
+            -1,
+            f"idle: {outbound:.1%} of capacity is on our side (above "
+            f"{th.high_outbound_ratio:.0%}) and nothing left in the last "
+            f"{_days(recent.window_s)}",
+        )
+    return Liquidity(0, "")
+
+
 def _decide(
     s: ChannelSnapshot, policy: Policy, factors: list[FactorScore], score: float
 ) -> Decision:
@@ -160,9 +175,9 @@ def _decide(
     now = s.taken_at_s
     outbound = ch.local_balance_sat / ch.capacity_sat
     score_text = f"score {score:.2f}"
-    # With no factor scored the score is unknown, not 0: the rules that judge the score
-    # (close, strong, weak) stay silent; the liquidity rules still apply.
-    scored = any(isinstance(f, ScoredFactor) for f in factors)
+    # With no factor scored (or only factors of weight 0) the score is unknown, not 0: the
+    # rules that judge the score (close, strong, weak) stay silent; the others still apply.
+    scored = score_known(factors)
 
     if not ch.active:
         return _no_action(
@@ -201,13 +216,32 @@ def _decide(
             score,
         )
 
+    if policy.pricing.enabled:
+        move = price_move(s, policy, _liquidity(s, policy, outbound))
+        if move.target_ppm is None:
+            return _no_action(s, move.reasons, factors, score)
+        return _propose(s, policy, move.target_ppm, move.reasons, factors, score,
+                        move.gain_msat_per_day)
+    return _decide_by_score(s, policy, factors, score, scored, outbound)
+
+
+def score_known(factors: list[FactorScore]) -> bool:
+    """Whether the score stands for something: a factor of weight above 0 was scored."""
+    return any(isinstance(f, ScoredFactor) and f.weight > 0 for f in factors)
+
+
+def _decide_by_score(
+    s: ChannelSnapshot, policy: Policy, factors: list[FactorScore], score: float,
+    scored: bool, outbound: float,
+) -> Decision:
+    """The rules of earlier versions (``pricing.enabled: false``): liquidity, then score."""
+    th, hist = policy.thresholds, s.history
+    score_text = f"score {score:.2f}"
     recent = s.recent
     under = policy.underperformance
     direction, pct, why = 0, 0.0, ""
     if outbound < th.low_outbound_ratio and (recent.forwards_out > 0 or recent.failed_htlcs > 0):
-        if recent.window_s < under.window_s:
-            why = ""
-        else:
+        if recent.window_s >= under.window_s:
             direction, pct = 1, under.raise_pct
             why = (
                 f"under-performing: outbound liquidity is {outbound:.1%} of capacity (below "
@@ -244,7 +278,8 @@ def _decide(
         return _no_action(
             s, [_why_no_rule(s, policy, score, outbound, scored)], factors, score
         )
-    return _propose(s, policy, direction, pct, why, factors, score)
+    target, notes = _propose_rate(policy, s.channel.our_policy.fee_rate_ppm, direction, pct)
+    return _propose(s, policy, target, [why, *notes], factors, score, 0)
 
 
 def _why_no_rule(
@@ -254,8 +289,8 @@ def _why_no_rule(
     if not scored:
         return (
             f"outbound {outbound:.1%}: no factor could be scored (each enabled factor's input "
-            f"is unknown), so no score-based rule applies, and no liquidity rule applies; "
-            f"no change"
+            f"is unknown or weighs 0), so no score-based rule applies, and no liquidity rule "
+            f"applies; no change"
         )
     state = f"score {score:.2f}, outbound {outbound:.1%}"
     if score > th.increase_above_score:
@@ -283,81 +318,40 @@ def _why_no_rule(
 def _propose(
     s: ChannelSnapshot,
     policy: Policy,
-    direction: int,
-    pct: float,
-    why: str,
+    target_ppm: int,
+    reasons: list[str],
     factors: list[FactorScore],
     score: float,
+    gain_msat_per_day: int,
 ) -> Decision:
+    """The change toward ``target_ppm``, shaped by the rules the gates apply
+    (:mod:`.changes`: bounds, step, minimum change), or NO_ACTION saying why none may be
+    made."""
     old = s.channel.our_policy
-    b, steps = policy.bounds, policy.steps
-    rate, why_not = _fit(
-        "fee rate", old.fee_rate_ppm, b.min_fee_rate_ppm, b.max_fee_rate_ppm,
-        steps.max_fee_rate_step_ppm,
-    )
-    blockers = [why_not] if why_not else []
-    base, why_not = _fit(
-        "base fee (msat)", old.base_fee_msat, b.min_base_fee_msat, b.max_base_fee_msat,
-        steps.max_base_fee_step_msat,
-    )
-    blockers += [why_not] if why_not else []
-    in_base, why_not = _fit(
-        "inbound base fee (msat)", old.inbound_base_fee_msat, b.min_inbound_base_fee_msat,
-        b.max_inbound_base_fee_msat, steps.max_base_fee_step_msat,
-    )
-    blockers += [why_not] if why_not else []
-    in_rate, why_not = _fit(
-        "inbound fee rate", old.inbound_fee_rate_ppm, b.min_inbound_fee_rate_ppm,
-        b.max_inbound_fee_rate_ppm, steps.max_fee_rate_step_ppm,
-    )
-    blockers += [why_not] if why_not else []
-    if blockers:
-        return _no_action(s, [why, *blockers], factors, score)
-
-    reasons = [why]
-    if rate == old.fee_rate_ppm:
-        new_rate, notes = _propose_rate(policy, old.fee_rate_ppm, direction, pct)
-        reasons += notes
-    else:
-        new_rate = rate
-        reasons.append(
-            f"the fee rate is first brought into the policy's bounds: {old.fee_rate_ppm} -> "
-            f"{rate} ppm"
-        )
-    changed_other = (base, in_base, in_rate) != (
-        old.base_fee_msat, old.inbound_base_fee_msat, old.inbound_fee_rate_ppm
-    )
-    if changed_other:
-        reasons.append(
-            f"fees brought into the policy's bounds: base {old.base_fee_msat} -> {base} msat, "
-            f"inbound base {old.inbound_base_fee_msat} -> {in_base} msat, inbound rate "
-            f"{old.inbound_fee_rate_ppm} -> {in_rate} ppm"
-        )
-    delta = new_rate - old.fee_rate_ppm
-    if abs(delta) < steps.min_change_ppm and not changed_other:
-        reasons.append(
-            f"the change of {delta:+d} ppm is below the minimum change of "
-            f"{steps.min_change_ppm} ppm: not worth a gossip update"
-        )
+    shaped = shape(old, fee_rate_ppm=target_ppm, policy=policy)
+    reasons = [*reasons, *shaped.notes]
+    new = shaped.policy
+    if new is None:
+        reasons.append("no change may be made within the policy's limits")
         return _no_action(s, reasons, factors, score)
-    if delta == 0 and not changed_other:
-        reasons.append(
-            f"the change rounds to 0 ppm at {old.fee_rate_ppm} ppm (or the bound holds it): "
-            f"nothing to change"
-        )
-        return _no_action(s, reasons, factors, score)
+    delta = new.fee_rate_ppm - old.fee_rate_ppm
     if delta > 0:
         kind = DecisionKind.INCREASE_FEES
     elif delta < 0:
         kind = DecisionKind.LOWER_FEES
     else:
-        kind = DecisionKind.INCREASE_FEES if direction > 0 else DecisionKind.LOWER_FEES
-    reasons.append(f"fee rate {old.fee_rate_ppm} -> {new_rate} ppm")
-    proposed = msgspec.structs.replace(
-        old,
-        fee_rate_ppm=new_rate,
-        base_fee_msat=base,
-        inbound_base_fee_msat=in_base,
-        inbound_fee_rate_ppm=in_rate,
-    )
-    return _decision(s, kind, proposed, reasons, factors, score)
+        kind = (
+            DecisionKind.INCREASE_FEES if target_ppm > old.fee_rate_ppm
+            else DecisionKind.LOWER_FEES
+        )
+    if (new.base_fee_msat, new.inbound_base_fee_msat, new.inbound_fee_rate_ppm) != (
+        old.base_fee_msat, old.inbound_base_fee_msat, old.inbound_fee_rate_ppm
+    ):
+        reasons.append(
+            f"fees brought into the policy's bounds: base {old.base_fee_msat} -> "
+            f"{new.base_fee_msat} msat, inbound base {old.inbound_base_fee_msat} -> "
+            f"{new.inbound_base_fee_msat} msat, inbound rate {old.inbound_fee_rate_ppm} -> "
+            f"{new.inbound_fee_rate_ppm} ppm"
+        )
+    reasons.append(f"fee rate {old.fee_rate_ppm} -> {new.fee_rate_ppm} ppm")
+    return _decision(s, kind, new, reasons, factors, score)

@@ -79,6 +79,10 @@ class CycleRunner:
     observer: Any = None
     """Told each stage's and cycle's duration and the ingestion's forwarding stats
     (``mcp_optimizer.metrics.runtime.CycleTimings``); None: nobody watches."""
+    last_snapshots: list[Any] = field(default_factory=list)
+    """The latest cycle's scored snapshots (the web page previews policies on them)."""
+    snapshot_listeners: list[Callable[[list[Any]], None]] = field(default_factory=list)
+    """Called with each cycle's scored snapshots, before deciding (errors are logged)."""
     _partial: bool = False
 
     def _ask(self, stage: str, actor: str, message: Any, expected: type) -> Any:
@@ -195,6 +199,12 @@ class CycleRunner:
         except StageFailed as exc:
             notes.append(f"{exc}; peer facts left unknown")
             self._partial = True
+        self.last_snapshots = snapshots
+        for listener in self.snapshot_listeners:
+            try:
+                listener(snapshots)
+            except Exception:  # noqa: BLE001 - a watcher must not stop the cycle
+                logger.exception("a snapshot listener failed")
         decided: DecidedReply = self._ask(
             "decider",
             "decider",

@@ -32,11 +32,14 @@ from mcp_optimizer.actors.pipeline import (
 from mcp_optimizer.actors.providers import FactsActor, LndActor, LocalGraphActor
 from mcp_optimizer.http.server import bind
 from mcp_optimizer.http.wiring import attach_http
+from mcp_optimizer.web.security import check_exposure
 from mcp_optimizer.journal import Journal
 from mcp_optimizer.logs import add_sink
 from mcp_optimizer.messages import ChannelSnapshot, CrashKind, Decision
 from mcp_optimizer.metrics.registry import service_registry, watch_service
-from mcp_optimizer.policies.config import Policy, load_policy
+from mcp_optimizer.policies.config import Policy
+from mcp_optimizer.policies.desk import PolicyDesk
+from mcp_optimizer.policies.layers import load_effective
 from mcp_optimizer.policies.engine import evaluate_channel
 from mcp_optimizer.providers.amboss import AmbossProvider
 from mcp_optimizer.providers.http import ProviderMetrics, load_provider_settings
@@ -71,7 +74,7 @@ def centrality_cache() -> CentralityCache:
 def child_specs(
     client: LndClient,
     actuator: Actuator,
-    policy: Policy,
+    policy: Policy | Callable[[], Policy],
     failures: FailureLog,
     facts: FactsSources,
     centrality: CentralityCache,
@@ -151,7 +154,9 @@ def open_service(
     env = os.environ if environ is None else environ
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     prepare_path(settings.socket_path)  # fails fast when a service already runs there
-    policy = load_policy(settings.policy_file, env)
+    # default, file, the web page's layer in the data dir, environment (policies/layers.py)
+    effective = load_effective(settings.policy_file, settings.data_dir, env)
+    policy = effective.policy
     with ExitStack() as stack:
         sim_node = None
         if settings.use_simulator:
@@ -262,8 +267,9 @@ def open_service(
         def on_crash(name: str, cause: str) -> None:
             actuator.record_crash(CrashKind.ACTOR_RESTART, name, cause)
 
+        desk = PolicyDesk(journal, effective, settings.data_dir, env, decide=decide)
         supervisor = Supervisor(
-            child_specs(client, actuator, policy, failures, facts, centrality, decide),
+            child_specs(client, actuator, desk.current, failures, facts, centrality, decide),
             intensity=settings.intensity,
             on_crash=on_crash,
         )
@@ -291,6 +297,14 @@ def open_service(
         service.centrality = centrality
         service.client = client
         service.metrics_registry = registry
+
+        def use_policy(new: Policy) -> None:  # a policy saved on the page: the next cycle's
+            runner.policy = new
+            actuator.policy = new
+
+        desk.on_change(use_policy)
+        desk.snapshots = lambda: runner.last_snapshots
+        service.policy_desk = desk
         yield service
 
 
@@ -305,6 +319,8 @@ def run_service(settings: ServiceSettings, environ: Mapping[str, str] | None = N
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     configure_logging(settings.data_dir)
     # bound first: a port already taken stops the start with one line, before anything runs
+    if settings.http_port is not None:  # the page: loopback, a token, or a declared proxy
+        check_exposure(settings.http_host, os.environ if environ is None else environ)
     http_sock = bind(settings.http_host, settings.http_port) if settings.http_port is not None \
         else None
     with ExitStack() as held, open_service(settings, environ) as service:

@@ -533,12 +533,11 @@ def _run_block(
     up = np.empty((nb, n), dtype=bool)
     state = st.online
     auto = st.manual == 0
+    u_all = rng.random((nb, n))
+    leave_on = u_all < -np.expm1(-dts[:, None] / st.mean_online_s[None, :])
+    leave_off = u_all < -np.expm1(-dts[:, None] / st.mean_offline_s[None, :])
     for k in range(nb):
-        dt = dts[k]
-        u = rng.random(n)
-        flip = np.where(
-            state, u < -np.expm1(-dt / st.mean_online_s), u < -np.expm1(-dt / st.mean_offline_s)
-        )
+        flip = np.where(state, leave_on[k], leave_off[k])
         if flip.any():
             state = state ^ flip
             ts = int(starts[k])
@@ -567,24 +566,25 @@ def _run_block(
     # each amount class holds 1/CLASSES of the pool's attempts
     scale = dts[:, None] * season * open_ * (level / CLASSES)[None, :]  # (nb, n)
     mixed_new = mix(st.choice, st.mem_us, st.mem_other)  # (n, J)
-    age = t_mid[:, None] - st.fee_change_s[None, :]
-    stale = np.where(age >= 0, np.exp(-np.maximum(age, 0) / max(p.gossip_delay_s, 1e-9)), 0.0)
-    any_stale = bool((stale > 1e-4).any())
-    lam_new = (scale * (1.0 - stale))[:, :, None] * mixed_new[None, :, :]
-    counts_new = rng.poisson(lam_new)
+    gossip = max(p.gossip_delay_s, 1e-9)
+    any_stale = float(st.fee_change_s.max()) > float(starts[0]) - 12.0 * gossip
+    cells = nb * n * CLASSES
     if any_stale:
+        age = t_mid[:, None] - st.fee_change_s[None, :]
+        stale = np.where(age >= 0, np.exp(-np.maximum(age, 0) / gossip), 0.0)
+        lam_new = (scale * (1.0 - stale))[:, :, None] * mixed_new[None, :, :]
         mixed_old = mix(st.prev_choice, st.mem_us, st.mem_other)
         lam_old = (scale * stale)[:, :, None] * mixed_old[None, :, :]
-        counts_old = rng.poisson(lam_old)
+        flat_new = np.repeat(np.arange(cells, dtype=np.int64), rng.poisson(lam_new).ravel())
+        flat_old = np.repeat(np.arange(cells, dtype=np.int64), rng.poisson(lam_old).ravel())
+        flat = np.concatenate([flat_new, flat_old])
+        is_old = np.concatenate(
+            [np.zeros(flat_new.size, dtype=bool), np.ones(flat_old.size, dtype=bool)]
+        )
     else:
-        counts_old = np.zeros_like(counts_new)
-    cells = nb * n * CLASSES
-    flat_new = np.repeat(np.arange(cells, dtype=np.int64), counts_new.ravel())
-    flat_old = np.repeat(np.arange(cells, dtype=np.int64), counts_old.ravel())
-    flat = np.concatenate([flat_new, flat_old])
-    is_old = np.concatenate(
-        [np.zeros(flat_new.size, dtype=bool), np.ones(flat_old.size, dtype=bool)]
-    )
+        lam_new = scale[:, :, None] * mixed_new[None, :, :]
+        flat = np.repeat(np.arange(cells, dtype=np.int64), rng.poisson(lam_new).ravel())
+        is_old = np.zeros(flat.size, dtype=bool)
     total = int(flat.size)
 
     in_w = st.in_weight * np.exp(st.in_level - 0.5 * p.regime_sigma**2) * inbound_share(st)
@@ -595,12 +595,11 @@ def _run_block(
         rem = flat % (n * CLASSES)
         out_ch = rem // CLASSES
         cls = rem % CLASSES
-        in_ch = np.searchsorted(cdf, rng.random(total) * cdf[-1], side="right")
+        draws = rng.random((3, total))
+        in_ch = np.searchsorted(cdf, draws[0] * cdf[-1], side="right")
         in_ch = np.minimum(in_ch, n - 1)
-        ts_ns = ((starts[step].astype(np.float64) + rng.random(total) * dts[step]) * 1e9).astype(
-            np.int64
-        )
-        u = (cls + rng.random(total)) / CLASSES
+        ts_ns = ((starts[step].astype(np.float64) + draws[1] * dts[step]) * 1e9).astype(np.int64)
+        u = (cls + draws[2]) / CLASSES
         z = np.interp(u, _U_GRID, _Z_GRID)
         amount = np.exp(np.log(st.median_amount_msat) + st.amount_sigma * z)
         keep = (in_ch != out_ch) & up[step, in_ch]

@@ -1,0 +1,384 @@
+"""Learning each channel's price: a bounded hill-climb on the revenue each fee level earned.
+
+Pure and deterministic, like the engine that calls it: everything it knows comes from the
+snapshot's fee epochs (``ChannelSnapshot.price_history``: each fee level our channel had over
+the history window, with what it earned and routed while it held), the competitors' fees into
+the peer, the channel's liquidity and the policy's ``pricing`` section.
+
+How a decision is reached (:func:`price_move`):
+
+1. The epochs of the last ``pricing.memory_s`` are pooled by fee rate into *levels*. A level's
+   revenue rate is estimated as (forwards per day) x (fee of an average forward at that rate):
+   counting forwards rather than summing fees keeps one large payment from deciding, and the
+   count gives the estimate's uncertainty (a Poisson count: the log of a rate estimated from
+   ``n`` forwards has a standard error of about ``1 / sqrt(n)``).
+2. The current level is *measured* until it has held ``min_epoch_s`` and either routed
+   ``min_forwards`` or held ``max_epoch_s``: until then nothing moves.
+3. When another level earned more than the current one by more than ``significance``
+   standard errors, the fee moves back toward it (the learner exploits what it knows).
+4. Otherwise the current level is the best known, and the learner explores: the side not yet
+   tried (the direction that last paid, else the one liquidity asks for — a drained channel
+   up, an idle one down — else toward the competitors' median) by ``probe_pct`` percent, the
+   step growing by half after each move that paid; or, when both sides were tried, halfway
+   to the nearer neighbour while the bracket is wider than twice ``min_probe_pct``.
+5. When neither applies the level is *settled*, and stays until the memory forgets its
+   neighbours (``memory_s``: the market drifts, so a settled level is re-tested about that
+   often).
+
+A move never exceeds the largest step, the bounds or goes below the minimum change (the
+engine's :mod:`.changes` decides that, the same rules the write path's gates apply), and a
+level known to earn less is never probed again while remembered: the fee converges and stays.
+Every outcome carries its reason in figures.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from mcp_optimizer.messages import ChannelSnapshot, CompetitorFees, FeeEpoch, LastChangeAt
+
+from .config import Policy
+
+DAY_S = 86400
+
+
+@dataclass(frozen=True)
+class Level:
+    """One fee rate's pooled epochs within the memory."""
+
+    rate_ppm: int
+    duration_s: int
+    forwards: int
+    fees_msat: int
+    amount_msat: int
+    failed_balance: int
+    last_end_s: int
+
+    def days(self) -> float:
+        return self.duration_s / DAY_S
+
+
+@dataclass(frozen=True)
+class PriceMove:
+    """What the learner concluded for one channel.
+
+    ``target_ppm`` is the fee rate to move to (None: stay); ``reasons`` say why in figures;
+    ``gain_msat_per_day`` is the expected gain of the move (what ranks it in the gossip
+    budget); ``label`` names the outcome (measuring, exploit, probe, refine, settled,
+    no-data)."""
+
+    target_ppm: int | None
+    reasons: list[str]
+    gain_msat_per_day: int
+    label: str
+
+
+def _sat(msat_per_day: float) -> str:
+    sat = msat_per_day / 1000
+    if sat >= 100:
+        return f"{sat:,.0f} sat/day"
+    if sat >= 1:
+        return f"{sat:.1f} sat/day"
+    return f"{sat:.3f} sat/day"
+
+
+def _span(seconds: float) -> str:
+    days = seconds / DAY_S
+    if days >= 1:
+        return f"{days:.1f} days"
+    return f"{seconds / 3600:.0f} h"
+
+
+def current_epochs(s: ChannelSnapshot) -> list[FeeEpoch]:
+    """The snapshot's fee epochs, or, when it carries none, one built from its own windows:
+    the history window when no change is known within it, else the recent window when the
+    last change is older than it; empty when nothing can be attributed to the current fee."""
+    if s.price_history:
+        return list(s.price_history)
+    p = s.channel.our_policy
+    last = s.last_change
+    for stats in (s.history, s.recent):
+        start = s.taken_at_s - stats.window_s
+        if isinstance(last, LastChangeAt) and last.at_s > start:
+            continue
+        return [
+            FeeEpoch(
+                start_s=start,
+                end_s=s.taken_at_s,
+                fee_rate_ppm=p.fee_rate_ppm,
+                base_fee_msat=p.base_fee_msat,
+                inbound_fee_rate_ppm=p.inbound_fee_rate_ppm,
+                forwards_out=stats.forwards_out,
+                amount_out_msat=stats.amount_out_msat,
+                fees_earned_msat=stats.fees_earned_msat,
+                forwards_in=stats.forwards_in,
+                failed_balance=stats.failed_balance,
+            )
+        ]
+    return []
+
+
+def pool_levels(epochs: list[FeeEpoch], now_s: int, memory_s: int) -> dict[int, Level]:
+    """Epochs ending within the memory, pooled by fee rate (only time up to ``now_s``)."""
+    out: dict[int, Level] = {}
+    horizon = now_s - memory_s
+    for e in epochs:
+        end = min(e.end_s, now_s)
+        if end <= horizon or end <= e.start_s:
+            continue
+        dur = end - e.start_s
+        old = out.get(e.fee_rate_ppm)
+        if old is None:
+            out[e.fee_rate_ppm] = Level(
+                e.fee_rate_ppm, dur, e.forwards_out, e.fees_earned_msat, e.amount_out_msat,
+                e.failed_balance, end,
+            )
+        else:
+            out[e.fee_rate_ppm] = Level(
+                e.fee_rate_ppm,
+                old.duration_s + dur,
+                old.forwards + e.forwards_out,
+                old.fees_msat + e.fees_earned_msat,
+                old.amount_msat + e.amount_out_msat,
+                old.failed_balance + e.failed_balance,
+                max(old.last_end_s, end),
+            )
+    return out
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A level's revenue rate (msat/day) from its forward count, and the log-scale standard
+    error of that count."""
+
+    level: Level
+    rate_msat_day: float
+    log_se: float
+
+    def text(self) -> str:
+        lv = self.level
+        return (
+            f"{lv.rate_ppm} ppm earned {_sat(lv.fees_msat * DAY_S / max(lv.duration_s, 1))} "
+            f"({lv.forwards} forwards in {_span(lv.duration_s)})"
+        )
+
+
+def estimate(levels: dict[int, Level], base_fee_msat: int) -> dict[int, Estimate]:
+    """Each level's estimated revenue rate: forwards per day x the fee of an average forward
+    (the amount of an average forward pooled over all levels, priced at the level's rate)."""
+    n = sum(lv.forwards for lv in levels.values())
+    amount = sum(lv.amount_msat for lv in levels.values())
+    avg_amount = amount / n if n else 0.0
+    out = {}
+    for rate, lv in levels.items():
+        per_fwd = base_fee_msat + avg_amount * rate / 1e6
+        if lv.forwards and not avg_amount:
+            per_fwd = lv.fees_msat / lv.forwards
+        days = max(lv.duration_s, 1) / DAY_S
+        # half a forward of prior: a level that routed nothing is not "infinitely" worse
+        count = lv.forwards + 0.5
+        out[rate] = Estimate(lv, count / days * per_fwd, 1.0 / math.sqrt(count))
+    return out
+
+
+def _z(a: Estimate, b: Estimate) -> float:
+    """How many standard errors ``a`` earns above ``b`` (log scale)."""
+    if a.rate_msat_day <= 0 or b.rate_msat_day <= 0:
+        return 0.0
+    return math.log(a.rate_msat_day / b.rate_msat_day) / math.hypot(a.log_se, b.log_se)
+
+
+def _ratio(a: Estimate, b: Estimate) -> str:
+    if b.rate_msat_day <= 0:
+        return "more than"
+    return f"{a.rate_msat_day / b.rate_msat_day:.2f}x"
+
+
+@dataclass(frozen=True)
+class Liquidity:
+    """What the channel's balance asks of its price: +1 raise (drained), -1 lower (idle),
+    0 nothing; with the sentence saying why."""
+
+    direction: int
+    why: str
+
+
+def price_move(s: ChannelSnapshot, policy: Policy, liquidity: Liquidity) -> PriceMove:
+    """The learner's move for the channel (see the module's description)."""
+    pr = policy.pricing
+    now = s.taken_at_s
+    ours = s.channel.our_policy
+    cur = ours.fee_rate_ppm
+    epochs = current_epochs(s)
+    levels = pool_levels(epochs, now, pr.memory_s)
+    market = s.competitors if isinstance(s.competitors, CompetitorFees) else None
+    market_text = (
+        f"competitors charge a median {market.median_fee_rate_ppm} ppm into the peer "
+        f"(quartiles {market.p25_fee_rate_ppm}-{market.p75_fee_rate_ppm}, {market.count} "
+        f"channels)"
+        if market else ""
+    )
+
+    # 2. the current level's own epoch: how long it has held, what it routed
+    # (a forward refused for want of balance is evidence of demand too)
+    held_s, held_fwd = 0, 0
+    if epochs and epochs[-1].fee_rate_ppm == cur and epochs[-1].end_s >= now:
+        held_s = now - epochs[-1].start_s
+        held_fwd = epochs[-1].forwards_out + epochs[-1].failed_balance
+    if held_s < pr.min_epoch_s or (held_fwd < pr.min_forwards and held_s < pr.max_epoch_s):
+        return PriceMove(
+            None,
+            [
+                f"measuring {cur} ppm: held {_span(held_s)} with {held_fwd} forwards out or "
+                f"refused for balance; a level is judged after {_span(pr.min_epoch_s)} and "
+                f"{pr.min_forwards} of them (or {_span(pr.max_epoch_s)})"
+            ],
+            0,
+            "measuring",
+        )
+
+    est = estimate(levels, ours.base_fee_msat)
+    here = est.get(cur)
+    if here is None:  # cannot happen with a held epoch, kept for safety
+        return PriceMove(None, [f"no measurement of {cur} ppm yet"], 0, "measuring")
+    others = sorted((e for r, e in est.items() if r != cur), key=lambda e: e.level.rate_ppm)
+
+    # 3. exploit: the level that earned most. A fresh level (just tried: its first epoch)
+    # that earns less than the best goes back to it; a level measured again is displaced
+    # only by a level that earned clearly more (``significance`` standard errors).
+    fresh = sum(1 for e in epochs if e.fee_rate_ppm == cur and e.end_s > now - pr.memory_s) == 1
+    best = max(est.values(), key=lambda e: (e.rate_msat_day, e.level.rate_ppm == cur))
+    lo_band, hi_band = policy.bounds.min_fee_rate_ppm, policy.bounds.max_fee_rate_ppm
+    if market is not None:
+        lo_band = max(lo_band, math.ceil(market.median_fee_rate_ppm * pr.floor_market_ratio))
+        hi_band = min(hi_band, max(lo_band, int(market.median_fee_rate_ppm
+                                                * pr.ceiling_market_ratio)))
+
+    def in_band(rate: int) -> bool:
+        return lo_band <= rate <= hi_band
+
+    if best is not here:
+        z = _z(best, here)
+        # a few forwards' noise does not take the fee back out of the market's band
+        trusted = in_band(best.level.rate_ppm) or not in_band(cur)
+        if z > pr.significance or (
+            fresh and trusted and best.rate_msat_day > here.rate_msat_day
+        ):
+            gain = best.rate_msat_day - here.rate_msat_day
+            return PriceMove(
+                best.level.rate_ppm,
+                [
+                    f"at {best.level.rate_ppm} ppm the channel earned {_ratio(best, here)} what "
+                    f"it earns at {cur} ppm ({best.text()}; {here.text()}): moving back "
+                    f"toward {best.level.rate_ppm} ppm"
+                ],
+                int(gain),
+                "exploit",
+            )
+        return PriceMove(
+            None,
+            [
+                f"staying at {cur} ppm: {here.text()}; {best.text()}, {_ratio(best, here)} as "
+                f"much, a difference within the noise of so few forwards ({z:.1f} standard "
+                f"errors, {pr.significance:g} needed); no change"
+            ],
+            0,
+            "settled",
+        )
+
+    summary = here.text()
+    tried = "; ".join(f"{e.text()}" for e in others)
+    if tried:
+        summary += f", the most of the levels remembered ({tried})"
+    if here.level.forwards == 0 and not others and liquidity.direction == 0 and (
+        market is None or cur <= market.median_fee_rate_ppm
+    ):
+        return PriceMove(
+            None,
+            [f"{summary}: no demand measured at any fee and nothing asks for a move; no change"],
+            0,
+            "no-data",
+        )
+
+    # 4. explore around the best known level
+    below = [e for e in others if e.level.rate_ppm < cur]
+    above = [e for e in others if e.level.rate_ppm > cur]
+    lo = below[-1] if below else None
+    hi = above[0] if above else None
+    pct = pr.probe_pct / 100
+    # momentum: the last move paid (we came from a level that earned less) -> keep going
+    prev = next((e.fee_rate_ppm for e in reversed(epochs[:-1]) if e.fee_rate_ppm != cur), None)
+    direction, why_dir = 0, ""
+    if fresh and prev is not None and prev in est and _z(here, est[prev]) > 0:
+        direction = 1 if cur > prev else -1
+        grown = abs(cur - prev) / max(cur, 1) * 1.5
+        pct = min(max(pct, grown), pr.max_probe_pct / 100)
+        why_dir = f"the move from {prev} ppm paid"
+    elif liquidity.direction:
+        direction, why_dir = liquidity.direction, liquidity.why
+    elif market is not None:
+        direction = 1 if cur <= market.median_fee_rate_ppm else -1
+        why_dir = market_text
+    else:
+        direction, why_dir = -1 if here.level.forwards == 0 else 1, ""
+
+    far = market is not None and prev is None and (
+        cur * 2 < market.median_fee_rate_ppm or cur > 2 * market.median_fee_rate_ppm
+    )
+
+    def side_open(d: int) -> bool:
+        if d > 0:
+            return hi is None and cur < hi_band
+        return lo is None and cur > lo_band
+
+    gain = int(0.1 * here.rate_msat_day) + 1
+    for d in (direction, -direction):
+        if here.level.forwards == 0 and d > 0 and liquidity.direction <= 0:
+            continue  # nothing routed here: a dearer fee cannot earn more
+        if d < 0 and liquidity.direction > 0:
+            continue  # drained: a cheaper fee only drains it faster
+        if side_open(d):
+            step = max(1, policy.steps.min_change_ppm, round(cur * pct))
+            target = cur + d * step
+            if far and d == direction and market is not None:
+                # far from the market: half the way there (geometrically) in one move
+                target = round(math.sqrt(max(cur, 1) * market.median_fee_rate_ppm))
+            reason = f"{summary}; " if tried else f"{summary}; "
+            why = f" ({why_dir})" if why_dir and d == direction else ""
+            return PriceMove(
+                target,
+                [
+                    f"{reason}trying {'a higher' if d > 0 else 'a lower'} fee, {target} ppm "
+                    f"({(target - cur) / max(cur, 1):+.0%}){why}, to see whether it earns more"
+                ],
+                gain,
+                "probe",
+            )
+    # refine: both sides tried; halve the wider bracket while it is wide enough
+    if here.level.forwards >= pr.min_forwards:
+        gaps = []
+        for n in (lo, hi):
+            if n is not None and abs(n.level.rate_ppm - cur) > 2 * cur * pr.min_probe_pct / 100:
+                gaps.append(n)
+        if gaps:
+            n = max(gaps, key=lambda e: e.rate_msat_day)
+            target = round(math.sqrt(n.level.rate_ppm * max(cur, 1)))
+            if target not in est and abs(target - cur) >= max(1, policy.steps.min_change_ppm):
+                return PriceMove(
+                    target,
+                    [
+                        f"{summary}; trying {target} ppm, between {cur} and "
+                        f"{n.level.rate_ppm} ppm, to narrow down the best fee"
+                    ],
+                    gain,
+                    "refine",
+                )
+    # 5. settled
+    tail = f"; {liquidity.why}, but the levels measured say no" if liquidity.direction else ""
+    return PriceMove(
+        None,
+        [f"settled at {cur} ppm: {summary}{tail}; no change"],
+        0,
+        "settled",
+    )
