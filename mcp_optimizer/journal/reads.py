@@ -89,4 +89,5 @@ class ReadsMixin(ChangesMixin):
 
     def channel_ids_seen(self) -> list[int]:
         """Every channel the journal knows a policy of."""
-        return [int(r[0]) for r in self._query("SELECT chan_id FROM channel_state ORDER BY chan_id")]
+        rows = self._query("SELECT chan_id FROM channel_state ORDER BY chan_id")
+        return [int(r[0]) for r in rows]

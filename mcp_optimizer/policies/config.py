@@ -138,6 +138,7 @@ class Pricing(_Section):
     min_probe_pct: Annotated[float, msgspec.Meta(ge=0, le=100)]
     significance: Annotated[float, msgspec.Meta(ge=0, le=10)]
     floor_market_ratio: Annotated[float, msgspec.Meta(ge=0, le=10)]
+    ceiling_market_ratio: Annotated[float, msgspec.Meta(ge=0, le=1000)]
     gossip_budget_per_channel_day: Annotated[float, msgspec.Meta(ge=0, le=24)]
 
 
@@ -155,9 +156,9 @@ class Policy(_Section):
     cooldown_s: CooldownS
     close: Close
     pricing: Pricing
-
     channels: dict[int, ChannelOverride] = {}
     """Per-channel overrides by chan_id (``policies/overrides.py``); none by default."""
+
 
 class PolicyError(ValueError):
     """A policy that cannot be used; the message names the key, the value and the expectation."""
@@ -190,10 +191,10 @@ def _parse_yaml(text: str, origin: str) -> dict[str, Any]:
 def _merge(base: dict[str, Any], over: Mapping[str, Any], origin: str, path: str = "") -> None:
     for key, value in over.items():
         dotted = f"{path}{key}"
-        if key not in base:
         if not path and key == "channels":  # per-channel overrides: policies/overrides.py
             base[key] = merge_channels(base.get(key), value) if isinstance(value, dict) else value
             continue
+        if key not in base:
             known = ", ".join(sorted(str(k) for k in base)) or "none"
             raise PolicyError(f"{origin}: unknown key `{dotted}` (known keys here: {known})")
         if isinstance(base[key], dict):
@@ -255,7 +256,6 @@ def _lookup(data: Any, dotted: str) -> Any:
 
 
 def _convert(data: dict[str, Any], origin: str) -> Policy:
-    try:
     if "channels" in data:  # per-channel overrides, checked by policies/overrides.py
         try:
             channels = parse_channels(data["channels"], origin)
@@ -263,6 +263,7 @@ def _convert(data: dict[str, Any], origin: str) -> Policy:
             raise PolicyError(str(exc)) from None
         rest = {k: v for k, v in data.items() if k != "channels"}
         return msgspec.structs.replace(_convert(rest, origin), channels=channels)
+    try:
         return msgspec.convert(data, Policy)
     except msgspec.ValidationError as exc:
         text = str(exc)
@@ -279,11 +280,11 @@ def _convert(data: dict[str, Any], origin: str) -> Policy:
 
 
 def _check(policy: Policy, origin: str) -> None:
-    problems: list[str] = []
     try:
         check_against(policy, origin)
     except OverrideError as exc:
         raise PolicyError(str(exc)) from None
+    problems: list[str] = []
 
     def pair(section: str, low: str, high: str) -> None:
         obj = getattr(policy, section)
@@ -328,6 +329,7 @@ def _check(policy: Policy, origin: str) -> None:
     pair("pricing", "min_epoch_s", "max_epoch_s")
     pair("pricing", "min_probe_pct", "probe_pct")
     pair("pricing", "probe_pct", "max_probe_pct")
+    pair("pricing", "floor_market_ratio", "ceiling_market_ratio")
     for name in FACTOR_NAMES:
         weight = policy.factors.get(name).weight
         if not math.isfinite(weight) or weight > MAX_WEIGHT:

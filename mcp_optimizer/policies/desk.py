@@ -90,7 +90,9 @@ class PolicyDesk:
         except PolicyError as exc:
             raise PolicyRefused(str(exc), _key_of(str(exc), set_keys, unset)) from None
 
-    def preview(self, set_keys: Mapping[str, Any], unset: list[str]) -> list[tuple[Decision, Decision]]:
+    def preview(
+        self, set_keys: Mapping[str, Any], unset: list[str]
+    ) -> list[tuple[Decision, Decision]]:
         """``(decision now, decision with the edit)`` for each of the latest snapshots."""
         new = self.check(set_keys, unset).policy
         old = self.current()
@@ -106,7 +108,8 @@ class PolicyDesk:
              reason: str = "") -> PolicyChangeRecord:
         """Check, journal, write and apply an edit of the page's layer."""
         if len(reason) > MAX_REASON:
-            raise PolicyRefused(f"reason is {len(reason)} characters, expected at most {MAX_REASON}")
+            raise PolicyRefused(
+                f"reason is {len(reason)} characters, expected at most {MAX_REASON}")
         with self._lock:
             new = self.check(set_keys, unset)
             return self._commit(new, by, reason, undoes=0)

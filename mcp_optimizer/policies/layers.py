@@ -78,7 +78,8 @@ def read_file(path: Path, origin: str) -> str:
     except OSError as exc:
         raise PolicyError(f"{origin}: cannot read it: {exc.strerror or exc}") from None
     if len(raw) > yaml_safe.MAX_BYTES:
-        raise PolicyError(f"{origin}: larger than the {yaml_safe.MAX_BYTES} bytes a policy may have")
+        raise PolicyError(
+            f"{origin}: larger than the {yaml_safe.MAX_BYTES} bytes a policy may have")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -215,9 +215,11 @@ class CycleRunner:
         points = {c.chan_id: c.channel_point for c in data.channels}
         safe = self.registry.safe_mode
         self.last_outcomes = []
-        for decision in decided.decisions:
-            if decision.kind is not DecisionKind.NO_ACTION:
-                counts["actions"] += 1
+        # The actuator handles the decisions in order and answers after the first live write
+        # (what writes nothing is journaled in one transaction): what is left is sent again,
+        # so a stopping service is checked between writes.
+        left = list(decided.decisions)
+        while left:
             writes: WritePermission = (
                 WritesHeld(reason="; ".join(safe.reasons)) if safe.active else WritesAllowed()
             )
@@ -226,15 +228,19 @@ class CycleRunner:
                 "actuator",
                 ActuateRequest(
                     cycle_id=cycle_id,
-                    decisions=[decision],
+                    decisions=left,
                     channel_points=[
-                        ChannelPoint(chan_id=decision.chan_id,
-                                     channel_point=points[decision.chan_id])
+                        ChannelPoint(chan_id=d.chan_id, channel_point=points[d.chan_id])
+                        for d in left
                     ],
                     writes=writes,
                 ),
                 ActuationReport,
             )
+            done, left = left[: len(report.outcomes)], left[len(report.outcomes) :]
+            if not done:
+                raise StageFailed("actuator", report)
+            counts["actions"] += sum(1 for d in done if d.kind is not DecisionKind.NO_ACTION)
             self.last_outcomes.extend(report.outcomes)
         held = sum(1 for o in self.last_outcomes if o.outcome == "held")
         if safe.active and held:

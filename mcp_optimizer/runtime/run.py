@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import signal
-import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
@@ -34,7 +33,7 @@ from mcp_optimizer.http.server import bind
 from mcp_optimizer.http.wiring import attach_http
 from mcp_optimizer.web.security import check_exposure
 from mcp_optimizer.journal import Journal
-from mcp_optimizer.logs import add_sink
+from mcp_optimizer.logs import LogSettings, configure_service_logging, register_env_secrets
 from mcp_optimizer.messages import ChannelSnapshot, CrashKind, Decision
 from mcp_optimizer.metrics.registry import service_registry, watch_service
 from mcp_optimizer.policies.config import Policy
@@ -130,13 +129,11 @@ def facts_remote_budget_s(retry: RetryPolicy) -> float:
     return max(1.0, facts_ask_timeout_s(retry) - per_call_s - 30.0)
 
 
-def configure_logging(data_dir: Path, level: str = "INFO") -> None:
-    logger.remove()
-    add_sink(sys.stderr, level=level, format="{time:YYYY-MM-DD HH:mm:ss} {level} {message}")
-    add_sink(
-        data_dir / LOG_FILE, level="DEBUG", rotation="10 MB", retention=5, enqueue=False,
-        format="{time:YYYY-MM-DD HH:mm:ss.SSS} {level} {name}:{line} {message}",
-    )
+def configure_logging(
+    data_dir: Path, level: str = "INFO", settings: LogSettings | None = None
+) -> None:
+    """stderr, ``service.log`` and ``service.jsonl`` (``mcp_optimizer.logs``)."""
+    configure_service_logging(data_dir, settings or LogSettings(level=level))
 
 
 @contextmanager
@@ -218,8 +215,10 @@ def open_service(
             )
             logger.warning(
                 "no LND settings (MCP_LND_*): running against the EMBEDDED SIMULATOR, "
-                "scenario {}, at {} (clock x{:g})",
-                settings.sim_scenario, server.address, settings.sim_speed,
+                "scenario {}, at {} ({})",
+                settings.sim_scenario, server.address,
+                "its clock stands still (MCP_SIM_SPEED=0)" if settings.sim_speed == 0 else
+                f"its clock runs {settings.sim_speed:g} simulated s per s (MCP_SIM_SPEED)",
             )
         else:
             lnd_settings = LndSettings.from_env(env)
@@ -316,13 +315,14 @@ def run_service(settings: ServiceSettings, environ: Mapping[str, str] | None = N
     service's log)."""
     check_start(settings, environ)
     prepare_path(settings.socket_path)  # another service listening there: refused here
-    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    configure_logging(settings.data_dir)
-    # bound first: a port already taken stops the start with one line, before anything runs
+    # bound here: a port already taken stops the start with one line, before anything runs
     if settings.http_port is not None:  # the page: loopback, a token, or a declared proxy
         check_exposure(settings.http_host, os.environ if environ is None else environ)
     http_sock = bind(settings.http_host, settings.http_port) if settings.http_port is not None \
         else None
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    register_env_secrets(os.environ if environ is None else environ)  # never in a log line
+    configure_logging(settings.data_dir, settings=settings.log)
     with ExitStack() as held, open_service(settings, environ) as service:
         if http_sock is not None:
             held.callback(http_sock.close)

@@ -30,7 +30,6 @@ from mcp_optimizer.messages.control import (
     ControlError,
     CycleFinished,
     CycleQueued,
-    Done,
     EvaluateNowRequest,
     PauseRequest,
     ResumeRequest,

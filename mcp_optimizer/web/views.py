@@ -207,7 +207,8 @@ def channels(lst: m.ChannelList, q: str, kind: str, sort: str, desc: bool) -> st
             f"<td>{e(r.peer_alias or r.peer_pubkey[:12])}{'' if r.active else ' (offline)'}</td>"
             f"<td>{r.capacity_sat:,}</td><td>{_bar(r)}</td>"
             f"<td>{r.our_policy.fee_rate_ppm} ppm<br><small>in "
-            f"{r.our_policy.inbound_fee_rate_ppm} ppm</small></td><td><small>{peer_fee}</small></td>"
+            f"{r.our_policy.inbound_fee_rate_ppm} ppm</small></td>"
+            f"<td><small>{peer_fee}</small></td>"
             f"<td>{r.recent.forwards_out:,} / {r.history.forwards_out:,}</td>"
             f"<td>{sat(r.recent.fees_earned_msat)} / {sat(r.history.fees_earned_msat)}</td>"
             f'<td>{_kind(d)}<div class="why">{reasons}</div></td></tr>'
@@ -261,11 +262,13 @@ def change_rows(changes: list, *, with_channel: bool) -> str:
                 if with_channel else "")
         origin = c.origin.value + (f" of #{', #'.join(map(str, c.rolls_back))}"
                                    if c.origin is ChangeOrigin.ROLLBACK and c.rolls_back else "")
-        dec = f" (decision {c.decision.decision_id})" if isinstance(c.decision, FromDecision) else ""
+        dec = (f" (decision {c.decision.decision_id})"
+               if isinstance(c.decision, FromDecision) else "")
         btn = (f'<button data-act="rollback" data-change="{c.change_id}">Roll back</button>'
                if c.state in REVERTIBLE else "")
         out.append(
-            f'<tr id="change-{c.change_id}"><td>#{c.change_id}</td>{link}<td>{ts(c.requested_at_s)}</td>'
+            f'<tr id="change-{c.change_id}"><td>#{c.change_id}</td>{link}'
+            f"<td>{ts(c.requested_at_s)}</td>"
             f"<td>{e(origin)}{dec}</td><td>{c.mode.value}</td>"
             f'<td class="st-{c.state.value}">{c.state.value}</td>'
             f"<td><small>{e(pol(c.old_policy))} → {e(pol(c.new_policy))}</small></td>"
@@ -376,7 +379,8 @@ def journal(pg: m.ChangePage, f: dict[str, str]) -> str:
 <button data-act="rollback-since">Roll back since</button></div>
 <p class="note">{pg.total:,} change(s); {pg.offset + 1 if pg.total else 0}–
 {min(pg.offset + pg.limit, pg.total)} shown. {prev} {nxt}</p>
-<div class="scroll"><table class="t" id="changes"><thead><tr>{CHANGE_HEAD.format(ch="<th>channel</th>")}
+<div class="scroll"><table class="t" id="changes"><thead><tr>
+{CHANGE_HEAD.format(ch="<th>channel</th>")}
 </tr></thead><tbody>{change_rows(pg.changes, with_channel=True)}</tbody></table></div>
 """
 
