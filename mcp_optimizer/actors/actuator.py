@@ -1,8 +1,11 @@
 """The actuator actor: a shell over the journaled write path (``safety.actuator.Actuator``).
 
 The write path itself (journal intent, gates, node call, read-back) belongs to the Actuator;
-this actor only turns messages into its calls. In safe mode (``WritesHeld``) it journals each
-decision and its change HELD by the ``safe_mode`` gate, without reading or writing the node.
+this actor only turns messages into its calls. The decisions of an ``ActuateRequest`` are
+handled in order, those that write nothing to the node journaled together (``safety.batch``);
+the reply stops after the first live write, and the cycle sends the rest again. In safe mode
+(``WritesHeld``) it journals each decision and its change HELD by the ``safe_mode`` gate,
+without reading or writing the node.
 """
 
 from __future__ import annotations
@@ -56,27 +59,26 @@ class ActuatorActor(SupervisedActor):
         raise TypeError(f"actuator cannot handle {type(message).__name__}")
 
     def _actuate(self, m: ActuateRequest) -> list[ActuationOutcome]:
+        """The decisions through the write path (``Actuator.act_on``): one outcome per
+        decision handled, in order; after a live write the rest are left for the next
+        request (the cycle checks between writes whether the service is stopping)."""
         points = {p.chan_id: p.channel_point for p in m.channel_points}
+        match m.writes:
+            case WritesHeld(reason=reason):
+                # safe mode: the changes are journaled HELD by the safe_mode gate
+                acted = self.actuator.act_on(m.decisions, points, m.cycle_id, held_reason=reason)
+            case WritesAllowed():
+                acted = self.actuator.act_on(m.decisions, points, m.cycle_id)
         outcomes = []
-        for d in m.decisions:
-            try:
-                match m.writes:
-                    case WritesHeld(reason=reason):
-                        # safe mode: the change is journaled HELD by the safe_mode gate
-                        rec = self.actuator.hold_decision(
-                            d, points[d.chan_id], reason, m.cycle_id
-                        )
-                    case WritesAllowed():
-                        rec = self.actuator.apply_decision(d, points[d.chan_id], m.cycle_id)
-            except NodeUnavailable as exc:
-                outcome, detail = "failed", str(exc)
+        for d, rec in acted:
+            if isinstance(rec, NodeUnavailable):
+                outcome, detail = "failed", str(rec)
+            elif rec is None:
+                outcome, detail = "no action", ""
             else:
-                if rec is None:
-                    outcome, detail = "no action", ""
-                else:
-                    gates = "; ".join(s.reason for s in rec.stopped_by)
-                    outcome = rec.state.value
-                    detail = f"change {rec.change_id}" + (f": {gates}" if gates else "")
+                gates = "; ".join(s.reason for s in rec.stopped_by)
+                outcome = rec.state.value
+                detail = f"change {rec.change_id}" + (f": {gates}" if gates else "")
             outcomes.append(
                 ActuationOutcome(chan_id=d.chan_id, kind=d.kind, outcome=outcome, detail=detail)
             )

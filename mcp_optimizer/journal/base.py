@@ -2,7 +2,7 @@
 connection with its lock, transactions and reads (:class:`JournalBase`).
 
 WAL mode, ``synchronous=FULL``: a record is on disk when its call returns (an INTENT is durable
-before the node is called). Every record is its own transaction unless a caller batches them.
+before the node is called). Every record is its own transaction unless a caller batches them (:meth:`JournalBase.batch`).
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ class JournalBase:
         self.path = path
         self._clock = clock
         self._lock = threading.RLock()
+        self._tx_depth = 0  # transactions open in the thread holding _lock (batch nesting)
 
     def now_s(self) -> int:
         return int(self._clock())
@@ -50,22 +51,32 @@ class JournalBase:
     # ---- transactions ---------------------------------------------------------------------
 
     class _Tx:
+        """One transaction (BEGIN IMMEDIATE ... COMMIT); inside another one of the same
+        thread (a :meth:`batch`), a savepoint of it: committed with it, or undone alone."""
+
         def __init__(self, journal: JournalBase):
             self.j = journal
 
         def __enter__(self) -> sqlite3.Cursor:
             self.j._lock.acquire()
+            self.nested = self.j._tx_depth > 0
             try:
                 self.cur = self.j._con.cursor()
-                self.cur.execute("BEGIN IMMEDIATE")
+                self.cur.execute("SAVEPOINT nested" if self.nested else "BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
                 self.j._lock.release()
                 raise JournalError(f"journal {self.j.path}: cannot write ({exc})") from None
+            self.j._tx_depth += 1
             return self.cur
 
         def __exit__(self, exc_type, exc, tb) -> None:
+            self.j._tx_depth -= 1
             try:
-                if exc_type is None:
+                if self.nested:
+                    if exc_type is not None:
+                        self.cur.execute("ROLLBACK TO nested")
+                    self.cur.execute("RELEASE nested")
+                elif exc_type is None:
                     self.cur.execute("COMMIT")
                 else:
                     self.cur.execute("ROLLBACK")
@@ -76,6 +87,14 @@ class JournalBase:
                 self.j._lock.release()
 
     def _tx(self) -> JournalBase._Tx:
+        return JournalBase._Tx(self)
+
+    def batch(self) -> JournalBase._Tx:
+        """One transaction around many records (``with journal.batch(): ...``): what is
+        recorded inside is committed together, with one fsync, when the block ends, or not
+        at all if it raises. Other threads wait for the journal meanwhile: never call the
+        node inside. A record that must be on disk before something else happens (a write's
+        INTENT) is never made inside a batch."""
         return JournalBase._Tx(self)
 
     def _query(self, sql: str, args: Sequence[object] = ()) -> list[tuple]:

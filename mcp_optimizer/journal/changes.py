@@ -237,6 +237,13 @@ class ChangesMixin(JournalBase):
         )
         return (rows[0][0], rows[0][1]) if rows else (0, 0)
 
+    def change_origin(self, change_id: int) -> ChangeOrigin:
+        """Who made a change (KeyError when the journal has none of that id)."""
+        rows = self._query("SELECT origin FROM changes WHERE id=?", (change_id,))
+        if not rows:
+            raise KeyError(change_id)
+        return ChangeOrigin(rows[0][0])
+
     def count_service_changes(self, since_s: int, counted: Iterable[ChangeState]) -> int:
         """Changes made by this service (not rollbacks, not external) since ``since_s``."""
         wanted = [s.value for s in counted]

@@ -13,10 +13,13 @@ from .domain import (
     Centrality,
     Channel,
     ChannelSnapshot,
+    FeeEpoch,
     ForwardingStats,
     LastChange,
     Uptime,
 )
+from .forwarding import FeeSpan
+from .graph_facts import CompetitorFeeSummary
 from .journal import ChangeRecord
 from .node import ChannelGraph
 from .provider_facts import NetworkStats, NodeRecord, SourceAttempt
@@ -129,6 +132,15 @@ class ChannelLastChange(Message):
     """When, or never."""
 
 
+class ChannelPriceHistory(Message):
+    """A channel's fee epochs over the history window, oldest first, the current one last."""
+
+    chan_id: int
+    """The channel."""
+    epochs: list[FeeEpoch]
+    """Its fee levels with what each earned and routed."""
+
+
 class PreprocessRequest(TaggedMessage):
     """Turn raw node data into one snapshot per channel."""
 
@@ -142,6 +154,8 @@ class PreprocessRequest(TaggedMessage):
     """The long window."""
     last_changes: list[ChannelLastChange]
     """Last change per channel (channels not listed never changed)."""
+    price_history: list[ChannelPriceHistory]
+    """Fee epochs per channel with what each earned (channels not listed: none known)."""
 
 
 class SnapshotsReply(TaggedMessage):
@@ -177,6 +191,18 @@ class PeerFactsRequest(TaggedMessage):
     """The cycle's time."""
     lnd_uptime: list[PeerUptime]
     """What LND says of each peer's availability (the last resort of the uptime chain)."""
+    own_chan_ids: list[int]
+    """Our channels' ids: in the graph, their end that is not a peer is our own node, which
+    is left out of the competitors into each peer."""
+
+
+class PeerCompetitorFees(Message):
+    """What the other nodes charge to forward into one peer (from the public graph)."""
+
+    pubkey: str
+    """The peer."""
+    fees: CompetitorFeeSummary
+    """Median and quartiles of their fees, or why unknown."""
 
 
 class PeerCentrality(Message):
@@ -215,6 +241,9 @@ class PeerFactsReply(TaggedMessage):
     """False when a source this provider relies on could not answer at all."""
     notes: list[str]
     """What could not be obtained, in words."""
+    competitors: list[PeerCompetitorFees]
+    """The competitors' fees into each requested peer, when this provider reads the graph
+    (empty otherwise)."""
 
 
 class ScoredReply(TaggedMessage):
@@ -274,6 +303,41 @@ class LastChangesRequest(TaggedMessage):
     """The channels."""
 
 
+class FeeSpansRequest(TaggedMessage):
+    """Ask the journal for each channel's fee levels over ``[start_s, end_s)``."""
+
+    chan_ids: list[int]
+    """The channels."""
+    start_s: int
+    """Start of the window (Unix seconds)."""
+    end_s: int
+    """End of the window, the cycle's "now" (Unix seconds, excluded)."""
+    current: list[ChannelPointPolicy]
+    """Each channel's policy on the node now (its last span's level)."""
+
+
+class ChannelPointPolicy(Message):
+    """A channel's policy as the node shows it now, and how long it has been open."""
+
+    chan_id: int
+    """The channel."""
+    fee_rate_ppm: int
+    """Its outgoing proportional fee now."""
+    base_fee_msat: int
+    """Its outgoing base fee now."""
+    inbound_fee_rate_ppm: int
+    """Its inbound proportional fee now."""
+    opened_at_s: int
+    """When it was opened (no span starts before)."""
+
+
+class FeeSpansReply(TaggedMessage):
+    """Every requested channel's fee spans, channel by channel, oldest first."""
+
+    spans: list[FeeSpan]
+    """The spans (each channel has at least its current level's)."""
+
+
 class LastChangesReply(TaggedMessage):
     """Each requested channel's last change."""
 
@@ -306,7 +370,9 @@ WritePermission = WritesAllowed | WritesHeld
 
 
 class ActuateRequest(TaggedMessage):
-    """Journal the decisions and act on them through the gates."""
+    """Journal the decisions and act on them through the gates, in order. Those that write
+    nothing to the node are journaled in one transaction; the reply stops after the first
+    live write, and the rest are asked again."""
 
     cycle_id: int
     """The journal's cycle id."""
@@ -333,7 +399,8 @@ class ActuationOutcome(Message):
 
 
 class ActuationReport(TaggedMessage):
-    """One outcome per decision."""
+    """One outcome per decision handled."""
 
     outcomes: list[ActuationOutcome]
-    """In decision order."""
+    """In decision order: for every decision asked, or for those up to and including the
+    first live write (the rest were not handled)."""

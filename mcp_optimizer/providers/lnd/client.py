@@ -414,6 +414,34 @@ class LndClient:
             )
         return ours
 
+    def get_policies(self, chan_ids: list[int]) -> dict[int, ChannelPolicy]:
+        """Our current policy on each channel in one read: GetNodeInfo of our node (every
+        public channel's edge), GetChanInfo (concurrently) for any channel missing there. A
+        channel whose policy LND cannot give is absent (``get_policy`` says why)."""
+        me = self._me()
+        wanted = set(chan_ids)
+        try:
+            own = self._call(
+                "GetNodeInfo", ln.NodeInfoRequest(pub_key=me.pubkey, include_channels=True)
+            )
+            edges = {e.channel_id: e for e in own.channels if e.channel_id in wanted}
+        except LndNotFound:
+            edges = {}
+        missing = [c for c in dict.fromkeys(chan_ids) if c not in edges]
+        for chan_id, res in zip(
+            missing,
+            self._futures("GetChanInfo", [ln.ChanInfoRequest(chan_id=i) for i in missing]),
+            strict=True,
+        ):
+            if not isinstance(res, LndError):
+                edges[chan_id] = res
+        out = {}
+        for chan_id, edge in edges.items():
+            ours, _ = _edge_side(edge, me.pubkey)
+            if isinstance(ours, ChannelPolicy):
+                out[chan_id] = ours
+        return out
+
     def update_policy(self, channel_point: str, policy: ChannelPolicy) -> ChannelPolicy:
         """Write our full policy on one channel; returns what was actually asked of LND.
 
