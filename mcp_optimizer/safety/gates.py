@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 from mcp_optimizer.messages.domain import ChannelPolicy
 from mcp_optimizer.messages.journal import Gate, GateEffect, GateStop, Mode, PauseState
+from mcp_optimizer.policies import changes
 from mcp_optimizer.policies.config import Policy
+from mcp_optimizer.scid import scid_text
 
 HOUR_S = 3600
 DAY_S = 86400
@@ -53,76 +55,22 @@ def _hold(gate: Gate, reason: str) -> GateStop:
 
 
 def check_bounds(new: ChannelPolicy, policy: Policy) -> list[GateStop]:
-    b = policy.bounds
-    stops = []
-    for field, value, lo, hi in (
-        ("base_fee_msat", new.base_fee_msat, b.min_base_fee_msat, b.max_base_fee_msat),
-        ("fee_rate_ppm", new.fee_rate_ppm, b.min_fee_rate_ppm, b.max_fee_rate_ppm),
-        (
-            "inbound_base_fee_msat", new.inbound_base_fee_msat,
-            b.min_inbound_base_fee_msat, b.max_inbound_base_fee_msat,
-        ),
-        (
-            "inbound_fee_rate_ppm", new.inbound_fee_rate_ppm,
-            b.min_inbound_fee_rate_ppm, b.max_inbound_fee_rate_ppm,
-        ),
-    ):
-        if not lo <= value <= hi:
-            stops.append(
-                _refuse(Gate.FEE_BOUNDS, f"{field} {value} is outside the bounds [{lo}, {hi}]")
-            )
-    return stops
+    """The policy's bounds, as :mod:`mcp_optimizer.policies.changes` (the engine's) states
+    them."""
+    return [_refuse(Gate.FEE_BOUNDS, p.reason) for p in changes.bound_problems(new, policy)]
 
 
 def check_step(old: ChannelPolicy, new: ChannelPolicy, policy: Policy) -> list[GateStop]:
-    s = policy.steps
-    stops = []
-    for field, a, b, most in (
-        ("fee_rate_ppm", old.fee_rate_ppm, new.fee_rate_ppm, s.max_fee_rate_step_ppm),
-        ("base_fee_msat", old.base_fee_msat, new.base_fee_msat, s.max_base_fee_step_msat),
-        (
-            "inbound_fee_rate_ppm", old.inbound_fee_rate_ppm, new.inbound_fee_rate_ppm,
-            s.max_fee_rate_step_ppm,
-        ),
-        (
-            "inbound_base_fee_msat", old.inbound_base_fee_msat, new.inbound_base_fee_msat,
-            s.max_base_fee_step_msat,
-        ),
-    ):
-        if abs(b - a) > most:
-            stops.append(
-                _refuse(
-                    Gate.MAX_STEP,
-                    f"{field} moves by {b - a:+d} ({a} -> {b}), more than the largest step "
-                    f"{most}",
-                )
-            )
-    return stops
+    """The largest step, as :mod:`mcp_optimizer.policies.changes` states it."""
+    return [_refuse(Gate.MAX_STEP, p.reason) for p in changes.step_problems(old, new, policy)]
 
 
 def check_min_change(old: ChannelPolicy, new: ChannelPolicy, policy: Policy) -> list[GateStop]:
-    """Refuse a change whose only effect is a fee-rate move below ``steps.min_change_ppm``."""
-    others_same = (
-        old.base_fee_msat == new.base_fee_msat
-        and old.inbound_base_fee_msat == new.inbound_base_fee_msat
-        and old.time_lock_delta == new.time_lock_delta
-        and old.min_htlc_msat == new.min_htlc_msat
-        and old.max_htlc_msat == new.max_htlc_msat
-    )
-    rate = abs(new.fee_rate_ppm - old.fee_rate_ppm)
-    inbound = abs(new.inbound_fee_rate_ppm - old.inbound_fee_rate_ppm)
-    least = policy.steps.min_change_ppm
-    if others_same and rate == 0 and inbound == 0:
-        return [_refuse(Gate.MIN_CHANGE, "the new policy equals the current one")]
-    if others_same and max(rate, inbound) < least:
-        return [
-            _refuse(
-                Gate.MIN_CHANGE,
-                f"fee rate moves by {rate} ppm and inbound rate by {inbound} ppm, less than "
-                f"the minimum change {least} ppm",
-            )
-        ]
-    return []
+    """Refuse a change whose only effect is a fee-rate move below ``steps.min_change_ppm``
+    (:mod:`mcp_optimizer.policies.changes` states the rule)."""
+    return [
+        _refuse(Gate.MIN_CHANGE, p.reason) for p in changes.min_change_problems(old, new, policy)
+    ]
 
 
 def check_stale(actual: ChannelPolicy, decided_on: ChannelPolicy) -> list[GateStop]:
@@ -142,7 +90,7 @@ def check_stale(actual: ChannelPolicy, decided_on: ChannelPolicy) -> list[GateSt
 def check_channel_open(chan_id: int, is_open: bool) -> list[GateStop]:
     if is_open:
         return []
-    return [_refuse(Gate.CHANNEL_CLOSED, f"channel {chan_id} is not open on the node")]
+    return [_refuse(Gate.CHANNEL_CLOSED, f"channel {scid_text(chan_id)} is not open on the node")]
 
 
 def check_timing(t: Timing, policy: Policy, limits: Limits) -> list[GateStop]:
