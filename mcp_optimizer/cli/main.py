@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "mcp_optimizer.cli.cycle",
     "mcp_optimizer.cli.evaluate",
     "mcp_optimizer.cli.journal",
+    "mcp_optimizer.cli.logs",
     "mcp_optimizer.cli.providers",
     "mcp_optimizer.cli.schema",
     "mcp_optimizer.cli.simulate",
@@ -65,12 +66,20 @@ def operator_error(exc: BaseException) -> str | None:
     return None
 
 
+def _redact(text: str) -> str:
+    from mcp_optimizer.logs import redact
+
+    return redact(text)
+
+
 def _report_bug(command: str, exc: BaseException) -> str:
     """Write the traceback to a file; the one line to print."""
     fd, path = tempfile.mkstemp(prefix="mcp-optimizer-error-", suffix=".txt")
+    from mcp_optimizer.logs import redact  # a secret in an exception stays out of the file
+
     with os.fdopen(fd, "w") as f:
-        traceback.print_exception(exc, file=f)
-    return (
+        f.write(redact("".join(traceback.format_exception(exc))))
+    return redact(
         f"mcp-optimizer {command}: unexpected error {type(exc).__name__}: "
         f"{' '.join(str(exc).split())} (a bug; traceback in {path})"
     )
@@ -107,11 +116,14 @@ def main(argv: list[str] | None = None) -> int:
         from mcp_optimizer.umbrel import env as umbrel_env
 
         umbrel_env.apply()  # on Umbrel, its variables give the MCP_* settings (umbrel/env.py)
+        from mcp_optimizer.logs import register_env_secrets
+
+        register_env_secrets()  # keys, tokens, the macaroon: never in a line or a file we write
         status = int(args.func(args))
         sys.stdout.flush()  # here, so that a closed pipe is told below, not at interpreter exit
         return status
     except CliError as exc:
-        print(f"mcp-optimizer {args.command}: {exc}", file=sys.stderr)
+        print(_redact(f"mcp-optimizer {args.command}: {exc}"), file=sys.stderr)
         return exc.status
     except KeyboardInterrupt:
         print(f"mcp-optimizer {args.command}: interrupted", file=sys.stderr)
@@ -125,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         if text is None:
             print(_report_bug(args.command, exc), file=sys.stderr)
             return EX_SOFTWARE
-        print(f"mcp-optimizer {args.command}: {text}", file=sys.stderr)
+        print(_redact(f"mcp-optimizer {args.command}: {text}"), file=sys.stderr)
         return 2
 
 

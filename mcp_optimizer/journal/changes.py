@@ -87,7 +87,8 @@ class ChangesMixin(JournalBase):
             )
             if known_after:
                 _set_known(cur, chan_id, channel_point, new_policy, change_id, now)
-        log_change(change_id, chan_id, origin, state, detail, [g.gate for g in stopped_by])
+        log_change(change_id, chan_id, origin, state, detail, [g.gate for g in stopped_by],
+                   old_policy, new_policy, reasons)
         return change_id
 
     def transition(
@@ -109,7 +110,8 @@ class ChangesMixin(JournalBase):
         now = self.now_s()
         with self._tx() as cur:
             row = cur.execute(
-                "SELECT state, chan_id, channel_point, origin FROM changes WHERE id=?",
+                "SELECT state, chan_id, channel_point, origin, old_policy, new_policy, reasons "
+                "FROM changes WHERE id=?",
                 (change_id,),
             ).fetchone()
             if row is None:
@@ -142,7 +144,8 @@ class ChangesMixin(JournalBase):
                     "INSERT INTO crashes(kind, source, detail, at_s) VALUES (?, ?, ?, ?)",
                     (crash[0].value, f"change {change_id}", crash[1], now),
                 )
-        log_change(change_id, row[1], row[3], state, detail)
+        log_change(change_id, row[1], row[3], state, detail, (), _policy_dec.decode(row[4]),
+                   _policy_dec.decode(row[5]), _strs_dec.decode(row[6]))
 
     _CHANGE_COLS = (
         "id, chan_id, channel_point, action, origin, mode, state, old_policy, new_policy, "

@@ -22,6 +22,10 @@
     Where the HTTP server (health, metrics, the web page) listens: default ``127.0.0.1`` and
     ``8731``; port ``0`` takes a free port (written to ``<data dir>/http-address``); ``off``
     as the port runs no HTTP server.
+``MCP_LOG_LEVEL`` / ``MCP_LOG_MAX_MB`` / ``MCP_LOG_KEEP``
+    The stderr log's level (default INFO; the files hold DEBUG and up), the size a log file is
+    rotated at (default 10 MB) and how many rotated files are kept (default 5); see
+    ``mcp_optimizer/logs.py``.
 ``MCP_SIM_SCENARIO`` / ``MCP_SIM_SPEED``
     Without LND settings (no ``MCP_LND_*`` variable), the embedded simulator runs this scenario
     (default ``demo``), its clock advancing this many simulated seconds per second (default 1,
@@ -39,6 +43,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from mcp_optimizer.logs import LogSettings, LogSettingsError
 from mcp_optimizer.safety.settings import SettingsError as SafetySettingsError
 from mcp_optimizer.safety.settings import limits_from_env, paused_from_env
 from mcp_optimizer.supervisor import Intensity
@@ -148,6 +153,13 @@ def _http_host(env: Mapping[str, str]) -> str:
     return text
 
 
+def _log_settings(env: Mapping[str, str]) -> LogSettings:
+    try:
+        return LogSettings.from_env(env)
+    except LogSettingsError as exc:
+        raise SettingsError(str(exc)) from None
+
+
 @dataclass(frozen=True)
 class ServiceSettings:
     data_dir: Path
@@ -166,6 +178,8 @@ class ServiceSettings:
     """The address the HTTP server binds (MCP_HTTP_HOST)."""
     http_port: int | None = DEFAULT_HTTP_PORT
     """Its port (MCP_HTTP_PORT; 0: a free one; None: no HTTP server)."""
+    log: LogSettings = LogSettings()
+    """The log sinks' level, rotation and retention (MCP_LOG_*)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ServiceSettings:
@@ -201,6 +215,7 @@ class ServiceSettings:
             sim_start_now=_sim_start(env),
             http_host=_http_host(env),
             http_port=_http_port(env),
+            log=_log_settings(env),
         )
 
 

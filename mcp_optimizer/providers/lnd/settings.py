@@ -146,4 +146,7 @@ class LndSettings:
             ) from None
         if not data:
             raise LndConfigError(f"the macaroon {self.macaroon_path} is empty")
+        from mcp_optimizer.logs import add_secret
+
+        add_secret(data)  # its bytes, hex and base64 never reach a log line
         return data.hex()
