@@ -333,7 +333,7 @@ def evaluate_overridden(
         return msgspec.structs.replace(
             d, kind=DecisionKind.NO_ACTION, proposed_policy=d.current_policy,
             reasons=[f"per-channel override: {what}; no change ({would})"],
-            executable=True, expected_gain_msat_per_day=0, override=what,
+            executable=True, override=what,
         )
     if ov.pin is not None:
         return _pinned(snapshot, local, ov, what, d)
@@ -354,7 +354,7 @@ def _pinned(snapshot: ChannelSnapshot, local: Policy, ov: ChannelOverride, what:
         pin.inbound_fee_rate_ppm is None or old.inbound_fee_rate_ppm == pin.inbound_fee_rate_ppm
     )
     base = dict(proposed_policy=old, kind=DecisionKind.NO_ACTION, executable=True,
-                expected_gain_msat_per_day=0, override=what)
+                override=what)
     if at_pin:
         return msgspec.structs.replace(
             d, reasons=[f"per-channel override: {what}; the channel is there, no change"], **base
@@ -378,5 +378,5 @@ def _pinned(snapshot: ChannelSnapshot, local: Policy, ov: ChannelOverride, what:
                f"fee rate {old.fee_rate_ppm} -> {new.fee_rate_ppm} ppm"]
     return msgspec.structs.replace(
         d, kind=kind, proposed_policy=new, reasons=reasons, executable=True,
-        expected_gain_msat_per_day=0, override=what,
+        override=what,
     )
