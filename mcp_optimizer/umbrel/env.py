@@ -12,7 +12,9 @@ On Umbrel the app's ``docker-compose.yml`` passes three of umbrelOS's variables 
 - ``${APP_DATA_DIR}/data/optimizer``, mounted at ``/data`` -> ``MCP_DATA_DIR=/data`` (journal,
   policy, logs, control socket);
 - ``app_proxy``'s ``APP_PORT`` (8731) on Umbrel's Docker network -> ``MCP_HTTP_HOST=0.0.0.0``,
-  ``MCP_HTTP_PORT=8731`` (the page, ``/healthz``, ``/metrics``, the widget).
+  ``MCP_HTTP_PORT=8731`` (the page, ``/healthz``, ``/metrics``, the widget);
+- ``app_proxy`` in front of the page, authenticating Umbrel's user -> ``MCP_WEB_AUTH=proxy``
+  (the page asks for no token of its own).
 
 The service is on Umbrel when ``APP_LIGHTNING_NODE_IP`` is set (the compose file passes it);
 elsewhere this module does nothing. A ``MCP_*`` variable set explicitly wins over what Umbrel's
@@ -46,6 +48,8 @@ HTTP_HOST = "0.0.0.0"
 reach it over Umbrel's Docker network (the page's users are authenticated by app_proxy)."""
 HTTP_PORT = 8731
 """``APP_PORT`` of ``app_proxy`` in docker-compose.yml and the widget's endpoint port."""
+WEB_AUTH = "proxy"
+"""Umbrel's app_proxy authenticates the page's users (mcp_optimizer/web/security.py)."""
 
 
 class UmbrelSettingsError(ValueError):
@@ -91,6 +95,7 @@ def service_environment(environ: Mapping[str, str] | None = None) -> dict[str, s
         "MCP_DATA_DIR": DATA_DIR,
         "MCP_HTTP_HOST": HTTP_HOST,
         "MCP_HTTP_PORT": str(HTTP_PORT),
+        "MCP_WEB_AUTH": WEB_AUTH,
     }
     explicit_files = any(env.get(k, "").strip() for k in ("MCP_LND_TLS_CERT", "MCP_LND_MACAROON"))
     if not explicit_files:
