@@ -364,6 +364,7 @@ def _drive(spec, service, strategy, n_cycles, progress, started,
     comp_paths: list[list[int]] = []
     medians: dict[int, int] = {}
     updates = 0
+    first_failure = ""
     try:
         for k in range(n_cycles):
             now = node.now_s()
@@ -377,6 +378,8 @@ def _drive(spec, service, strategy, n_cycles, progress, started,
             before = {c.chan_id: c.local_policy for c in node.channels()}
             done = service.runner.run("backtest")
             outcomes[done.outcome.value] += 1
+            if done.outcome.value == "failed" and not first_failure:
+                first_failure = f"cycle {k + 1}: {done.detail}"
             after_channels = node.channels()
             after = {c.chan_id: c.local_policy for c in after_channels}
             changed = _violations(before, after, policy, last_change, now, violations)
@@ -410,8 +413,11 @@ def _drive(spec, service, strategy, n_cycles, progress, started,
     failed = Counter(_cause(e) for e in node.htlc_failures(start_s, end_s))
 
     # What the node's interface and the journal show.
-    checks: dict[str, bool] = {}
-    detail: list[str] = []
+    checks: dict[str, bool] = {"cycles_ran": outcomes.get("failed", 0) == 0}
+    detail: list[str] = [
+        f"{outcomes.get('failed', 0)} of {n_cycles} cycles failed"
+        + (f" (first: {first_failure})" if first_failure else "")
+    ]
     grpc_log = ForwardingLog(start_s)
     grpc_log.sync(client, end_s)
     gcols = grpc_log.columns(start_s, end_s)

@@ -225,9 +225,10 @@ def table(outcome: Outcome) -> str:
             lines.append(f"  {'met ' if t['met'] else 'MISS'} {t['target']}: {shown}")
     c = s["checks"]
     lines += ["", (
-        f"ground truth agrees with the gRPC forwarding history, the HTLC stream and the "
-        f"journal in all {c['runs']} runs" if c["all_agree"] else
-        f"ground truth DISAGREES in {len(c['disagreeing'])} of {c['runs']} runs: "
+        f"every cycle ran, and ground truth agrees with the gRPC forwarding history, the HTLC "
+        f"stream and the journal in all {c['runs']} runs" if c["all_agree"] else
+        f"CHECK FAILED (failed cycles, or ground truth disagreeing with the node or the "
+        f"journal) in {len(c['disagreeing'])} of {c['runs']} runs: "
         + "; ".join(f"{d['run']} seed {d['seed']}: {' | '.join(d['detail'])}"
                     for d in c["disagreeing"][:3])
     )]
