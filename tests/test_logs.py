@@ -3,14 +3,16 @@ that says how much it matters; the log is read from the service's real log file.
 
 from __future__ import annotations
 
+import json
 import re
 
 from loguru import logger
 
-from mcp_optimizer.logs import ACTION, LEVEL_BY_STATE, level_for
+from mcp_optimizer.logs import ACTION, JSON_LOG_FILE, LEVEL_BY_STATE, level_for, policy_text
 from mcp_optimizer.messages import ChangeState, Gate, Mode
 from mcp_optimizer.runtime.run import LOG_FILE, configure_logging, open_service
 from mcp_optimizer.runtime.settings import ServiceSettings
+from mcp_optimizer.scid import scid_text
 
 
 def test_every_change_state_has_a_level():
@@ -47,7 +49,44 @@ def test_live_cycle_logs_intent_applied_verified_as_action(tmp_path):
     finally:
         logger.remove()
     text = (data / LOG_FILE).read_text()
-    first = verified[0].change_id
+    first = verified[0]
     for state in ("intent", "applied", "verified"):
-        assert re.search(rf" {ACTION} .*change {first} on channel .*: {state}: ", text), state
+        pattern = rf" {ACTION} .*change {first.change_id} on channel .*: {state}: "
+        assert re.search(pattern, text), state
     assert " INFO " in text
+    # each ACTION line of a change names the channel (short id), old and new policy, reasons
+    old, new = policy_text(first.old_policy), policy_text(first.new_policy)
+    line = next(x for x in text.splitlines()
+                if f"change {first.change_id} on channel" in x and ": verified: " in x)
+    assert f"on channel {scid_text(first.chan_id)} (service)" in line
+    assert f"policy {old} -> {new}" in line and first.reasons
+    assert "reasons: " + "; ".join(first.reasons) in line
+    # the JSON log carries them as fields
+    recs = [json.loads(x) for x in (data / JSON_LOG_FILE).read_text().splitlines()]
+    mine = [r for r in recs if r.get("change_id") == first.change_id]
+    assert [r["state"] for r in mine] == ["intent", "applied", "verified"]
+    assert all(r["level"] == ACTION and r["channel"] == scid_text(first.chan_id)
+               and r["old_policy"] == old and r["new_policy"] == new
+               and r["reasons"] == first.reasons for r in mine)
+    # going live is an ACTION line naming who and why
+    live = next(r for r in recs if r.get("mode_to") == "live")
+    assert live["level"] == ACTION and live["by"] == "test"
+    assert "mode shadow -> live (writes to the node are ON) by test" in live["message"]
+
+
+def test_pause_and_resume_are_action_lines_with_who_and_why(tmp_path):
+    from mcp_optimizer.journal import Journal
+
+    configure_logging(tmp_path)
+    try:
+        with Journal.open(tmp_path / "j") as j:
+            j.set_paused(True, by="web", reason="looking at a channel")
+            j.set_paused(False, by="control-socket", reason="")
+            j.set_mode(Mode.DRY_RUN, by="mcp", reason="an assistant asked")
+        logger.complete()
+    finally:
+        logger.remove()
+    lines = [x for x in (tmp_path / LOG_FILE).read_text().splitlines() if f" {ACTION} " in x]
+    assert lines[0].endswith("paused by web: looking at a channel")
+    assert lines[1].endswith("resumed by control-socket: (no reason)")
+    assert lines[2].endswith("mode shadow -> dry-run by mcp: an assistant asked")

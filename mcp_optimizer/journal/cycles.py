@@ -13,6 +13,7 @@ from mcp_optimizer.messages.journal import (
 )
 
 from .base import JournalBase, JournalError, _decision_dec, _json
+from .integrity import chan_to_db
 
 _RUNNING = "running"
 """The ``cycles.outcome`` stored while a cycle has no journaled end (``finished_at_s`` 0)."""
@@ -74,7 +75,8 @@ class CyclesMixin(JournalBase):
                 "INSERT INTO decisions(cycle_id, chan_id, kind, mode, recorded_at_s, decision) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (
-                    cycle_id, decision.chan_id, decision.kind.value, mode.value, self.now_s(),
+                    cycle_id, chan_to_db(decision.chan_id), decision.kind.value, mode.value,
+                    self.now_s(),
                     _json.encode(decision).decode(),
                 ),
             )
@@ -92,7 +94,7 @@ class CyclesMixin(JournalBase):
         args: list[object] = [since_s]
         if chan_id is not None:
             sql += " AND chan_id = ?"
-            args.append(chan_id)
+            args.append(chan_to_db(chan_id))
         if cycle_id is not None:
             sql += " AND cycle_id = ?"
             args.append(cycle_id)
