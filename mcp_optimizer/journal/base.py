@@ -45,8 +45,22 @@ class JournalBase:
         self._lock = threading.RLock()
         self._tx_depth = 0  # transactions open in the thread holding _lock (batch nesting)
 
+    write_failure = ""
+    """Why the last write of the journal failed; empty once a write succeeds again (status
+    and health say the journal cannot be written while it is set)."""
+    _marker_hook = None
+    """Called after each commit (journal/integrity.py keeps the data dir's marker)."""
+
     def now_s(self) -> int:
         return int(self._clock())
+
+    def _committed(self) -> None:
+        self.write_failure = ""
+        if self._marker_hook is not None:
+            self._marker_hook()
+
+    def _write_failed(self, what: str, exc: BaseException) -> None:
+        self.write_failure = f"journal {self.path}: {what} ({exc})"
 
     # ---- transactions ---------------------------------------------------------------------
 
@@ -64,6 +78,7 @@ class JournalBase:
                 self.cur = self.j._con.cursor()
                 self.cur.execute("SAVEPOINT nested" if self.nested else "BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
+                self.j._write_failed("cannot write", exc)
                 self.j._lock.release()
                 raise JournalError(f"journal {self.j.path}: cannot write ({exc})") from None
             self.j._tx_depth += 1
@@ -71,6 +86,8 @@ class JournalBase:
 
         def __exit__(self, exc_type, exc, tb) -> None:
             self.j._tx_depth -= 1
+            if exc_type is not None and issubclass(exc_type, sqlite3.Error):
+                self.j._write_failed("cannot write", exc)
             try:
                 if self.nested:
                     if exc_type is not None:
@@ -78,10 +95,12 @@ class JournalBase:
                     self.cur.execute("RELEASE nested")
                 elif exc_type is None:
                     self.cur.execute("COMMIT")
+                    self.j._committed()
                 else:
                     self.cur.execute("ROLLBACK")
             except sqlite3.Error as err:
                 if exc_type is None:
+                    self.j._write_failed("cannot commit", err)
                     raise JournalError(f"journal {self.j.path}: cannot commit ({err})") from None
             finally:
                 self.j._lock.release()

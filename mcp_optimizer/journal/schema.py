@@ -15,6 +15,8 @@ import json
 import sqlite3
 from collections.abc import Callable
 
+from . import integrity
+
 Statement = str | Callable[[sqlite3.Cursor], None]
 """A migration step: an SQL statement, or a function run on the migration's cursor (inside the
 same transaction) for a change SQL cannot express exactly."""
@@ -164,7 +166,9 @@ V5: tuple[Statement, ...] = (
 
 # Versions 6 (hardening), 7 (performance) and 8 (operator issue) are reserved for work done in
 # parallel (docs: COMMON rules); each stays an empty step until its own migration replaces it.
-V6: tuple[Statement, ...] = ()
+V6: tuple[Statement, ...] = integrity.V6
+"""Hardening: policy checksums (``changes.policy_sum``, ``channel_state.policy_sum``) and the
+journal's identity (table ``integrity``), for the data dir's marker (journal/integrity.py)."""
 V7: tuple[Statement, ...] = ()
 V8: tuple[Statement, ...] = ()
 

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from . import schema
+from . import integrity, schema
 from .base import IllegalTransition, JournalError
 from .changes import ChangesMixin
 from .channels import ChannelsMixin, KnownPolicy
@@ -121,6 +121,7 @@ class Journal(
         ``history`` and ``shadow-report``) never writes: no creation, no migration.
         """
         path = journal_path(data_dir)
+        marker = integrity.refuse_before_open(path)  # a lost journal is no fresh history
         existed = path.exists()
         if not existed and (not create or readonly):
             raise JournalError(f"no journal at {path}: the service has not run with this data dir")
@@ -139,6 +140,7 @@ class Journal(
                 con.execute("PRAGMA busy_timeout=10000")
             except sqlite3.Error as exc:
                 raise JournalError(f"journal {path} cannot be opened ({exc})") from None
+            integrity.check_readonly(con, path, marker)
             return cls(con, path, clock)
         if not existed:
             try:
@@ -164,6 +166,7 @@ class Journal(
             raise JournalError(f"journal {path} cannot be opened for writing ({exc})") from None
         journal = cls(con, path, clock)
         journal._migrate(version)
+        integrity.after_open(journal, marker)  # checksums, marker, a real write
         return journal
 
     def _migrate(self, version: int) -> None:

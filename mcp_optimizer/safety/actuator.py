@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Protocol
 
 from mcp_optimizer.journal import planning
+from mcp_optimizer.journal.integrity import DamagedRecord
 from mcp_optimizer.journal.planning import RollbackPlan, RollbackRefused
 from mcp_optimizer.journal.states import (
     EFFECTIVE_STATES,
@@ -70,6 +71,21 @@ class NodePort(Protocol):
 
 class WriterBusy(JournalError):
     """Another process (the running service) holds the writer lock of this data directory."""
+
+
+def _refuse_damaged(method):  # noqa: ANN001, ANN202 - a rollback method
+    """A rollback that meets a damaged journal record (its checksum fails) is refused with
+    the journal's sentence; nothing is written."""
+
+    def wrapper(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        try:
+            return method(self, *args, **kwargs)
+        except DamagedRecord as exc:
+            raise RollbackRefused(f"{exc}; nothing was written") from None
+
+    wrapper.__doc__ = method.__doc__
+    wrapper.__name__ = method.__name__
+    return wrapper
 
 
 class NodeUnavailable(Exception):
@@ -479,6 +495,11 @@ class Actuator:
                 **common,
             )
             return self.journal.change(cid)
+        # Whatever path led here (a decision, a rollback), never write to the node a policy that
+        # does not pass the bounds now: a stored policy may be damaged, or the bounds changed.
+        stops = gates.check_bounds(change.new_policy, self.policy)
+        if stops:
+            return self._stopped(change, mode, old, decision_id, rolls_back, stops)
         cid = self.journal.record_change(
             state=ChangeState.INTENT,
             detail=f"about to write {describe(change.new_policy)}",
@@ -543,6 +564,7 @@ class Actuator:
         except NodeUnavailable as exc:
             raise RollbackRefused(f"{exc}; nothing was written") from None
 
+    @_refuse_damaged
     def rollback(self, change_id: int) -> ChangeRecord:
         """Undo one change (it must be its channel's latest effective change)."""
         with self._lock:
@@ -557,6 +579,7 @@ class Actuator:
             )
             return self._execute_rollback(plan)
 
+    @_refuse_damaged
     def rollback_last(self) -> ChangeRecord:
         """Undo the latest effective change of any origin (right after a rollback: undo it)."""
         with self._lock:
@@ -566,6 +589,7 @@ class Actuator:
                 raise RollbackRefused("the journal has no applied change to roll back")
             return self.rollback(last.change_id)
 
+    @_refuse_damaged
     def rollback_since(
         self, since_s: int
     ) -> tuple[list[ChangeRecord], list[str], list[str]]:
