@@ -27,6 +27,7 @@ from mcp_optimizer.messages.actors import (
     ChannelsRead,
     GraphRead,
     PeerCentrality,
+    PeerCompetitorFees,
     PeerFactsReply,
     PeerFactsRequest,
     PeerNodeRecord,
@@ -35,8 +36,14 @@ from mcp_optimizer.messages.actors import (
     ReadGraphRequest,
     StageError,
 )
-from mcp_optimizer.messages.forwarding import ForwardingStatsRead, ReadForwardingStatsRequest
-from mcp_optimizer.preprocess import aggregate_windows
+from mcp_optimizer.messages.forwarding import (
+    EpochStatsRead,
+    FeeSpan,
+    ForwardingStatsRead,
+    ReadEpochStatsRequest,
+    ReadForwardingStatsRequest,
+)
+from mcp_optimizer.preprocess import aggregate_epochs, aggregate_windows
 from mcp_optimizer.providers.facts import PeerFactsResolver
 from mcp_optimizer.providers.lnd.client import ForwardingLog
 from mcp_optimizer.providers.lnd.clock import clock_disagreement
@@ -44,6 +51,7 @@ from mcp_optimizer.providers.mempool import MempoolProvider
 from mcp_optimizer.supervisor.supervisor import ActorContext
 
 from .base import SupervisedActor
+from .enrich import competitors_into
 from .failures import FailureLog
 
 
@@ -95,6 +103,8 @@ class LndActor(SupervisedActor):
                     return ChannelsRead(channels=channels, read_at_s=self.client.now_s())
                 case ReadForwardingStatsRequest() as m:
                     return self._forwarding_stats(m)
+                case ReadEpochStatsRequest(spans=spans):
+                    return self._epoch_stats(spans)
                 case ReadGraphRequest():
                     return GraphRead(graph=self.client.describe_graph())
         except self.expected_errors as exc:
@@ -129,6 +139,24 @@ class LndActor(SupervisedActor):
         )
 
 
+    def _epoch_stats(self, spans: list[FeeSpan]) -> EpochStatsRead:
+        """What each fee span earned and routed, from the log the last forwarding read left
+        (:func:`mcp_optimizer.preprocess.aggregate_epochs`: one sort, no object per forward);
+        spans before the log's start see only what the log holds."""
+        if not spans:
+            return EpochStatsRead(epochs=[])
+        start_s = min(s.start_s for s in spans)
+        end_s = max(s.end_s for s in spans)
+        if self._log is None:
+            self._log = ForwardingLog(start_s)
+            self._log_start_s = start_s
+        self._log.sync(self.client, end_s)
+        lo = max(start_s, self._log_start_s)
+        columns = self._log.columns(lo, end_s)
+        failures = self.failures.between(lo, end_s)
+        return EpochStatsRead(epochs=aggregate_epochs(spans, columns, failures))
+
+
 CentralityFn = Callable[[ChannelGraph, int], Mapping[str, CentralityKnown]]
 _NO_NETWORK_HERE = NetworkStatsUnknown(reason="the local graph gives no network statistics")
 
@@ -153,14 +181,19 @@ class LocalGraphActor(SupervisedActor):
         self.unavailable_reason = unavailable_reason
         self._computed_at_s = -1
         self._scores: Mapping[str, CentralityKnown] = {}
+        self._graph: ChannelGraph | None = None
+        """The last graph read: the competitors' fees into each peer are read from it."""
+        self._graph_at_s = -1
 
     def handle(self, message: Any) -> Any:
         match message:
-            case PeerFactsRequest(pubkeys=pubkeys, now_s=now_s):
-                return self._centrality(pubkeys, now_s)
+            case PeerFactsRequest(pubkeys=pubkeys, now_s=now_s, own_chan_ids=own):
+                return self._centrality(pubkeys, now_s, own)
         raise TypeError(f"local_graph actor cannot handle {type(message).__name__}")
 
-    def _centrality(self, pubkeys: list[str], now_s: int) -> PeerFactsReply:
+    def _centrality(
+        self, pubkeys: list[str], now_s: int, own_chan_ids: list[int]
+    ) -> PeerFactsReply:
         def unknown(reason: str) -> PeerFactsReply:
             return PeerFactsReply(
                 centrality=[
@@ -182,6 +215,7 @@ class LocalGraphActor(SupervisedActor):
                 reason = getattr(reply, "reason", "") or getattr(reply, "error", "")
                 return unknown(f"the graph could not be read: {reason}")
             self._scores = self.compute(reply.graph, now_s)
+            self._graph, self._graph_at_s = reply.graph, now_s
             self._computed_at_s = now_s
         return PeerFactsReply(
             centrality=self._lookup(pubkeys),
@@ -190,7 +224,22 @@ class LocalGraphActor(SupervisedActor):
             network=_NO_NETWORK_HERE,
             complete=True,
             notes=[],
+            competitors=self._competitors(pubkeys, now_s, own_chan_ids),
         )
+
+    def _competitors(
+        self, pubkeys: list[str], now_s: int, own_chan_ids: list[int]
+    ) -> list[PeerCompetitorFees]:
+        """The competitors' fees into each peer from the last graph read, read again from
+        ``lnd`` once it is ``max_age_s`` old; none when the graph cannot be read."""
+        if self._graph is None or now_s - self._graph_at_s >= self.max_age_s:
+            reply = self.ask_peer("lnd", ReadGraphRequest())
+            if isinstance(reply, GraphRead):
+                self._graph, self._graph_at_s = reply.graph, now_s
+        if self._graph is None:
+            return []
+        fees = competitors_into(self._graph, pubkeys, own_chan_ids)
+        return [PeerCompetitorFees(pubkey=p, fees=f) for p, f in fees.items()]
 
     def _lookup(self, pubkeys: list[str]) -> list[PeerCentrality]:
         out = []
@@ -283,6 +332,9 @@ class FactsActor(SupervisedActor):
                     ]
                     network = self.resolver.network_stats()
                 return PeerFactsReply(
+                    competitors=(
+                        local.competitors if isinstance(local, PeerFactsReply) else []
+                    ),
                     centrality=[
                         PeerCentrality(pubkey=p, centrality=facts[p].centrality) for p in pubkeys
                     ],

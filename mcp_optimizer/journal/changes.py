@@ -35,6 +35,7 @@ from .base import (
     _strs_dec,
 )
 from .channels import _set_known
+from .integrity import chan_from_db, chan_to_db, reseal_change, verify_changes
 
 
 class ChangesMixin(JournalBase):
@@ -75,12 +76,14 @@ class ChangesMixin(JournalBase):
                 "requested_at_s, updated_at_s, action) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    chan_id, channel_point, origin.value, mode.value, state.value, decision_id,
+                    chan_to_db(chan_id), channel_point, origin.value, mode.value, state.value,
+                    decision_id,
                     _enc(old_policy), _enc(new_policy), _enc(seen), _enc(list(rolls_back)),
                     _enc(list(reasons)), _enc(list(stopped_by)), now, now, action.value,
                 ),
             )
             change_id = int(cur.lastrowid or 0)
+            reseal_change(cur, change_id)
             cur.execute(
                 "INSERT INTO change_events(change_id, state, at_s, detail) VALUES (?, ?, ?, ?)",
                 (change_id, state.value, now, detail),
@@ -131,6 +134,7 @@ class ChangesMixin(JournalBase):
                     "UPDATE changes SET state=?, updated_at_s=? WHERE id=?",
                     (state.value, now, change_id),
                 )
+            reseal_change(cur, change_id)
             cur.execute(
                 "INSERT INTO change_events(change_id, state, at_s, detail) VALUES (?, ?, ?, ?)",
                 (change_id, state.value, now, detail),
@@ -138,14 +142,15 @@ class ChangesMixin(JournalBase):
             if known_after:
                 if not isinstance(observed, ChannelPolicy):
                     raise ValueError("known_after needs the observed ChannelPolicy")
-                _set_known(cur, row[1], row[2], observed, change_id, now)
+                _set_known(cur, chan_from_db(row[1]), row[2], observed, change_id, now)
             if crash is not None:
                 cur.execute(
                     "INSERT INTO crashes(kind, source, detail, at_s) VALUES (?, ?, ?, ?)",
                     (crash[0].value, f"change {change_id}", crash[1], now),
                 )
-        log_change(change_id, row[1], row[3], state, detail, (), _policy_dec.decode(row[4]),
-                   _policy_dec.decode(row[5]), _strs_dec.decode(row[6]))
+        log_change(change_id, chan_from_db(row[1]), row[3], state, detail, (),
+                   _policy_dec.decode(row[4]), _policy_dec.decode(row[5]),
+                   _strs_dec.decode(row[6]))
 
     _CHANGE_COLS = (
         "id, chan_id, channel_point, action, origin, mode, state, old_policy, new_policy, "
@@ -159,6 +164,7 @@ class ChangesMixin(JournalBase):
                 f"SELECT {self._CHANGE_COLS} FROM changes {where} ORDER BY {order}", args
             )
             ids = [r[0] for r in rows]
+            verify_changes(self, ids)  # a damaged policy is never used
             events: dict[int, list[ChangeEvent]] = {i: [] for i in ids}
             for chunk in _chunks(ids, 500):
                 marks = ",".join("?" * len(chunk))
@@ -172,7 +178,8 @@ class ChangesMixin(JournalBase):
                     )
         return [
             ChangeRecord(
-                change_id=r[0], chan_id=r[1], channel_point=r[2], action=ChangeAction(r[3]),
+                change_id=r[0], chan_id=chan_from_db(r[1]), channel_point=r[2],
+                action=ChangeAction(r[3]),
                 origin=ChangeOrigin(r[4]), mode=Mode(r[5]), state=ChangeState(r[6]),
                 old_policy=_policy_dec.decode(r[7]), new_policy=_policy_dec.decode(r[8]),
                 observed_policy=_peer_policy_dec.decode(r[9]), decision=_decision_link(r[10]),
@@ -200,7 +207,7 @@ class ChangesMixin(JournalBase):
         args: list[object] = [since_s]
         if chan_id is not None:
             where.append("chan_id = ?")
-            args.append(chan_id)
+            args.append(chan_to_db(chan_id))
         if states_in is not None:
             wanted = [s.value for s in states_in]
             where.append(f"state IN ({','.join('?' * len(wanted))})")
@@ -236,7 +243,7 @@ class ChangesMixin(JournalBase):
         rows = self._query(
             "SELECT id, requested_at_s FROM changes WHERE chan_id=? AND "
             f"state IN ({','.join('?' * len(wanted))}) ORDER BY id DESC LIMIT 1",
-            [chan_id, *wanted],
+            [chan_to_db(chan_id), *wanted],
         )
         return (rows[0][0], rows[0][1]) if rows else (0, 0)
 

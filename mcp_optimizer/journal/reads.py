@@ -11,6 +11,7 @@ from mcp_optimizer.messages.journal import ChangeRecord, ChangeState, Mode
 
 from .base import _decision_dec
 from .changes import ChangesMixin
+from .integrity import chan_from_db, chan_to_db
 
 DAY_S = 86400
 
@@ -31,7 +32,7 @@ class ReadsMixin(ChangesMixin):
             args.append(until_s)
         if chan_id is not None:
             where.append("chan_id = ?")
-            args.append(chan_id)
+            args.append(chan_to_db(chan_id))
         for column, values in (("origin", origins), ("state", states)):
             if values:
                 vs = list(values)
@@ -89,5 +90,5 @@ class ReadsMixin(ChangesMixin):
 
     def channel_ids_seen(self) -> list[int]:
         """Every channel the journal knows a policy of."""
-        rows = self._query("SELECT chan_id FROM channel_state ORDER BY chan_id")
-        return [int(r[0]) for r in rows]
+        rows = self._query("SELECT chan_id FROM channel_state")
+        return sorted(chan_from_db(int(r[0])) for r in rows)

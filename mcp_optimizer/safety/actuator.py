@@ -141,6 +141,8 @@ class Actuator:
         self.policy = policy
         self.data_dir = Path(data_dir)
         self.limits = limits_from_env(environ)
+        self.node_channels = 0
+        """Open channels at the last observation: the gossip caps grow with them."""
         self.pause_sources = PauseSources(self.data_dir, paused_from_env(environ))
         self._lock = threading.RLock()
         self._writer = _WriterLock(self.data_dir, lock_wait_s)
@@ -247,6 +249,7 @@ class Actuator:
         records made."""
         found = []
         with self._lock:
+            self.node_channels = len(channels)
             self.reconcile()
             known = {k.chan_id: k for k in self.journal.known_policies()}
             now: dict[int, ChannelPolicy | None] = {}
@@ -431,7 +434,9 @@ class Actuator:
             new=change.new_policy,
             decided_on=change.old_policy,
             policy=self.policy,
-            limits=self.limits,
+            limits=self.limits.sized(
+                self.node_channels, self.policy.pricing.gossip_budget_per_channel_day
+            ),
             timing=timing,
             mode=shared.mode,
             pause=shared.pause,
