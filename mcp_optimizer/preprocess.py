@@ -245,7 +245,10 @@ def aggregate_epochs(
         key = np.uint64(cid)
         a, b = np.searchsorted(ids, key, "left"), np.searchsorted(ids, key, "right")
         seg = times[a:b]
-        return a + int(np.searchsorted(seg, lo, "left")), a + int(np.searchsorted(seg, hi, "left"))
+        first = int(a)
+        return first + int(np.searchsorted(seg, lo, "left")), first + int(
+            np.searchsorted(seg, hi, "left")
+        )
 
     out = []
     for sp in spans:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mcp_optimizer.journal.price_history import fee_spans
 from mcp_optimizer.journal.states import as_if_states
 from mcp_optimizer.messages import ChangeState, LastChangeAt, NeverChanged
 from mcp_optimizer.messages.actors import (
@@ -19,6 +20,8 @@ from mcp_optimizer.messages.actors import (
     ActuationOutcome,
     ActuationReport,
     ChannelLastChange,
+    FeeSpansReply,
+    FeeSpansRequest,
     LastChangesReply,
     LastChangesRequest,
     ObservedReply,
@@ -54,6 +57,9 @@ class ActuatorActor(SupervisedActor):
                     last = LastChangeAt(at_s=at_s) if change_id else NeverChanged()
                     entries.append(ChannelLastChange(chan_id=cid, last_change=last))
                 return LastChangesReply(entries=entries)
+            case FeeSpansRequest(start_s=start_s, end_s=end_s, current=current):
+                journal = self.actuator.journal
+                return FeeSpansReply(spans=fee_spans(journal, start_s, end_s, current))
             case ActuateRequest() as m:
                 return ActuationReport(outcomes=self._actuate(m))
         raise TypeError(f"actuator cannot handle {type(message).__name__}")

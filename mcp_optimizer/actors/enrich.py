@@ -7,7 +7,15 @@ from typing import Any
 
 import msgspec
 
-from mcp_optimizer.messages import Centrality, ChannelSnapshot, Uptime
+from mcp_optimizer.messages import (
+    Centrality,
+    ChannelGraph,
+    ChannelSnapshot,
+    CompetitorFeeSummary,
+    GraphEdge,
+    Uptime,
+)
+from mcp_optimizer.providers.local_graph.fees import competitor_fees
 
 
 def peers_of(snapshots: Sequence[ChannelSnapshot]) -> list[str]:
@@ -54,3 +62,39 @@ def lnd_uptimes(snapshots: Sequence[ChannelSnapshot]) -> dict[str, Uptime]:
     for s in snapshots:
         found.setdefault(s.channel.peer.pubkey, s.channel.peer.uptime)
     return found
+
+
+def with_competitors(
+    snapshots: Sequence[ChannelSnapshot], fees: Mapping[str, CompetitorFeeSummary]
+) -> list[ChannelSnapshot]:
+    """The snapshots with the competitors' fees into each peer, when given."""
+    return [
+        msgspec.structs.replace(s, competitors=fees[s.channel.peer.pubkey])
+        if s.channel.peer.pubkey in fees else s
+        for s in snapshots
+    ]
+
+
+def competitors_into(
+    graph: ChannelGraph, peers: Sequence[str], own_chan_ids: Sequence[int]
+) -> dict[str, CompetitorFeeSummary]:
+    """The competitors' fees into each peer (``providers.local_graph.fees``), our own node
+    left out: it is the end of our channels that is not one of our peers. One pass over the
+    graph's edges, then each peer's own edges only."""
+    wanted = set(peers)
+    own = set(own_chan_ids)
+    ends: set[str] = set()
+    by_peer: dict[str, list[GraphEdge]] = {p: [] for p in wanted}
+    for e in graph.edges:
+        if e.chan_id in own:
+            ends.update((e.node1_pubkey, e.node2_pubkey))
+        for key in (e.node1_pubkey, e.node2_pubkey):
+            if key in by_peer:
+                by_peer[key].append(e)
+    us = ends - wanted
+    return {
+        p: competitor_fees(
+            ChannelGraph(taken_at_s=graph.taken_at_s, nodes=[], edges=edges), p, exclude=us
+        )
+        for p, edges in by_peer.items()
+    }

@@ -9,6 +9,7 @@ from mcp_optimizer.messages import (
     CentralityUnknown,
     ChannelSnapshot,
     Decision,
+    DecisionKind,
     NetworkStats,
     NetworkStatsKnown,
     NetworkStatsUnknown,
@@ -33,11 +34,12 @@ from mcp_optimizer.messages.actors import (
 from mcp_optimizer.messages.forwarding import ForwardingStatsRead, ReadForwardingStatsRequest
 from mcp_optimizer.policies.config import Policy
 from mcp_optimizer.policies.engine import evaluate_channel
+from mcp_optimizer.policies.pricing import expected_gain
 from mcp_optimizer.preprocess import snapshots_from_stats
 from mcp_optimizer.supervisor.supervisor import ActorContext
 
 from .base import SupervisedActor
-from .enrich import lnd_uptimes, peers_of, with_centrality, with_uptime
+from .enrich import lnd_uptimes, peers_of, with_centrality, with_competitors, with_uptime
 from .provenance import by_peer, with_fact_sources, with_node_records
 
 
@@ -98,6 +100,7 @@ class PreprocessingActor(SupervisedActor):
                     m.recent_window_s,
                     m.history_window_s,
                     last,
+                    {h.chan_id: h.epochs for h in m.price_history},
                 )
                 return SnapshotsReply(snapshots=snapshots)
         raise TypeError(f"preprocessing cannot handle {type(message).__name__}")
@@ -138,6 +141,7 @@ class ScorerActor(SupervisedActor):
                     lnd_uptime=[
                         PeerUptime(pubkey=p, uptime=u) for p, u in lnd_uptimes(snapshots).items()
                     ],
+                    own_chan_ids=[s.channel.chan_id for s in snapshots],
                 )
                 for provider in self.providers:
                     reply = self.ask_peer(provider, request, self.ask_timeout_s)
@@ -149,6 +153,9 @@ class ScorerActor(SupervisedActor):
                         snapshots, {e.pubkey: e.centrality for e in reply.centrality}
                     )
                     snapshots = with_uptime(snapshots, {e.pubkey: e.uptime for e in reply.uptime})
+                    snapshots = with_competitors(
+                        snapshots, {e.pubkey: e.fees for e in reply.competitors}
+                    )
                     records.update(by_peer(reply.records))
                     if isinstance(reply.network, NetworkStatsKnown) or not isinstance(
                         network, NetworkStatsKnown
@@ -170,6 +177,21 @@ class ScorerActor(SupervisedActor):
                     notes=notes,
                 )
         raise TypeError(f"scorer cannot handle {type(message).__name__}")
+
+
+def by_gain(
+    decisions: list[Decision], snapshots: list[ChannelSnapshot], policy: Policy
+) -> list[Decision]:
+    """Fee changes first, largest expected gain first (``pricing.expected_gain``), then the
+    rest in snapshot order: the cycle offers them to the gates in this order, so the gossip
+    caps hold what earns least."""
+    def key(i: int) -> tuple[int, float, int]:
+        d = decisions[i]
+        if d.kind not in (DecisionKind.INCREASE_FEES, DecisionKind.LOWER_FEES):
+            return (1, 0.0, i)
+        return (0, -expected_gain(snapshots[i], d.proposed_policy.fee_rate_ppm, policy), i)
+
+    return [decisions[i] for i in sorted(range(len(decisions)), key=key)]
 
 
 class DeciderActor(SupervisedActor):
@@ -194,7 +216,6 @@ class DeciderActor(SupervisedActor):
             case DecideRequest(snapshots=snapshots, records=records, network=network):
                 policy = self.policy() if callable(self.policy) else self.policy
                 decisions = [self.decide(s, policy) for s in snapshots]
-                return DecidedReply(
-                    decisions=with_fact_sources(decisions, snapshots, records, network)
-                )
+                decided = with_fact_sources(decisions, snapshots, records, network)
+                return DecidedReply(decisions=by_gain(decided, snapshots, policy))
         raise TypeError(f"decider cannot handle {type(message).__name__}")

@@ -205,6 +205,7 @@ class LocalGraphActor(SupervisedActor):
                 network=_NO_NETWORK_HERE,
                 complete=False,
                 notes=[f"{self.ctx.name}: {reason}"],
+                competitors=[],
             )
 
         if self.compute is None:

@@ -278,7 +278,8 @@ class DecidedReply(TaggedMessage):
     """One decision per snapshot."""
 
     decisions: list[Decision]
-    """In snapshot order."""
+    """Fee changes first, largest expected gain first (the order the gates, and so the
+    gossip caps, see them), then the others in snapshot order."""
 
 
 # ----------------------------------------------------------------------------- actuator

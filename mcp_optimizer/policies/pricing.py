@@ -382,3 +382,19 @@ def price_move(s: ChannelSnapshot, policy: Policy, liquidity: Liquidity) -> Pric
         0,
         "settled",
     )
+
+
+def expected_gain(s: ChannelSnapshot, proposed_ppm: int, policy: Policy) -> float:
+    """What moving the channel to ``proposed_ppm`` is expected to add, in msat per day, from
+    the snapshot's own fee epochs: the difference of the two levels' estimates when the new
+    level was measured, else a tenth of what the current level earns (an experiment's worth),
+    plus one msat so that any move ranks above none. What the gossip budget is ranked by."""
+    ours = s.channel.our_policy
+    levels = pool_levels(current_epochs(s), s.taken_at_s, policy.pricing.memory_s)
+    est = estimate(levels, ours.base_fee_msat)
+    here = est.get(ours.fee_rate_ppm)
+    now_rate = here.rate_msat_day if here is not None else 0.0
+    there = est.get(proposed_ppm)
+    if there is not None and there.rate_msat_day > now_rate:
+        return there.rate_msat_day - now_rate + 1
+    return 0.1 * now_rate + 1

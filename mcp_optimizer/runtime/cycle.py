@@ -25,8 +25,12 @@ from mcp_optimizer.messages.actors import (
     ActuationOutcome,
     ActuationReport,
     ChannelPoint,
+    ChannelPointPolicy,
+    ChannelPriceHistory,
     DecidedReply,
     DecideRequest,
+    FeeSpansReply,
+    FeeSpansRequest,
     IngestRequest,
     LastChangesReply,
     LastChangesRequest,
@@ -43,6 +47,7 @@ from mcp_optimizer.messages.actors import (
     WritesHeld,
 )
 from mcp_optimizer.messages.control import CycleDone
+from mcp_optimizer.messages.forwarding import EpochStatsRead, ReadEpochStatsRequest
 from mcp_optimizer.policies.config import Policy
 from mcp_optimizer.supervisor import Supervisor
 
@@ -152,6 +157,41 @@ class CycleRunner:
         log("cycle {} ({}) {}: {}", cycle_id, trigger, outcome.value, detail)
         return done
 
+    def _price_history(
+        self, data: NodeData, history_s: int, notes: list[str]
+    ) -> list[ChannelPriceHistory]:
+        """Each channel's fee epochs over the history window: the levels from the journal
+        (actuator), what each earned from the forwarding log (lnd). Without them the price
+        learner falls back on the snapshot's windows: the cycle is ``partial``, not failed."""
+        now = data.read_at_s
+        current = [
+            ChannelPointPolicy(
+                chan_id=c.chan_id, fee_rate_ppm=c.our_policy.fee_rate_ppm,
+                base_fee_msat=c.our_policy.base_fee_msat,
+                inbound_fee_rate_ppm=c.our_policy.inbound_fee_rate_ppm,
+                opened_at_s=now - c.age_s,
+            )
+            for c in data.channels
+        ]
+        try:
+            spans: FeeSpansReply = self._ask(
+                "fee history", "actuator",
+                FeeSpansRequest(chan_ids=[c.chan_id for c in data.channels],
+                                start_s=now - history_s, end_s=now, current=current),
+                FeeSpansReply,
+            )
+            read: EpochStatsRead = self._ask(
+                "fee history", "lnd", ReadEpochStatsRequest(spans=spans.spans), EpochStatsRead
+            )
+        except StageFailed as exc:
+            notes.append(f"{exc}; the price learner uses the forwarding windows only")
+            self._partial = True
+            return []
+        per: dict[int, list] = {}
+        for span, epoch in zip(spans.spans, read.epochs, strict=True):
+            per.setdefault(span.chan_id, []).append(epoch)
+        return [ChannelPriceHistory(chan_id=c, epochs=e) for c, e in per.items()]
+
     def _stages(self, cycle_id: int, counts: dict[str, int], notes: list[str]) -> None:
         history_s = self.policy.windows.history_s
         recent_s = self.policy.underperformance.window_s
@@ -173,6 +213,7 @@ class CycleRunner:
         last: LastChangesReply = self._ask(
             "journal lookup", "actuator", LastChangesRequest(chan_ids=ids), LastChangesReply
         )
+        history = self._price_history(data, history_s, notes)
         snaps: SnapshotsReply = self._ask(
             "preprocessing",
             "preprocessing",
@@ -182,6 +223,7 @@ class CycleRunner:
                 recent_window_s=recent_s,
                 history_window_s=history_s,
                 last_changes=last.entries,
+                price_history=history,
             ),
             SnapshotsReply,
         )
@@ -195,7 +237,7 @@ class CycleRunner:
             snapshots = scored.snapshots
             records, network = scored.records, scored.network
             notes.extend(scored.notes)
-            self._partial = not scored.complete
+            self._partial = self._partial or not scored.complete
         except StageFailed as exc:
             notes.append(f"{exc}; peer facts left unknown")
             self._partial = True

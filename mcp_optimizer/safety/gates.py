@@ -9,6 +9,7 @@ and the closed-channel check: an undo is never held by cooldown, caps or the bre
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from mcp_optimizer.messages.domain import ChannelPolicy
@@ -23,10 +24,35 @@ DAY_S = 86400
 
 @dataclass(frozen=True)
 class Limits:
-    """Global caps on the service's own changes (gossip hygiene)."""
+    """Global caps on the service's own changes (gossip hygiene).
+
+    When ``scaled`` (neither cap set by the operator), the caps grow with the node: the day
+    allows ``per_channel_day`` changes per open channel (the policy's
+    ``pricing.gossip_budget_per_channel_day``), and the hour a quarter of the day, since a
+    cycle every 6 hours makes its changes within minutes. The fixed caps are the floor. The
+    cycle offers its changes largest expected gain first, so what the caps hold is what earns
+    least."""
 
     max_changes_per_hour: int
     max_changes_per_day: int
+    scaled: bool = False
+    channels: int = 0
+    per_channel_day: float = 0.0
+
+    def sized(self, channels: int, per_channel_day: float) -> Limits:
+        """These limits for a node of ``channels`` open channels (unchanged unless scaled)."""
+        if not self.scaled:
+            return self
+        return Limits(self.max_changes_per_hour, self.max_changes_per_day, True,
+                      max(0, channels), max(0.0, per_channel_day))
+
+    def day_cap(self) -> int:
+        return max(self.max_changes_per_day, math.ceil(self.channels * self.per_channel_day))
+
+    def hour_cap(self) -> int:
+        if not self.scaled:
+            return self.max_changes_per_hour
+        return max(self.max_changes_per_hour, math.ceil(self.day_cap() / 4))
 
 
 @dataclass(frozen=True)
@@ -104,20 +130,21 @@ def check_timing(t: Timing, policy: Policy, limits: Limits) -> list[GateStop]:
                 f"{t.now_s - t.last_change_at_s} s ago; cooldown is {policy.cooldown_s} s",
             )
         )
-    if t.changes_last_hour >= limits.max_changes_per_hour:
+    sized = f" ({limits.channels} channels)" if limits.scaled and limits.channels else ""
+    if t.changes_last_hour >= limits.hour_cap():
         stops.append(
             _hold(
                 Gate.HOURLY_CAP,
                 f"{t.changes_last_hour} changes in the last hour; the cap is "
-                f"{limits.max_changes_per_hour}",
+                f"{limits.hour_cap()}{sized}",
             )
         )
-    if t.changes_last_day >= limits.max_changes_per_day:
+    if t.changes_last_day >= limits.day_cap():
         stops.append(
             _hold(
                 Gate.DAILY_CAP,
                 f"{t.changes_last_day} changes in the last day; the cap is "
-                f"{limits.max_changes_per_day}",
+                f"{limits.day_cap()}{sized}",
             )
         )
     return stops

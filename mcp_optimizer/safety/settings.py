@@ -2,7 +2,9 @@
 
 - ``MCP_MAX_CHANGES_PER_HOUR`` (default 6) and ``MCP_MAX_CHANGES_PER_DAY`` (default 48): global
   caps on the service's own policy changes, all channels together (gossip hygiene: every
-  change is a channel_update gossiped to the whole network).
+  change is a channel_update gossiped to the whole network). When neither is set, both grow
+  with the node (``gates.Limits.sized``: ``pricing.gossip_budget_per_channel_day`` changes a
+  day per open channel, a quarter of that an hour); a value set is kept as given.
 - ``MCP_PAUSED``: read once at start; ``1``/``true``/``yes``/``on`` start the service paused,
   ``0``/``false``/``no``/``off``/empty do not; anything else is an error naming the variable.
 - The file ``<data dir>/PAUSED`` (any content) pauses while it exists, checked before each write.
@@ -47,6 +49,8 @@ def limits_from_env(environ: Mapping[str, str] | None = None) -> Limits:
     return Limits(
         max_changes_per_hour=_int_env(env, "MCP_MAX_CHANGES_PER_HOUR", 6),
         max_changes_per_day=_int_env(env, "MCP_MAX_CHANGES_PER_DAY", 48),
+        # the operator's caps are kept as given; the defaults grow with the node
+        scaled="MCP_MAX_CHANGES_PER_HOUR" not in env and "MCP_MAX_CHANGES_PER_DAY" not in env,
     )
 
 
