@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from google.protobuf.descriptor import FieldDescriptor as F
 
-from mcp_optimizer.providers.lnd.gen import lightning_pb2, router_pb2
+from mcp_optimizer.providers.lnd.gen import lightning_pb2, router_pb2, walletkit_pb2
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,12 +39,40 @@ LND_FIELDS: dict[str, dict[str, tuple[int, int]]] = {
         "funding_txid_bytes": (1, BY), "funding_txid_str": (2, S), "output_index": (3, U32),
     },
     "lnrpc.OutPoint": {"txid_bytes": (1, BY), "txid_str": (2, S), "output_index": (3, U32)},
+    "lnrpc.ChannelConstraints": {
+        "csv_delay": (1, U32), "chan_reserve_sat": (2, U64), "dust_limit_sat": (3, U64),
+        "max_pending_amt_msat": (4, U64), "min_htlc_msat": (5, U64),
+        "max_accepted_htlcs": (6, U32),
+    },
     "lnrpc.Channel": {
         "active": (1, B), "remote_pubkey": (2, S), "channel_point": (3, S), "chan_id": (4, U64),
         "capacity": (5, I64), "local_balance": (6, I64), "remote_balance": (7, I64),
-        "private": (17, B), "initiator": (18, B), "lifetime": (23, I64), "uptime": (24, I64),
-        "peer_alias": (34, S),
+        "commit_fee": (8, I64), "commit_weight": (9, I64), "fee_per_kw": (10, I64),
+        "csv_delay": (16, U32), "private": (17, B), "initiator": (18, B),
+        "local_chan_reserve_sat": (20, I64), "remote_chan_reserve_sat": (21, I64),
+        "lifetime": (23, I64), "uptime": (24, I64), "local_constraints": (29, M),
+        "remote_constraints": (30, M), "peer_alias": (34, S),
     },
+    "lnrpc.GetTransactionsRequest": {
+        "start_height": (1, I32), "end_height": (2, I32), "account": (3, S),
+    },
+    "lnrpc.Transaction": {
+        "tx_hash": (1, S), "amount": (2, I64), "num_confirmations": (3, I32),
+        "block_hash": (4, S), "block_height": (5, I32), "time_stamp": (6, I64),
+        "total_fees": (7, I64), "raw_tx_hex": (9, S), "label": (10, S),
+    },
+    "lnrpc.TransactionDetails": {"transactions": (1, M)},
+    "lnrpc.CloseChannelRequest": {
+        "channel_point": (1, M), "force": (2, B), "target_conf": (3, I32),
+        "delivery_address": (5, S), "sat_per_vbyte": (6, U64), "max_fee_per_vbyte": (7, U64),
+        "no_wait": (8, B),
+    },
+    "lnrpc.ChannelCloseUpdate": {"closing_txid": (1, BY), "success": (2, B)},
+    "lnrpc.InstantUpdate": {},
+    "lnrpc.CloseStatusUpdate": {"close_pending": (1, M), "chan_close": (3, M),
+                                "close_instant": (4, M)},
+    "walletrpc.EstimateFeeRequest": {"conf_target": (1, I32)},
+    "walletrpc.EstimateFeeResponse": {"sat_per_kw": (1, I64)},
     "lnrpc.ListChannelsRequest": {
         "active_only": (1, B), "inactive_only": (2, B), "public_only": (3, B),
         "private_only": (4, B), "peer": (5, BY), "peer_alias_lookup": (6, B),
@@ -164,13 +192,15 @@ LND_METHODS = {
     "lnrpc.Lightning": {
         "GetInfo", "ListChannels", "SubscribeChannelEvents", "DescribeGraph", "GetChanInfo",
         "GetNodeInfo", "FeeReport", "UpdateChannelPolicy", "ForwardingHistory",
+        "GetTransactions", "CloseChannel",
     },
     "routerrpc.Router": {"SubscribeHtlcEvents", "UpdateChanStatus"},
+    "walletrpc.WalletKit": {"EstimateFee"},
 }
 
 
 def _all_messages():
-    for fd in (lightning_pb2.DESCRIPTOR, router_pb2.DESCRIPTOR):
+    for fd in (lightning_pb2.DESCRIPTOR, router_pb2.DESCRIPTOR, walletkit_pb2.DESCRIPTOR):
         stack = list(fd.message_types_by_name.values())
         while stack:
             msg = stack.pop()
@@ -199,7 +229,7 @@ def test_enum_values_match_lnd(name):
 
 def test_services_and_methods_match_lnd():
     got = {}
-    for fd in (lightning_pb2.DESCRIPTOR, router_pb2.DESCRIPTOR):
+    for fd in (lightning_pb2.DESCRIPTOR, router_pb2.DESCRIPTOR, walletkit_pb2.DESCRIPTOR):
         for svc in fd.services_by_name.values():
             got[svc.full_name] = {m.name for m in svc.methods}
     assert got == LND_METHODS
@@ -216,6 +246,7 @@ def test_streaming_shapes_match_lnd():
     }
     assert streaming == {
         "lnrpc.Lightning.SubscribeChannelEvents",
+        "lnrpc.Lightning.CloseChannel",
         "routerrpc.Router.SubscribeHtlcEvents",
     }
     assert not any(m.client_streaming for svc in (lightning, router) for m in svc.methods)

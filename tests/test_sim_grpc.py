@@ -194,8 +194,13 @@ def test_list_channels_mirrors_the_model_and_filters(sim, admin):
         assert (c.channel_point, c.remote_pubkey, c.capacity) == (
             m.channel_point, m.remote_pubkey, m.capacity_sat,
         )
+        # as LND reports them: the initiator's balance without the commitment fee
+        fee = c.commit_fee
+        assert fee == 2810 and c.local_constraints.chan_reserve_sat == round(m.capacity_sat / 100)
         assert (c.local_balance, c.remote_balance, c.active, c.initiator) == (
-            m.local_balance_sat, m.remote_balance_sat, m.active, m.initiator,
+            max(0, m.local_balance_sat - fee) if m.initiator else m.local_balance_sat,
+            m.remote_balance_sat if m.initiator else max(0, m.remote_balance_sat - fee),
+            m.active, m.initiator,
         )
         assert (c.lifetime, c.uptime) == (m.lifetime_s, m.uptime_s)
     active = admin.call("ListChannels", ln.ListChannelsRequest(active_only=True)).channels

@@ -8,9 +8,14 @@ from pathlib import Path
 
 import grpc
 
-from mcp_optimizer.providers.lnd.gen import lightning_pb2_grpc, router_pb2_grpc
+from mcp_optimizer.providers.lnd.gen import (
+    lightning_pb2_grpc,
+    router_pb2_grpc,
+    walletkit_pb2_grpc,
+)
 from mcp_optimizer.simulator.model import SimulatedNode
 
+from .chain import WalletKitServicer
 from .credentials import Credentials, ensure_credentials
 from .servicer import Auth, LightningServicer, RouterServicer, Streams
 
@@ -85,6 +90,9 @@ def start_server(node: SimulatedNode, listen: str, state_dir: Path) -> RunningSe
     )
     lightning_pb2_grpc.add_LightningServicer_to_server(lightning, server)
     router_pb2_grpc.add_RouterServicer_to_server(RouterServicer(lightning), server)
+    walletkit_pb2_grpc.add_WalletKitServicer_to_server(
+        WalletKitServicer(node, lightning.auth), server
+    )
     server_creds = grpc.ssl_server_credentials([(creds.key_pem, creds.cert_pem)])
     try:
         port = server.add_secure_port(listen, server_creds)

@@ -36,7 +36,7 @@ from mcp_optimizer.simulator.model import (
     SimulatedNode,
 )
 
-from . import rules
+from . import chain, rules
 from .credentials import ADMIN
 
 NETWORK = "simnet"
@@ -183,8 +183,7 @@ def channel_msg(c: SimChannel, peer_alias: str) -> ln.Channel:
         channel_point=c.channel_point,
         chan_id=c.chan_id,
         capacity=c.capacity_sat,
-        local_balance=c.local_balance_sat,
-        remote_balance=c.remote_balance_sat,
+        **chain.onchain_fields(c),
         private=False,
         initiator=c.initiator,
         lifetime=c.lifetime_s,
@@ -501,6 +500,15 @@ class LightningServicer(ln_grpc.LightningServicer):
             )
         resp.last_offset_index = last
         return resp
+
+
+    def GetTransactions(self, request, context):
+        self.auth.check(context, "GetTransactions")
+        return ln.TransactionDetails(
+            transactions=chain.funding_transactions(
+                self.node, request.start_height, request.end_height
+            )
+        )
 
 
 def _failed(channel_point: str, reason: int, error: str) -> ln.FailedUpdate:

@@ -84,8 +84,24 @@ class OutPoint(_message.Message):
     output_index: int
     def __init__(self, txid_bytes: _Optional[bytes] = ..., txid_str: _Optional[str] = ..., output_index: _Optional[int] = ...) -> None: ...
 
+class ChannelConstraints(_message.Message):
+    __slots__ = ("csv_delay", "chan_reserve_sat", "dust_limit_sat", "max_pending_amt_msat", "min_htlc_msat", "max_accepted_htlcs")
+    CSV_DELAY_FIELD_NUMBER: _ClassVar[int]
+    CHAN_RESERVE_SAT_FIELD_NUMBER: _ClassVar[int]
+    DUST_LIMIT_SAT_FIELD_NUMBER: _ClassVar[int]
+    MAX_PENDING_AMT_MSAT_FIELD_NUMBER: _ClassVar[int]
+    MIN_HTLC_MSAT_FIELD_NUMBER: _ClassVar[int]
+    MAX_ACCEPTED_HTLCS_FIELD_NUMBER: _ClassVar[int]
+    csv_delay: int
+    chan_reserve_sat: int
+    dust_limit_sat: int
+    max_pending_amt_msat: int
+    min_htlc_msat: int
+    max_accepted_htlcs: int
+    def __init__(self, csv_delay: _Optional[int] = ..., chan_reserve_sat: _Optional[int] = ..., dust_limit_sat: _Optional[int] = ..., max_pending_amt_msat: _Optional[int] = ..., min_htlc_msat: _Optional[int] = ..., max_accepted_htlcs: _Optional[int] = ...) -> None: ...
+
 class Channel(_message.Message):
-    __slots__ = ("active", "remote_pubkey", "channel_point", "chan_id", "capacity", "local_balance", "remote_balance", "private", "initiator", "lifetime", "uptime", "peer_alias")
+    __slots__ = ("active", "remote_pubkey", "channel_point", "chan_id", "capacity", "local_balance", "remote_balance", "commit_fee", "commit_weight", "fee_per_kw", "csv_delay", "private", "initiator", "local_chan_reserve_sat", "remote_chan_reserve_sat", "lifetime", "uptime", "local_constraints", "remote_constraints", "peer_alias")
     ACTIVE_FIELD_NUMBER: _ClassVar[int]
     REMOTE_PUBKEY_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_POINT_FIELD_NUMBER: _ClassVar[int]
@@ -93,10 +109,18 @@ class Channel(_message.Message):
     CAPACITY_FIELD_NUMBER: _ClassVar[int]
     LOCAL_BALANCE_FIELD_NUMBER: _ClassVar[int]
     REMOTE_BALANCE_FIELD_NUMBER: _ClassVar[int]
+    COMMIT_FEE_FIELD_NUMBER: _ClassVar[int]
+    COMMIT_WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    FEE_PER_KW_FIELD_NUMBER: _ClassVar[int]
+    CSV_DELAY_FIELD_NUMBER: _ClassVar[int]
     PRIVATE_FIELD_NUMBER: _ClassVar[int]
     INITIATOR_FIELD_NUMBER: _ClassVar[int]
+    LOCAL_CHAN_RESERVE_SAT_FIELD_NUMBER: _ClassVar[int]
+    REMOTE_CHAN_RESERVE_SAT_FIELD_NUMBER: _ClassVar[int]
     LIFETIME_FIELD_NUMBER: _ClassVar[int]
     UPTIME_FIELD_NUMBER: _ClassVar[int]
+    LOCAL_CONSTRAINTS_FIELD_NUMBER: _ClassVar[int]
+    REMOTE_CONSTRAINTS_FIELD_NUMBER: _ClassVar[int]
     PEER_ALIAS_FIELD_NUMBER: _ClassVar[int]
     active: bool
     remote_pubkey: str
@@ -105,12 +129,20 @@ class Channel(_message.Message):
     capacity: int
     local_balance: int
     remote_balance: int
+    commit_fee: int
+    commit_weight: int
+    fee_per_kw: int
+    csv_delay: int
     private: bool
     initiator: bool
+    local_chan_reserve_sat: int
+    remote_chan_reserve_sat: int
     lifetime: int
     uptime: int
+    local_constraints: ChannelConstraints
+    remote_constraints: ChannelConstraints
     peer_alias: str
-    def __init__(self, active: _Optional[bool] = ..., remote_pubkey: _Optional[str] = ..., channel_point: _Optional[str] = ..., chan_id: _Optional[int] = ..., capacity: _Optional[int] = ..., local_balance: _Optional[int] = ..., remote_balance: _Optional[int] = ..., private: _Optional[bool] = ..., initiator: _Optional[bool] = ..., lifetime: _Optional[int] = ..., uptime: _Optional[int] = ..., peer_alias: _Optional[str] = ...) -> None: ...
+    def __init__(self, active: _Optional[bool] = ..., remote_pubkey: _Optional[str] = ..., channel_point: _Optional[str] = ..., chan_id: _Optional[int] = ..., capacity: _Optional[int] = ..., local_balance: _Optional[int] = ..., remote_balance: _Optional[int] = ..., commit_fee: _Optional[int] = ..., commit_weight: _Optional[int] = ..., fee_per_kw: _Optional[int] = ..., csv_delay: _Optional[int] = ..., private: _Optional[bool] = ..., initiator: _Optional[bool] = ..., local_chan_reserve_sat: _Optional[int] = ..., remote_chan_reserve_sat: _Optional[int] = ..., lifetime: _Optional[int] = ..., uptime: _Optional[int] = ..., local_constraints: _Optional[_Union[ChannelConstraints, _Mapping]] = ..., remote_constraints: _Optional[_Union[ChannelConstraints, _Mapping]] = ..., peer_alias: _Optional[str] = ...) -> None: ...
 
 class ListChannelsRequest(_message.Message):
     __slots__ = ("active_only", "inactive_only", "public_only", "private_only", "peer", "peer_alias_lookup")
@@ -444,3 +476,81 @@ class Failure(_message.Message):
     CODE_FIELD_NUMBER: _ClassVar[int]
     code: Failure.FailureCode
     def __init__(self, code: _Optional[_Union[Failure.FailureCode, str]] = ...) -> None: ...
+
+class GetTransactionsRequest(_message.Message):
+    __slots__ = ("start_height", "end_height", "account")
+    START_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    END_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    start_height: int
+    end_height: int
+    account: str
+    def __init__(self, start_height: _Optional[int] = ..., end_height: _Optional[int] = ..., account: _Optional[str] = ...) -> None: ...
+
+class Transaction(_message.Message):
+    __slots__ = ("tx_hash", "amount", "num_confirmations", "block_hash", "block_height", "time_stamp", "total_fees", "raw_tx_hex", "label")
+    TX_HASH_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    NUM_CONFIRMATIONS_FIELD_NUMBER: _ClassVar[int]
+    BLOCK_HASH_FIELD_NUMBER: _ClassVar[int]
+    BLOCK_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    TIME_STAMP_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FEES_FIELD_NUMBER: _ClassVar[int]
+    RAW_TX_HEX_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    tx_hash: str
+    amount: int
+    num_confirmations: int
+    block_hash: str
+    block_height: int
+    time_stamp: int
+    total_fees: int
+    raw_tx_hex: str
+    label: str
+    def __init__(self, tx_hash: _Optional[str] = ..., amount: _Optional[int] = ..., num_confirmations: _Optional[int] = ..., block_hash: _Optional[str] = ..., block_height: _Optional[int] = ..., time_stamp: _Optional[int] = ..., total_fees: _Optional[int] = ..., raw_tx_hex: _Optional[str] = ..., label: _Optional[str] = ...) -> None: ...
+
+class TransactionDetails(_message.Message):
+    __slots__ = ("transactions",)
+    TRANSACTIONS_FIELD_NUMBER: _ClassVar[int]
+    transactions: _containers.RepeatedCompositeFieldContainer[Transaction]
+    def __init__(self, transactions: _Optional[_Iterable[_Union[Transaction, _Mapping]]] = ...) -> None: ...
+
+class CloseChannelRequest(_message.Message):
+    __slots__ = ("channel_point", "force", "target_conf", "delivery_address", "sat_per_vbyte", "max_fee_per_vbyte", "no_wait")
+    CHANNEL_POINT_FIELD_NUMBER: _ClassVar[int]
+    FORCE_FIELD_NUMBER: _ClassVar[int]
+    TARGET_CONF_FIELD_NUMBER: _ClassVar[int]
+    DELIVERY_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    SAT_PER_VBYTE_FIELD_NUMBER: _ClassVar[int]
+    MAX_FEE_PER_VBYTE_FIELD_NUMBER: _ClassVar[int]
+    NO_WAIT_FIELD_NUMBER: _ClassVar[int]
+    channel_point: ChannelPoint
+    force: bool
+    target_conf: int
+    delivery_address: str
+    sat_per_vbyte: int
+    max_fee_per_vbyte: int
+    no_wait: bool
+    def __init__(self, channel_point: _Optional[_Union[ChannelPoint, _Mapping]] = ..., force: _Optional[bool] = ..., target_conf: _Optional[int] = ..., delivery_address: _Optional[str] = ..., sat_per_vbyte: _Optional[int] = ..., max_fee_per_vbyte: _Optional[int] = ..., no_wait: _Optional[bool] = ...) -> None: ...
+
+class ChannelCloseUpdate(_message.Message):
+    __slots__ = ("closing_txid", "success")
+    CLOSING_TXID_FIELD_NUMBER: _ClassVar[int]
+    SUCCESS_FIELD_NUMBER: _ClassVar[int]
+    closing_txid: bytes
+    success: bool
+    def __init__(self, closing_txid: _Optional[bytes] = ..., success: _Optional[bool] = ...) -> None: ...
+
+class InstantUpdate(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class CloseStatusUpdate(_message.Message):
+    __slots__ = ("close_pending", "chan_close", "close_instant")
+    CLOSE_PENDING_FIELD_NUMBER: _ClassVar[int]
+    CHAN_CLOSE_FIELD_NUMBER: _ClassVar[int]
+    CLOSE_INSTANT_FIELD_NUMBER: _ClassVar[int]
+    close_pending: PendingUpdate
+    chan_close: ChannelCloseUpdate
+    close_instant: InstantUpdate
+    def __init__(self, close_pending: _Optional[_Union[PendingUpdate, _Mapping]] = ..., chan_close: _Optional[_Union[ChannelCloseUpdate, _Mapping]] = ..., close_instant: _Optional[_Union[InstantUpdate, _Mapping]] = ...) -> None: ...

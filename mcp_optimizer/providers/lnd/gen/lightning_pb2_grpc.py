@@ -79,6 +79,16 @@ class LightningStub:
                 request_serializer=lightning__pb2.ForwardingHistoryRequest.SerializeToString,
                 response_deserializer=lightning__pb2.ForwardingHistoryResponse.FromString,
                 _registered_method=True)
+        self.GetTransactions = channel.unary_unary(
+                '/lnrpc.Lightning/GetTransactions',
+                request_serializer=lightning__pb2.GetTransactionsRequest.SerializeToString,
+                response_deserializer=lightning__pb2.TransactionDetails.FromString,
+                _registered_method=True)
+        self.CloseChannel = channel.unary_stream(
+                '/lnrpc.Lightning/CloseChannel',
+                request_serializer=lightning__pb2.CloseChannelRequest.SerializeToString,
+                response_deserializer=lightning__pb2.CloseStatusUpdate.FromString,
+                _registered_method=True)
 
 
 class LightningServicer:
@@ -138,6 +148,18 @@ class LightningServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetTransactions(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CloseChannel(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LightningServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -185,6 +207,16 @@ def add_LightningServicer_to_server(servicer, server):
                     servicer.ForwardingHistory,
                     request_deserializer=lightning__pb2.ForwardingHistoryRequest.FromString,
                     response_serializer=lightning__pb2.ForwardingHistoryResponse.SerializeToString,
+            ),
+            'GetTransactions': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTransactions,
+                    request_deserializer=lightning__pb2.GetTransactionsRequest.FromString,
+                    response_serializer=lightning__pb2.TransactionDetails.SerializeToString,
+            ),
+            'CloseChannel': grpc.unary_stream_rpc_method_handler(
+                    servicer.CloseChannel,
+                    request_deserializer=lightning__pb2.CloseChannelRequest.FromString,
+                    response_serializer=lightning__pb2.CloseStatusUpdate.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -430,6 +462,60 @@ class Lightning:
             '/lnrpc.Lightning/ForwardingHistory',
             lightning__pb2.ForwardingHistoryRequest.SerializeToString,
             lightning__pb2.ForwardingHistoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTransactions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/lnrpc.Lightning/GetTransactions',
+            lightning__pb2.GetTransactionsRequest.SerializeToString,
+            lightning__pb2.TransactionDetails.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CloseChannel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/lnrpc.Lightning/CloseChannel',
+            lightning__pb2.CloseChannelRequest.SerializeToString,
+            lightning__pb2.CloseStatusUpdate.FromString,
             options,
             channel_credentials,
             insecure,
