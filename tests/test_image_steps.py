@@ -148,6 +148,7 @@ def _umbrel_env(world: Path, port: str, lnd: Path, data: Path) -> dict[str, str]
         "MCP_DATA_DIR": str(data),
         "MCP_HTTP_HOST": "127.0.0.1",
         "MCP_HTTP_PORT": "0",
+        "MCP_MEMPOOL_URL": "off",  # no request leaves this machine
     }
 
 
