@@ -298,3 +298,28 @@ def test_a_write_failure_while_running_is_kept_until_a_write_succeeds(tmp_path):
         assert j.write_failure == ""
     finally:
         j.close()
+
+
+def test_status_says_when_the_journal_cannot_be_written(tmp_path):
+    from mcp_optimizer.messages.control import SafeModeOff, SafeModeOn
+    from mcp_optimizer.runtime.run import open_service
+    from mcp_optimizer.runtime.settings import ServiceSettings
+
+    env = {"MCP_DATA_DIR": str(tmp_path / "data"), "MCP_CONTROL_SOCKET": str(tmp_path / "c.sock"),
+           "MCP_SIM_SPEED": "0", "MCP_HTTP_PORT": "off"}
+    with open_service(ServiceSettings.from_env(env), env) as service:
+        journal = service.actuator.journal
+        assert isinstance(service.status().safe_mode, SafeModeOff)
+        with journal._lock:
+            journal._con.execute("PRAGMA query_only=ON")  # as an immutable file or full disk
+        try:
+            service.runner.run("test")
+        except Exception:  # noqa: BLE001 - the cycle cannot journal: it fails, one way or another
+            pass
+        status = service.status()
+        assert isinstance(status.safe_mode, SafeModeOn), status.safe_mode
+        assert any("journal cannot be written" in r for r in status.safe_mode.reasons)
+        with journal._lock:
+            journal._con.execute("PRAGMA query_only=OFF")
+        service.runner.run("test")
+        assert isinstance(service.status().safe_mode, SafeModeOff)

@@ -37,6 +37,8 @@ def readiness(service: Service) -> Readiness:
         return None
 
     def journal_writable() -> str | None:
+        if journal.write_failure:  # the last real write failed (disk full, read-only file)
+            return journal.write_failure
         with journal._tx():  # BEGIN IMMEDIATE + COMMIT: takes the write lock, writes nothing
             pass
         return None

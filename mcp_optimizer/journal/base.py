@@ -54,8 +54,13 @@ class JournalBase:
     def now_s(self) -> int:
         return int(self._clock())
 
+    _last_total = -1
+
     def _committed(self) -> None:
-        self.write_failure = ""
+        total = self._con.total_changes
+        if total != self._last_total:  # a commit that wrote something: writing works again
+            self._last_total = total
+            self.write_failure = ""
         if self._marker_hook is not None:
             self._marker_hook()
 

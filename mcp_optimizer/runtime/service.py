@@ -248,13 +248,18 @@ class Service:
                 crashes=r.crashes, restarts=r.restarts, last_crash=last,
             ))
         safe = self.supervisor.safe_mode
+        reasons = list(safe.reasons)
+        unwritable = self.actuator.journal.write_failure
+        if unwritable:  # nothing is written to the node without its journal record first
+            reasons.append(f"the journal cannot be written, so no policy is: {unwritable}")
         last_cycle: LastCycle = self.last_cycle if self.last_cycle is not None else NoCycleYet()
         return StatusReply(
             node=self.node_description,
             started_at_s=self.started_at_s,
             mode=self.actuator.mode(),
             pause=self.actuator.pause_state(),
-            safe_mode=SafeModeOn(reasons=safe.reasons) if safe.active else SafeModeOff(),
+            safe_mode=SafeModeOn(reasons=reasons) if safe.active or unwritable
+            else SafeModeOff(),
             actors=actors,
             cycle_running=self._cycle_running,
             last_cycle=last_cycle,
