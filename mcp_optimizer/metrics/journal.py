@@ -205,12 +205,12 @@ class JournalCollector:
             "Policy changes that reached each state (one per journaled state event), by origin; "
             "state rolled_back: undone by a verified rollback.",
             labels=["origin", "state"])
-        for (origin, state), n in sorted(c.changes.items()):
+        values = {(o, s): 0 for o in _KNOWN["origin"] for s in _KNOWN["state"]}  # all shown
+        values.update(c.changes)
+        for origin, n in c.rolled_back.items():
+            values[(origin, "rolled_back")] = n
+        for (origin, state), n in sorted(values.items()):
             changes.add_metric([origin, state], n)
-        for origin, n in sorted(c.rolled_back.items()):
-            changes.add_metric([origin, "rolled_back"], n)
-        if not changes.samples:
-            changes.add_metric([ChangeOrigin.SERVICE.value, ChangeState.VERIFIED.value], 0)
         yield changes
 
         gates = CounterMetricFamily(

@@ -19,6 +19,7 @@ from prometheus_client import (
 )
 
 from .journal import JournalCollector
+from .logs import LogCounter
 from .runtime import CycleTimings, SupervisorCollector
 
 disable_created_metrics()  # no ``*_created`` twin per counter: a third of a scrape, unused
@@ -39,9 +40,16 @@ def watch_service(
     supervisor: Any,
     pause_state: Callable[[], Any],
 ) -> tuple[CycleTimings, Callable[[], None]]:
-    """Register the collectors of a service's journal, supervisor and kill switch in
-    ``registry``; returns the cycle runner's observer and what closes the journal reader."""
+    """Register the collectors of a service's journal, supervisor, kill switch and log lines
+    in ``registry``; returns the cycle runner's observer and what stops them."""
     journal = JournalCollector(journal_path)
     registry.register(journal)
     registry.register(SupervisorCollector(supervisor, pause_state))
-    return CycleTimings(registry), journal.close
+    lines = LogCounter(registry)
+    lines.start()
+
+    def close() -> None:
+        lines.stop()
+        journal.close()
+
+    return CycleTimings(registry), close
