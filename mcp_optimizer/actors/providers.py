@@ -47,6 +47,7 @@ from mcp_optimizer.preprocess import aggregate_epochs, aggregate_windows
 from mcp_optimizer.providers.facts import PeerFactsResolver
 from mcp_optimizer.providers.lnd.client import ForwardingLog
 from mcp_optimizer.providers.lnd.clock import clock_disagreement
+from mcp_optimizer.providers.local_graph.process import CentralityProcess
 from mcp_optimizer.providers.mempool import MempoolProvider
 from mcp_optimizer.supervisor.supervisor import ActorContext
 
@@ -164,8 +165,11 @@ _NO_NETWORK_HERE = NetworkStatsUnknown(reason="the local graph gives no network 
 class LocalGraphActor(SupervisedActor):
     """Peers' betweenness centrality computed on the graph our node sees.
 
-    Keeps the last graph and its centrality for ``max_age_s``; asks ``lnd`` for a new graph
-    after that. Without a centrality function, every peer is unknown with the reason.
+    With a ``source`` (the service's ``CentralityProcess``: the graph read and the
+    centrality computed in a child process, the table kept across actor restarts) it asks
+    that. Otherwise it keeps the last graph and its centrality (``compute``) for
+    ``max_age_s`` and asks ``lnd`` for a new graph after that. Without either, every peer is
+    unknown with the reason.
     """
 
     def __init__(
@@ -174,9 +178,11 @@ class LocalGraphActor(SupervisedActor):
         compute: CentralityFn | None,
         max_age_s: int = 3600,
         unavailable_reason: str = "",
+        source: CentralityProcess | None = None,
     ) -> None:
         super().__init__(ctx)
         self.compute = compute
+        self.source = source
         self.max_age_s = max_age_s
         self.unavailable_reason = unavailable_reason
         self._computed_at_s = -1
@@ -208,6 +214,22 @@ class LocalGraphActor(SupervisedActor):
                 competitors=[],
             )
 
+        if self.source is not None:
+            found, why = self.source.lookup(pubkeys, now_s)
+            if why:
+                return unknown(why)
+            return PeerFactsReply(
+                centrality=[PeerCentrality(pubkey=p, centrality=found[p]) for p in pubkeys],
+                uptime=[],
+                records=[],
+                network=_NO_NETWORK_HERE,
+                complete=True,
+                notes=[],
+                competitors=[
+                    PeerCompetitorFees(pubkey=p, fees=f)
+                    for p, f in self.source.competitors(pubkeys).items()
+                ],
+            )
         if self.compute is None:
             return unknown(self.unavailable_reason or "local-graph centrality is not available")
         if self._computed_at_s < 0 or now_s - self._computed_at_s >= self.max_age_s:

@@ -46,7 +46,7 @@ from mcp_optimizer.providers.http.settings import ProviderSettings, RetryPolicy
 from mcp_optimizer.providers.lnd.client import LndClient
 from mcp_optimizer.providers.lnd.errors import LndError
 from mcp_optimizer.providers.lnd.settings import LndSettings
-from mcp_optimizer.providers.local_graph import CentralityCache, warm_up
+from mcp_optimizer.providers.local_graph.process import CentralityProcess
 from mcp_optimizer.providers.mempool import MempoolProvider
 from mcp_optimizer.safety.actuator import Actuator
 from mcp_optimizer.simulator.scenario import Scenario
@@ -61,13 +61,14 @@ from .settings import ServiceSettings, check_start
 LOG_FILE = "service.log"
 
 
-def centrality_cache() -> CentralityCache:
-    """The service's centrality cache, its kernel compiled (or loaded from numba's disk cache)
-    once, here at start, so no cycle pays for it. The cache outlives restarts of the
-    ``local_graph`` actor and recomputes only when the graph's topology changed."""
-    took = warm_up()
-    logger.info("local-graph centrality kernel ready in {:.2f} s", took)
-    return CentralityCache()
+def centrality_process(lnd: LndSettings, clock: Callable[[], float]) -> CentralityProcess:
+    """The service's local centrality: the graph read and the betweenness computed in a child
+    process that exits (the numba kernel and the graph never enter the service), the table
+    kept across restarts of the ``local_graph`` actor. The first computation starts now, so
+    that the first cycle's ingestion runs meanwhile."""
+    centrality = CentralityProcess(lnd, clock)
+    centrality.refresh()
+    return centrality
 
 
 def child_specs(
@@ -76,7 +77,7 @@ def child_specs(
     policy: Policy | Callable[[], Policy],
     failures: FailureLog,
     facts: FactsSources,
-    centrality: CentralityCache,
+    centrality: CentralityProcess,
     decide: Callable[[ChannelSnapshot, Policy], Decision] = evaluate_channel,
 ) -> list[ChildSpec]:
     """The supervision tree's children, providers first (start order; stopped in reverse).
@@ -85,7 +86,7 @@ def child_specs(
         ChildSpec(name="lnd", factory=lambda ctx: LndActor.start(
             ctx, client, failures, expected_errors=(LndError,))),
         ChildSpec(name="local_graph", factory=lambda ctx: LocalGraphActor.start(
-            ctx, centrality.get)),
+            ctx, None, source=centrality)),
         ChildSpec(name="facts", factory=lambda ctx: FactsActor.start(
             ctx, freshness=facts.settings.freshness, metrics=facts.metrics,
             amboss=facts.amboss, mempool=facts.mempool, lnd_node_info=client.node_info,
@@ -261,7 +262,7 @@ def open_service(
         except Exception as exc:  # noqa: BLE001 - the node may be down; cycles will retry
             logger.warning("reconciliation at start postponed: {}", exc)
         failures = FailureLog()
-        centrality = centrality_cache()
+        centrality = centrality_process(lnd_settings, clock)
 
         def on_crash(name: str, cause: str) -> None:
             actuator.record_crash(CrashKind.ACTOR_RESTART, name, cause)
