@@ -277,19 +277,46 @@ class _Core:
         bounds = np.flatnonzero(np.diff(t_m)) + 1
         starts = np.concatenate([[0], bounds]) if t_m.size else np.zeros(0, np.int64)
         ends = np.concatenate([bounds, [t_m.size]]) if t_m.size else np.zeros(0, np.int64)
-        members: list[list[np.ndarray]] = [[] for _ in range(n)]
+        # fee-rank groups of each peer's inbound channels: member rows are contiguous per
+        # (channel, slot); gid numbers the groups in row order
+        gid = np.zeros(t_m.size, dtype=np.int64)
+        g_chan: list[int] = []
+        g_slot: list[int] = []
+        g_size: list[int] = []
+        chan_lo = np.zeros(n, dtype=np.int64)
+        chan_hi = np.zeros(n, dtype=np.int64)
         for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
             c = int(slot_of_peer[t_m[a]])
+            chan_lo[c], chan_hi[c] = a, b
             k = b - a
-            groups = np.array_split(np.arange(a, b), min(k, k_slots - 1))
-            scale = min(1.0, params.max_competitors / k)
-            for s_i, grp in enumerate(groups):
-                e_g, d_g = e_m[grp], d_m[grp]
-                ppm[c, s_i] = float(np.median(g.ppm[e_g, d_g]))
-                base[c, s_i] = float(np.median(g.base[e_g, d_g]))
-                mult[c, s_i] = grp.size * scale
-                cap[c, s_i] = float(np.median(g.capacity_sat[e_g]))
-                members[c].append(np.stack([e_g, d_g], axis=1))
+            parts = min(k, k_slots - 1)
+            size, extra = divmod(k, parts)  # as numpy.array_split: the first groups one longer
+            row = a
+            for s_i in range(parts):
+                m = size + (1 if s_i < extra else 0)
+                gid[row : row + m] = len(g_chan)
+                g_chan.append(c)
+                g_slot.append(s_i)
+                g_size.append(m)
+                row += m
+        if g_chan:
+            gc, gs = np.array(g_chan), np.array(g_slot)
+            sizes = np.array(g_size, dtype=np.float64)
+            n_groups = gc.size
+            ppm[gc, gs] = _group_medians(f_m.astype(np.float64), gid, n_groups)
+            base[gc, gs] = _group_medians(g.base[e_m, d_m].astype(np.float64), gid, n_groups)
+            cap[gc, gs] = _group_medians(g.capacity_sat[e_m].astype(np.float64), gid, n_groups)
+            per_chan = np.bincount(gc, weights=sizes, minlength=n)
+            scale = np.minimum(1.0, params.max_competitors / np.maximum(per_chan, 1.0))
+            mult[gc, gs] = sizes * scale[gc]
+            bounds_g = np.concatenate([[0], np.cumsum(sizes.astype(np.int64))])
+        else:
+            gc = gs = np.zeros(0, dtype=np.int64)
+            bounds_g = np.zeros(1, dtype=np.int64)
+        slot_lo = np.full((n, k_slots), -1, dtype=np.int64)
+        slot_hi = np.full((n, k_slots), -1, dtype=np.int64)
+        slot_lo[gc, gs] = bounds_g[:-1]
+        slot_hi[gc, gs] = bounds_g[1:]
         # the bypass: a route that avoids the peer, at the network's median price, as strong
         # as a few competitors for a well connected peer and less for a small one
         deg = self._peer_degree = g.degrees()[self.peer_node].astype(np.float64)
@@ -327,7 +354,9 @@ class _Core:
             next_event_s=nxt,
             noise_u=rng.random((n, k_slots, mk.SENDERS), dtype=np.float32),
         )
-        self._slot_members = members
+        self._mem_e, self._mem_d = e_m, d_m
+        self._slot_lo, self._slot_hi = slot_lo, slot_hi
+        self._chan_lo, self._chan_hi = chan_lo, chan_hi
         self._comp_log: list[tuple[int, int, float]] = []
         mk.init_market(self.m, comp, self.capacity_sat, params, rng, exo, int(start))
         self._comp_ref0 = self._competitor_ref()
@@ -341,13 +370,16 @@ class _Core:
         touched: set[int] = set()
         moved: dict[int, int] = {}
         for when, c, s_i, old, new in changes:
-            if s_i >= len(self._slot_members[c]):
+            lo, hi = int(self._slot_lo[c, s_i]), int(self._slot_hi[c, s_i])
+            if lo < 0:
                 continue  # the bypass stands for no announced channel
-            for e, d in self._slot_members[c][s_i].tolist():
-                cur = float(g.ppm[e, d])
-                g.ppm[e, d] = int(round(cur * new / old)) if old > 0 else int(round(new))
-                g.update_s[e] = when
-                touched.add(e)
+            e, d = self._mem_e[lo:hi], self._mem_d[lo:hi]
+            if old > 0:
+                g.ppm[e, d] = np.rint(g.ppm[e, d] * (new / old)).astype(np.int64)
+            else:
+                g.ppm[e, d] = int(round(new))
+            g.update_s[e] = when
+            touched.update(e.tolist())
             moved[c] = when
         changes.clear()
         if self._other_edges is not None:
@@ -364,14 +396,17 @@ class _Core:
         """The median fee rate of the announced channels into each channel's peer (what the
         graph shows; NaN for a peer without any), for channels ``chans`` (default all)."""
         g = self.g
-        idx = np.arange(len(self._slot_members)) if chans is None else chans
+        idx = np.arange(self._chan_lo.size) if chans is None else np.asarray(chans)
+        lo, hi = self._chan_lo[idx], self._chan_hi[idx]
+        counts = hi - lo
         out = np.full(idx.size, np.nan)
-        for i, c in enumerate(idx.tolist()):
-            groups = self._slot_members[c]
-            if groups:
-                ed = np.concatenate(groups)
-                out[i] = float(np.median(g.ppm[ed[:, 0], ed[:, 1]]))
-        return out
+        if counts.sum() == 0:
+            return out
+        rows = np.concatenate([np.arange(a, b) for a, b in zip(lo, hi, strict=True)])
+        gid = np.repeat(np.arange(idx.size), counts)
+        fees = g.ppm[self._mem_e[rows], self._mem_d[rows]].astype(np.float64)
+        med = _group_medians(fees, gid, idx.size)
+        return np.where(counts > 0, med, np.nan)
 
     def _store(self, r: mk.WindowResult) -> None:
         ids = self.chan_ids
@@ -719,6 +754,21 @@ class _Core:
 
     def revenue_curve(self, j: int, fees_ppm: np.ndarray) -> dict[str, np.ndarray]:
         return mk.revenue_curve(self.m, j, np.asarray(fees_ppm, dtype=np.float64))
+
+
+def _group_medians(values: np.ndarray, gid: np.ndarray, n_groups: int) -> np.ndarray:
+    """The median of ``values`` per group ``gid`` (0..n_groups-1); NaN for an empty group."""
+    counts = np.bincount(gid, minlength=n_groups)
+    out = np.full(n_groups, np.nan)
+    if values.size == 0:
+        return out
+    v = values[np.lexsort((values, gid))]
+    first = np.cumsum(counts) - counts
+    has = counts > 0
+    lo = v[(first + (counts - 1) // 2)[has]]
+    hi = v[(first + counts // 2)[has]]
+    out[has] = (lo + hi) / 2.0
+    return out
 
 
 def _failure_event(ci: int, co: int, ts: int, kind: int) -> SimHtlcEvent:
