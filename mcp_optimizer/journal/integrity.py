@@ -371,3 +371,30 @@ def after_open(journal, marker: Marker | None) -> None:  # noqa: ANN001 - the Jo
         con.close()
         raise
     journal._marker_hook = keeper.update
+
+
+def preflight(data_dir: str | Path) -> None:
+    """The checks of an existing journal that need no write (SQLite's, the checksums, the
+    marker), for a start to refuse before anything runs. A missing journal (and no marker)
+    passes: the service creates it."""
+    from .store import _check_existing, journal_path
+
+    path = journal_path(data_dir)
+    marker = refuse_before_open(path)
+    if not path.exists():
+        return
+    version = _check_existing(path)
+    if version < 6:  # checksummed from version 6 on: an older file is migrated at open
+        return
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise JournalError(f"journal {path} cannot be opened ({exc})") from None
+    try:
+        verify_all(con, path)
+        if marker is not None:
+            check_marker(con, path, marker)
+    except sqlite3.Error as exc:
+        raise JournalError(f"journal {path} cannot be read ({exc}); left untouched") from None
+    finally:
+        con.close()

@@ -223,13 +223,16 @@ def check_start(settings: ServiceSettings, environ: Mapping[str, str] | None = N
     """Every other setting a start reads, checked before anything starts or is written (no
     simulator, no data dir, no log line): the providers' (``MCP_PROVIDER_*`` and the rest,
     unknown names refused), the policy (file and ``MCP_POLICY__*``), LND's (``MCP_LND_*``) or
-    the embedded simulator's scenario. Raises the first error, one sentence."""
+    the embedded simulator's scenario, and the journal's read-only checks. Raises the first
+    error, one sentence."""
+    from mcp_optimizer.journal.integrity import preflight
     from mcp_optimizer.policies.config import load_policy
     from mcp_optimizer.providers.http import load_provider_settings
 
     env = os.environ if environ is None else environ
     load_provider_settings(env)
     load_policy(settings.policy_file, env)
+    preflight(settings.data_dir)  # a damaged or lost journal: refused before anything runs
     if settings.use_simulator:
         from mcp_optimizer.simulator.scenario import load_scenario
 
