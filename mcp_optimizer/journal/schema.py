@@ -6,6 +6,7 @@ Version 1 was the first release; version 2 added the circuit breaker's crash tab
 ``action`` column (policy update or close) of changes; version 3 an index for the caps;
 version 4 turns the cycles journaled as ``ok`` with a ``partial:`` detail into ``partial``;
 version 5 rewrites the stored decisions' factors as ``FactorScore`` union members;
+version 6 adds the policy checksums and the journal's identity (journal/integrity.py);
 version 9 adds the web page's policy changes.
 """
 
