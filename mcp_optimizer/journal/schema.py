@@ -170,7 +170,35 @@ V5: tuple[Statement, ...] = (
 V6: tuple[Statement, ...] = integrity.V6
 """Hardening: policy checksums (``changes.policy_sum``, ``channel_state.policy_sum``) and the
 journal's identity (table ``integrity``), for the data dir's marker (journal/integrity.py)."""
-V7: tuple[Statement, ...] = ()
+V7: tuple[Statement, ...] = (
+    # performance (issue 16): an index for every journal query a cycle or a view makes at a
+    # million rows (decisions by cycle and by channel; the changes a decision led to), and
+    # the compaction of routine records (journal/compaction.py): per channel and day
+    # summaries, and the journal of compactions
+    "CREATE INDEX decisions_cycle ON decisions(cycle_id)",
+    "CREATE INDEX decisions_chan ON decisions(chan_id, id)",
+    "CREATE INDEX changes_decision ON changes(decision_id)",
+    """CREATE TABLE routine_days (
+        chan_id INTEGER NOT NULL,
+        day_s INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        first_at_s INTEGER NOT NULL,
+        last_at_s INTEGER NOT NULL,
+        last_reason TEXT NOT NULL,
+        PRIMARY KEY (chan_id, day_s, kind, outcome)
+    )""",
+    """CREATE TABLE compactions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at_s INTEGER NOT NULL,
+        by TEXT NOT NULL,
+        before_s INTEGER NOT NULL,
+        decisions_removed INTEGER NOT NULL,
+        changes_removed INTEGER NOT NULL,
+        summary_rows INTEGER NOT NULL
+    )""",
+)
 V8: tuple[Statement, ...] = ()
 
 V9: tuple[Statement, ...] = (

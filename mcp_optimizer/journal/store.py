@@ -20,6 +20,7 @@ from . import integrity, schema
 from .base import IllegalTransition, JournalError
 from .changes import ChangesMixin
 from .channels import ChannelsMixin, KnownPolicy
+from .compaction import CompactionMixin
 from .crashes import CrashesMixin
 from .cycles import CyclesMixin
 from .modes import DEFAULT_MODE, ModesMixin
@@ -99,7 +100,7 @@ def _check_existing(path: Path) -> int:
 
 class Journal(
     ModesMixin, CyclesMixin, ReadsMixin, ChangesMixin, ChannelsMixin, CrashesMixin,
-    PolicyChangesMixin,
+    PolicyChangesMixin, CompactionMixin,
 ):
     """The journal file, safe to share between threads (one connection, one lock)."""
 

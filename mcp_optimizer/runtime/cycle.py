@@ -19,6 +19,7 @@ from typing import Any
 from loguru import logger
 
 from mcp_optimizer.journal import Journal
+from mcp_optimizer.journal.compaction import CompactionSettings
 from mcp_optimizer.messages import CycleOutcome, DecisionKind, NetworkStats, NetworkStatsUnknown
 from mcp_optimizer.messages.actors import (
     ActuateRequest,
@@ -88,6 +89,8 @@ class CycleRunner:
     """The latest cycle's scored snapshots (the web page previews policies on them)."""
     snapshot_listeners: list[Callable[[list[Any]], None]] = field(default_factory=list)
     """Called with each cycle's scored snapshots, before deciding (errors are logged)."""
+    compaction: CompactionSettings = field(default_factory=CompactionSettings.from_env)
+    """When routine records are compacted (``MCP_JOURNAL_KEEP_DAYS``, ...)."""
     _partial: bool = False
 
     def _ask(self, stage: str, actor: str, message: Any, expected: type) -> Any:
@@ -139,6 +142,17 @@ class CycleRunner:
             self.journal.finish_cycle(cycle_id, outcome, detail)
         except Exception:  # noqa: BLE001 - reported below and in the log, never fatal
             logger.exception("cycle {} outcome could not be journaled", cycle_id)
+        try:  # routine records past the retention window become daily summaries
+            done_compaction = self.journal.compact_if_due(self.compaction)
+            if done_compaction is not None:
+                logger.info(
+                    "journal compaction {}: {} decisions and {} routine changes before {} "
+                    "summarised in {} rows", done_compaction.compaction_id,
+                    done_compaction.decisions_removed, done_compaction.changes_removed,
+                    done_compaction.before_s, done_compaction.summary_rows,
+                )
+        except Exception:  # noqa: BLE001 - never fatal; the transaction left nothing half-done
+            logger.exception("journal compaction failed; the journal is as it was")
         done = CycleDone(
             cycle_id=cycle_id,
             trigger=trigger,
