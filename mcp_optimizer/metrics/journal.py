@@ -80,6 +80,7 @@ class JournalCollector:
         self.counts = JournalCounts()
         self._lock = threading.Lock()
         self._con: sqlite3.Connection | None = None
+        self._closed = False
 
     def _connection(self) -> sqlite3.Connection:
         if self._con is None:
@@ -91,15 +92,25 @@ class JournalCollector:
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             if self._con is not None:
                 self._con.close()
                 self._con = None
+
+    def warm(self) -> None:
+        """Count what the journal holds now (the first, full count), quietly."""
+        try:
+            list(self.collect())
+        except Exception:  # noqa: BLE001 - a scrape will count (and tell) instead
+            pass
 
     def describe(self) -> list[Metric]:
         return []  # collected at scrape time only (registering must not read the journal)
 
     def collect(self) -> Iterator[Metric]:
         with self._lock:
+            if self._closed:
+                return
             con = self._connection()
             con.execute("BEGIN")  # one consistent snapshot of the file for the whole scrape
             try:
@@ -127,7 +138,7 @@ class JournalCollector:
             c.last_event_id = max(c.last_event_id, top)
         for gate, n in con.execute(
             "SELECT json_extract(g.value, '$.gate'), COUNT(*) FROM changes c, "
-            "json_each(c.stopped_by) g WHERE c.id > ? GROUP BY 1",
+            "json_each(c.stopped_by) g WHERE c.id > ? AND c.stopped_by != '[]' GROUP BY 1",
             (c.last_change_id,),
         ):
             c.gates[_label("gate", gate)] += n
@@ -136,10 +147,10 @@ class JournalCollector:
         # rolled back: changes named by a rollback change that was verified (a rollback's
         # verification is a new change_events row, so scan rollbacks verified since last time)
         for target, origin in con.execute(
-            "SELECT DISTINCT j.value, o.origin FROM change_events e "
-            "JOIN changes r ON r.id = e.change_id, json_each(r.rolls_back) j "
-            "JOIN changes o ON o.id = j.value "
-            "WHERE e.id > ? AND e.state = 'verified' AND r.origin = 'rollback'",
+            "SELECT DISTINCT j.value, o.origin FROM changes r "
+            "JOIN change_events e ON e.change_id = r.id AND e.state = 'verified' AND e.id > ?, "
+            "json_each(r.rolls_back) j JOIN changes o ON o.id = j.value "
+            "WHERE r.origin = 'rollback'",
             (c.last_rollback_scan_id,),
         ):
             if int(target) not in c.rolled_back_ids:

@@ -7,6 +7,7 @@ scrape all join it.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,9 @@ def watch_service(
     in ``registry``; returns the cycle runner's observer and what stops them."""
     journal = JournalCollector(journal_path)
     registry.register(journal)
+    # the first count reads the whole journal (seconds at 100,000 changes): done now, in the
+    # background, so that the first scrape only reads what was added since
+    threading.Thread(target=journal.warm, name="metrics-warm", daemon=True).start()
     registry.register(SupervisorCollector(supervisor, pause_state))
     lines = LogCounter(registry)
     lines.start()
