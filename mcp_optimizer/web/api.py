@@ -61,7 +61,8 @@ def latest_decisions(journal: Journal) -> dict[int, Decision]:
 def channel_row(s: ChannelSnapshot, decision: Decision | None, override: str) -> m.ChannelRow:
     ch = s.channel
     return m.ChannelRow(
-        chan_id=ch.chan_id, scid=scid_text(ch.chan_id), peer_alias=ch.peer.alias,
+        chan_id=ch.chan_id, scid=scid_text(ch.chan_id), channel_point=ch.channel_point,
+        peer_alias=ch.peer.alias,
         peer_pubkey=ch.peer.pubkey, capacity_sat=ch.capacity_sat,
         local_balance_sat=ch.local_balance_sat, remote_balance_sat=ch.remote_balance_sat,
         active=ch.active, our_policy=ch.our_policy, peer_policy=ch.peer_policy,

@@ -85,6 +85,7 @@ class Overview(_Out):
 class ChannelRow(_Out):
     chan_id: int
     scid: str
+    channel_point: str
     peer_alias: str
     peer_pubkey: str
     capacity_sat: int
@@ -227,10 +228,29 @@ class ModeBody(_In):
     """Must be true to go live."""
 
 
-class RollbackBody(_In):
-    change_id: Annotated[int, msgspec.Meta(ge=1, le=2**62)] | None = None
-    last: bool = False
-    since_s: Annotated[int, msgspec.Meta(ge=0, le=2**40)] | None = None
+class _Target(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True,
+              tag_field="target"):
+    pass
+
+
+class RollbackOne(_Target, tag="change"):
+    """Undo one change."""
+
+    change_id: Annotated[int, msgspec.Meta(ge=1, le=2**62)]
+
+
+class RollbackLastOne(_Target, tag="last"):
+    """Undo the latest effective change."""
+
+
+class RollbackSinceTime(_Target, tag="since"):
+    """Undo every effective change since a time."""
+
+    since_s: Annotated[int, msgspec.Meta(ge=0, le=2**40)]
+    """Unix seconds."""
+
+
+RollbackBody = RollbackOne | RollbackLastOne | RollbackSinceTime
 
 
 class PolicyEdit(_In):

@@ -48,7 +48,7 @@ def document(ops: list[Op]) -> dict[str, Any]:
         types.add(op.response)
         if op.body is not None:
             types.add(op.body)
-    ordered = sorted(types, key=lambda t: t.__name__)
+    ordered = sorted(types, key=lambda t: getattr(t, "__name__", None) or repr(t))
     schemas, components = msgspec.json.schema_components(
         ordered, ref_template="#/components/schemas/{name}")
     by_type = dict(zip(ordered, schemas, strict=True))

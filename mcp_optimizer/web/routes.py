@@ -9,9 +9,9 @@ or, for the policy, the service's ``PolicyDesk``; each answers with the journale
 
 from __future__ import annotations
 
+import calendar
 import os
 import re
-import time
 from collections.abc import Awaitable, Callable
 from importlib import resources
 from typing import Any
@@ -95,28 +95,30 @@ def _int(request: Request, name: str, default: int, lo: int, hi: int) -> int:
 def parse_since(text: str, now_s: int, name: str = "since") -> int:
     """``6h``, ``2d``, ``30m``, ``YYYY-MM-DD[ HH:MM]`` (UTC) or Unix seconds -> Unix seconds."""
     t = text.strip()
-    m_ = re.fullmatch(r"(\d{1,7})([mhd])", t)
-    if m_:
-        return now_s - int(m_.group(1)) * {"m": 60, "h": 3600, "d": DAY_S}[m_.group(2)]
-    if re.fullmatch(r"\d{1,12}", t):
-        return int(t)
-    for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d"):
-        try:
-            import calendar
-
-            return calendar.timegm(time.strptime(t, fmt))
-        except ValueError:
-            continue
+    if re.fullmatch(SINCE_PATTERN, t):
+        m_ = re.fullmatch(r"(\d{1,7})([mhd])", t)
+        if m_:
+            return now_s - int(m_.group(1)) * {"m": 60, "h": 3600, "d": DAY_S}[m_.group(2)]
+        if re.fullmatch(r"\d{1,12}", t):
+            return int(t)
+        parts = [int(x) for x in re.split(r"[-T: ]", t)]
+        y, mo, d, hh, mm = (parts + [0, 0])[:5]
+        return calendar.timegm((y, mo, d, hh, mm, 0, 0, 0, 0))  # 02-31 rolls into March
     raise HttpError(400, f"{name}={text[:40]!r}: expected 6h, 2d, YYYY-MM-DD[ HH:MM] (UTC) or "
                          "Unix seconds")
 
 
-def _chan(text: str, name: str = "channel") -> int:
-    cid = parse_chan_key(text)
-    if cid is None:
+CHAN_PATTERN = r"^([0-9]{1,20}|[0-9]{1,8}x[0-9]{1,8}x[0-9]{1,5})$"
+SINCE_PATTERN = (r"^([0-9]{1,7}[mhd]|[0-9]{1,12}|[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+                 r"([ T]([01][0-9]|2[0-3]):[0-5][0-9])?)$")
+
+
+def _chan(text: str, name: str = "channel") -> int | None:
+    """A channel id; None for one of the right form that names no channel."""
+    if not re.fullmatch(CHAN_PATTERN, text.strip()):
         raise HttpError(400, f"{name}={text[:40]!r} is not a channel id: give BLOCKxTXxOUTPUT "
                              "or LND's integer chan_id")
-    return cid
+    return parse_chan_key(text)
 
 
 class Web:
@@ -256,6 +258,8 @@ class Web:
         now = await self.ctx.read(lambda j: j.now_s())
         since = parse_since(f["since"], now) if "since" in f else 0
         until = parse_since(f["until"], now, "until") if "until" in f else None
+        if "channel" in f and chan is None:  # names no channel: nothing matches
+            return m.ChangePage(total=0, offset=offset, limit=limit, changes=[]), f
         total, page = await self.ctx.read(lambda j: j.changes_page(
             chan_id=chan, origins=[origin] if origin else None,
             states=[state] if state else None, since_s=since, until_s=until, limit=limit,
@@ -306,7 +310,7 @@ class Web:
 
     async def act_resume(self, request: Request) -> Response:
         await self._body(request, m.EmptyBody)
-        reply = await self.ctx.control(ResumeRequest(), by="web")
+        reply = await self.ctx.control(ResumeRequest(reason=""), by="web")
         self._refused(reply)
         record = await self.ctx.read(lambda j: j.last_pause())
         status = await self.ctx.status()
@@ -316,10 +320,10 @@ class Web:
     async def act_mode(self, request: Request) -> Response:
         body = await self._body(request, m.ModeBody)
         if body.mode is Mode.LIVE and not body.confirm:
-            raise HttpError(400, "going live writes fees to the node: send confirm: true "
+            raise HttpError(409, "going live writes fees to the node: send confirm: true "
                                  "(the page shows what the next cycle would do first); "
                                  "nothing was changed")
-        reply = await self.ctx.control(SetModeRequest(mode=body.mode), by="web")
+        reply = await self.ctx.control(SetModeRequest(mode=body.mode, reason=""), by="web")
         self._refused(reply)
         record = await self.ctx.read(lambda j: j.mode_changes()[-1])
         return _json(m.ModeDone(detail=getattr(reply, "detail", ""), record=record))
@@ -334,17 +338,12 @@ class Web:
 
     async def act_rollback(self, request: Request) -> Response:
         body = await self._body(request, m.RollbackBody)
-        given = [x for x in (body.change_id is not None, body.last, body.since_s is not None) if x]
-        if len(given) != 1:
-            raise HttpError(400, "give exactly one of change_id, last: true or since_s; "
-                                 "nothing was changed")
         target: Any
-        if body.change_id is not None:
+        if isinstance(body, m.RollbackOne):
             target = RollbackChange(change_id=body.change_id)
-        elif body.last:
+        elif isinstance(body, m.RollbackLastOne):
             target = RollbackLast()
         else:
-            assert body.since_s is not None
             target = RollbackSince(since_at_s=body.since_s)
         reply = await self.ctx.control(RollbackRequest(target=target), by="web")
         self._refused(reply)
@@ -464,6 +463,8 @@ _LIMIT = Param("limit", {"type": "integer", "minimum": 1, "maximum": api.MAX_PAG
 _OFFSET = Param("offset", {"type": "integer", "minimum": 0, "maximum": 10_000_000},
                 "Rows to skip")
 _STR = {"type": "string", "maxLength": 100}
+_CHAN = {"type": "string", "pattern": CHAN_PATTERN}
+_SINCE = {"type": "string", "pattern": SINCE_PATTERN}
 
 OPS: list[Op] = [
     Op("get", "/api/v1/overview", "Mode, pause, safety, cycles, actors, revenue",
@@ -477,17 +478,17 @@ OPS: list[Op] = [
                Param("desc", {"type": "string", "enum": ["", "0", "1", "true", "false"]},
                      "Descending"), _LIMIT, _OFFSET)),
     Op("get", "/api/v1/channels/{chan}", "One channel: changes, decisions, history",
-       m.ChannelDetail, params=(Param("chan", {"type": "string", "maxLength": 40},
+       m.ChannelDetail, params=(Param("chan", _CHAN,
                                       "BLOCKxTXxOUTPUT or integer chan_id", where="path"),),
        errors=("400", "401", "404")),
     Op("get", "/api/v1/changes", "Journaled changes, newest first, filtered", m.ChangePage,
-       params=(Param("channel", _STR, "Channel id"),
+       params=(Param("channel", _CHAN, "Channel id"),
                Param("origin", {"type": "string", "enum": [o.value for o in ChangeOrigin]},
                      "Origin"),
                Param("state", {"type": "string", "enum": [s.value for s in ChangeState]},
                      "State"),
-               Param("since", _STR, "6h, 2d, YYYY-MM-DD[ HH:MM] or Unix seconds"),
-               Param("until", _STR, "Same forms as since"), _LIMIT, _OFFSET)),
+               Param("since", _SINCE, "6h, 2d, YYYY-MM-DD[ HH:MM] or Unix seconds"),
+               Param("until", _SINCE, "Same forms as since"), _LIMIT, _OFFSET)),
     Op("get", "/api/v1/cycles", "Cycles, newest first", m.CyclePage, params=(_LIMIT,)),
     Op("get", "/api/v1/policy", "The effective policy with the source of each value",
        m.PolicyView, errors=("400", "401", "503")),

@@ -130,13 +130,13 @@
         (r.safe_mode_cleared.length ? "; safe mode cleared: " + r.safe_mode_cleared.join("; ") : ""));
     },
     async rollback(btn) {
-      const r = await call("POST", "/api/v1/rollback", { change_id: parseInt(btn.dataset.change, 10) });
+      const r = await call("POST", "/api/v1/rollback", { target: "change", change_id: parseInt(btn.dataset.change, 10) });
       done(rollbackText(r));
     },
-    async "rollback-last"() { done(rollbackText(await call("POST", "/api/v1/rollback", { last: true }))); },
+    async "rollback-last"() { done(rollbackText(await call("POST", "/api/v1/rollback", { target: "last" }))); },
     async "rollback-since"() {
       const since = parseSince(document.getElementById("rollback-since").value);
-      done(rollbackText(await call("POST", "/api/v1/rollback", { since_s: since })));
+      done(rollbackText(await call("POST", "/api/v1/rollback", { target: "since", since_s: since })));
     },
     async "policy-preview"() { renderPreview(await call("POST", "/api/v1/policy/preview", policyEdit())); },
     async "policy-undo"(btn) {
