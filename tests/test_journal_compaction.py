@@ -11,7 +11,7 @@ import pytest
 from journal_support import Clock, MemoryNode, decision, make_channels
 
 from mcp_optimizer.journal import Journal
-from mcp_optimizer.journal.compaction import CompactionSettings
+from mcp_optimizer.journal.compaction import ROUTINE_GATES, CompactionSettings
 from mcp_optimizer.journal.states import EFFECTIVE_STATES
 from mcp_optimizer.messages import (
     ChangeOrigin,
@@ -71,7 +71,7 @@ def _kept(rec) -> bool:
         return True
     if rec.origin is not ChangeOrigin.SERVICE:
         return True
-    routine = {Gate.COOLDOWN, Gate.HOURLY_CAP, Gate.DAILY_CAP, Gate.MIN_CHANGE}
+    routine = ROUTINE_GATES
     return not rec.stopped_by or any(s.gate not in routine for s in rec.stopped_by)
 
 
@@ -143,7 +143,7 @@ def test_history_decisions_and_rollback_work_on_the_compacted_journal_reopened(r
 
 
 def test_settings_from_the_environment():
-    assert CompactionSettings.from_env({}) == CompactionSettings(14 * DAY, DAY)
+    assert CompactionSettings.from_env({}) == CompactionSettings(7 * DAY, DAY)
     assert CompactionSettings.from_env({"MCP_JOURNAL_KEEP_DAYS": "3"}).keep_s == 3 * DAY
     with pytest.raises(Exception, match="MCP_JOURNAL_KEEP_DAYS='x'"):
         CompactionSettings.from_env({"MCP_JOURNAL_KEEP_DAYS": "x"})

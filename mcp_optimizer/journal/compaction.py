@@ -13,16 +13,17 @@ Kept forever, in full, whatever their age:
 * every change in a state that changed, or would have changed, the node's policy (INTENT,
   APPLIED, VERIFIED, MISMATCHED, FAILED, EXTERNAL, SHADOWED, NOT_EXECUTED), every rollback,
   and every change an operator or a non-routine gate stopped (bounds, step, stale decision,
-  pause, circuit breaker, safe mode, close refused...), each with its events and reasons;
+  pause, circuit breaker, safe mode...), each with its events and reasons;
 * every decision that led to one of those changes (``changes.decision_id``);
 * cycles, mode changes, pauses, crashes, what is known of each channel.
 
 Routine, so compacted after the window: a NO_ACTION decision that no change refers to, and a
 service change HELD or REFUSED only by ``ROUTINE_GATES`` (cooldown, hourly and daily caps,
-minimum change) together with its decision when no other change refers to it.
+minimum change, a close recommendation while ``close.execute`` is false) together with its
+decision when no other change refers to it.
 
 Settings (environment, read by :meth:`CompactionSettings.from_env`):
-``MCP_JOURNAL_KEEP_DAYS`` (default 14) the retention window in days, 0 turns compaction off;
+``MCP_JOURNAL_KEEP_DAYS`` (default 7) the retention window in days, 0 turns compaction off;
 ``MCP_JOURNAL_COMPACT_EVERY_S`` (default 86400) how often it runs (after a cycle).
 """
 
@@ -37,14 +38,17 @@ from mcp_optimizer.messages.journal import Gate
 from .base import JournalBase, JournalError
 
 DAY_S = 86_400
-ROUTINE_GATES = frozenset({Gate.COOLDOWN, Gate.HOURLY_CAP, Gate.DAILY_CAP, Gate.MIN_CHANGE})
-"""Gates whose stops repeat every cycle while nothing is wrong: a proposal stopped only by
+ROUTINE_GATES = frozenset({
+    Gate.COOLDOWN, Gate.HOURLY_CAP, Gate.DAILY_CAP, Gate.MIN_CHANGE, Gate.CLOSE_DISABLED,
+})
+"""Gates whose stops repeat every cycle while nothing is wrong (the operator's own limits: a
+close recommendation, the cooldown, the caps, the minimum change): a proposal stopped only by
 these is routine."""
 
 
 @dataclass(frozen=True)
 class CompactionSettings:
-    keep_s: int = 14 * DAY_S
+    keep_s: int = 7 * DAY_S
     """Routine records younger than this are kept in full (0: never compact)."""
     every_s: int = DAY_S
     """At most one compaction per this many seconds."""
@@ -66,7 +70,7 @@ class CompactionSettings:
             return value
 
         return cls(
-            keep_s=number("MCP_JOURNAL_KEEP_DAYS", 14) * DAY_S,
+            keep_s=number("MCP_JOURNAL_KEEP_DAYS", 7) * DAY_S,
             every_s=number("MCP_JOURNAL_COMPACT_EVERY_S", DAY_S),
         )
 

@@ -188,7 +188,7 @@ V7: tuple[Statement, ...] = (
         last_at_s INTEGER NOT NULL,
         last_reason TEXT NOT NULL,
         PRIMARY KEY (chan_id, day_s, kind, outcome)
-    )""",
+    ) WITHOUT ROWID""",
     """CREATE TABLE compactions (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         at_s INTEGER NOT NULL,

@@ -21,16 +21,12 @@ project's simulator (``mcp-optimizer simulate``), since both speak the same wire
 
 from __future__ import annotations
 
-import bisect
 import threading
 import time
-from array import array
-from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
 import grpc
-import numpy as np
 from loguru import logger
 
 from mcp_optimizer.messages import (
@@ -54,7 +50,6 @@ from mcp_optimizer.messages import (
     UptimeUnknown,
 )
 from mcp_optimizer.messages.node import NO_FAILURE_DETAIL
-from mcp_optimizer.preprocess import ForwardColumns
 from mcp_optimizer.scid import scid_block_height, scid_text
 
 from .errors import (
@@ -64,6 +59,8 @@ from .errors import (
     LndPolicyUpdateFailed,
     classify,
 )
+from .forwarding import Columns, column_pages
+from .forwarding import ForwardingLog as ForwardingLog  # re-exported: its home was here
 from .gen import lightning_pb2 as ln
 from .gen import lightning_pb2_grpc as ln_grpc
 from .gen import router_pb2 as rt
@@ -572,6 +569,24 @@ class LndClient:
             skip = (skip + in_last_second) if last_s == cursor_s else in_last_second
             cursor_s = last_s
 
+    def forwarding_column_pages(self, start_s: int, end_s: int) -> Iterator[Columns]:
+        """``forwarding_event_pages`` as numpy columns decoded from the wire
+        (:func:`.forwarding.decode_page`): no message object per event."""
+        timeout = self.settings.timeout_s
+        method = self._channel.unary_unary(
+            "/lnrpc.Lightning/ForwardingHistory",
+            request_serializer=ln.ForwardingHistoryRequest.SerializeToString,
+            response_deserializer=None,
+        )
+
+        def fetch(request: ln.ForwardingHistoryRequest) -> bytes:
+            try:
+                return method(request, metadata=self._metadata, timeout=timeout)
+            except grpc.RpcError as exc:
+                raise self._error(exc, "ForwardingHistory", timeout) from None
+
+        return column_pages(fetch, start_s, end_s)
+
     # -- graph --------------------------------------------------------------------------------
 
     def describe_graph(self, include_unannounced: bool = False) -> ChannelGraph:
@@ -646,117 +661,3 @@ class LndClient:
         return EventStream(
             call, htlc_event, lambda exc: self._error(exc, "SubscribeHtlcEvents", 0)
         )
-
-
-class ForwardingLog:
-    """Forwarding events kept between cycles; each ``sync`` fetches only what is newer.
-
-    Windows are half-open: the first sync reads ``[start_s, until_s)``, each next one
-    ``[previous until_s - LATE_WRITE_S, until_s)`` and keeps only the events it does not hold
-    yet: LND writes forwarding events in batches (every 15 s), dated when they settled, so an
-    event can appear after a sync that already covered its second (clock skew between this
-    host and the node widens that). ``until_s`` should not be in the node's future.
-    ``prune(before_s)`` drops what no window needs any more. Events are held as six packed
-    64-bit columns (48 bytes an event instead of about 300 as message objects); ``columns``
-    hands a window out as numpy columns (what the service aggregates).
-    """
-
-    LATE_WRITE_S = 300
-    """How far back each sync reads again for events LND wrote after the previous sync."""
-
-    def __init__(self, start_s: int) -> None:
-        self.synced_until_s = start_s
-        self._floor_s = start_s  # nothing before this is (re)fetched: the start, then prunes
-        # timestamp_ns, chan_id_in, chan_id_out, amt_in_msat, amt_out_msat, fee_msat
-        self._cols = (
-            array("q"), array("Q"), array("Q"), array("q"), array("q"), array("q")
-        )
-        self._lock = threading.Lock()
-
-    def __len__(self) -> int:
-        return len(self._cols[0])
-
-    def sync(self, client, until_s: int) -> int:
-        """Fetch the events of ``[synced_until_s, until_s)`` (and those LND wrote late over
-        the ``LATE_WRITE_S`` before); returns how many were new.
-
-        ``client`` is anything with ``forwarding_event_pages(start_s, end_s)`` (an LndClient).
-        """
-        with self._lock:
-            start = self.synced_until_s
-            if until_s <= start:
-                return 0
-            ts, cin, cout, ain, aout, fee = self._cols
-            before = len(ts)
-            reread = max(self._floor_s, start - self.LATE_WRITE_S)
-            source = client.forwarding_event_pages(reread, until_s)
-            try:
-                for page in source:
-                    ts.extend([e.timestamp_ns for e in page])
-                    cin.extend([e.chan_id_in for e in page])
-                    cout.extend([e.chan_id_out for e in page])
-                    ain.extend([e.amt_in_msat for e in page])
-                    aout.extend([e.amt_out_msat for e in page])
-                    fee.extend([e.fee_msat for e in page])
-            except BaseException:
-                # Nothing half-written: drop this sync's partial pages, keep the old cursor.
-                for col in self._cols:
-                    del col[before:]
-                raise
-            if reread < start:
-                self._merge_reread(
-                    bisect.bisect_left(ts, reread * NS, 0, before),
-                    before,
-                    bisect.bisect_left(ts, start * NS, lo=before),
-                )
-            self.synced_until_s = until_s
-            return len(ts) - before
-
-    def _merge_reread(self, held_from: int, fetched_from: int, fresh_from: int) -> None:
-        """Rows ``[held_from, fetched_from)`` were held; ``[fetched_from, fresh_from)`` were
-        fetched again over that same time (LND's order: by time); later rows are new. Keep
-        each re-read event once (as a multiset: two identical forwards in one nanosecond stay
-        two), sorted by time; the new rows stay as they are, after them."""
-        cols = self._cols
-        held_rows = list(zip(*(c[held_from:fetched_from] for c in cols), strict=True))
-        reread_rows = list(zip(*(c[fetched_from:fresh_from] for c in cols), strict=True))
-        held = Counter(held_rows)
-        kept = list(held_rows)
-        for row in reread_rows:
-            if held[row] > 0:
-                held[row] -= 1
-            else:
-                kept.append(row)
-        kept.sort(key=lambda row: row[0])
-        for i, col in enumerate(cols):
-            fresh = col[fresh_from:]
-            del col[held_from:]
-            col.extend(row[i] for row in kept)
-            col.extend(fresh)
-
-    def columns(self, start_s: int, end_s: int) -> ForwardColumns:
-        """Events held with ``start_s <= timestamp < end_s`` as numpy columns (a copy, oldest
-        first): what :func:`mcp_optimizer.preprocess.aggregate_windows` takes, without one
-        object per event."""
-        with self._lock:
-            ts = self._cols[0]
-            lo = bisect.bisect_left(ts, start_s * NS)
-            hi = bisect.bisect_left(ts, end_s * NS)
-            # frombuffer views the array's memory; the copy releases it at once (an array
-            # exporting its buffer cannot grow, and the next sync appends).
-            out = {
-                name: np.frombuffer(col, dtype=np.uint64 if col.typecode == "Q" else np.int64)[
-                    lo:hi
-                ].copy()
-                for name, col in zip(ForwardColumns.__dataclass_fields__, self._cols, strict=True)
-            }
-        return ForwardColumns(**out)
-
-    def prune(self, before_s: int) -> int:
-        """Forget events older than ``before_s``; returns how many were dropped."""
-        with self._lock:
-            self._floor_s = max(self._floor_s, before_s)
-            cut = bisect.bisect_left(self._cols[0], before_s * NS)
-            for col in self._cols:
-                del col[:cut]
-            return cut
