@@ -61,11 +61,14 @@ LEVEL_BY_STATE: dict[ChangeState, str] = {
     ChangeState.EXTERNAL: "WARNING",
     ChangeState.FAILED: "ERROR",
     ChangeState.MISMATCHED: "ERROR",
+    ChangeState.CLOSE_PENDING: ACTION,
+    ChangeState.CLOSED: ACTION,
 }
 """Every change state's log level; a test checks that no state is missing."""
 
 AS_CONFIGURED: frozenset[Gate] = frozenset(
-    {Gate.CLOSE_DISABLED, Gate.PAUSED, Gate.MIN_CHANGE, Gate.COOLDOWN, Gate.HOURLY_CAP,
+    {Gate.CLOSE_DISABLED, Gate.CLOSE_CAP, Gate.PAUSED, Gate.MIN_CHANGE, Gate.COOLDOWN,
+     Gate.HOURLY_CAP,
      Gate.DAILY_CAP}
 )
 """Gates that stop a change because the operator's settings say so (a close that is only a

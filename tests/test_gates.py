@@ -15,7 +15,7 @@ POLICY = load_policy(environ={})  # bounds 0..5000 msat, 1..2500 ppm; step 250; 
 LIMITS = Limits(max_changes_per_hour=2, max_changes_per_day=5)
 NOW = 1_790_000_000
 QUIET = Timing(NOW, 0, 0, False, 0, 0)
-RUNNING = PauseState(paused=False, sources=[])
+RUNNING = PauseState(paused=False, sources=[], reason="")
 
 
 def names(stops):
@@ -71,7 +71,7 @@ def test_cooldown_and_caps_hold():
 
 
 def test_pause_and_breaker_hold_live_writes_only():
-    paused = PauseState(paused=True, sources=["file /x/PAUSED"])
+    paused = PauseState(paused=True, sources=["file /x/PAUSED"], reason="")
     assert names(gates.check_switches(Mode.LIVE, paused, 1)) == [
         (Gate.PAUSED, GateEffect.HOLD),
         (Gate.CIRCUIT_BREAKER, GateEffect.HOLD),
@@ -86,8 +86,11 @@ def test_pause_and_breaker_hold_live_writes_only():
 def test_close_is_refused_disabled_or_not():
     assert gates.check_close(POLICY)[0].gate is Gate.CLOSE_DISABLED
     enabled = load_policy(environ={"MCP_POLICY__CLOSE__EXECUTE": "true"})
-    [stop] = gates.check_close(enabled)
-    assert stop.gate is Gate.CLOSE_UNSUPPORTED and "CloseChannel" in stop.reason
+    assert gates.check_close(enabled, closes_last_day=0, active=True) == []
+    [stop] = gates.check_close(enabled, closes_last_day=1, active=True)
+    assert stop.gate is Gate.CLOSE_CAP and "close.max_per_day" in stop.reason
+    [stop] = gates.check_close(enabled, closes_last_day=0, active=False)
+    assert stop.gate is Gate.PEER_OFFLINE and "never force-closes" in stop.reason
 
 
 def test_stale_decision_and_closed_channel():

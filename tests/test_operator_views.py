@@ -13,7 +13,7 @@ from service_support import cli, running_service
 
 from mcp_optimizer.cli.main import main
 from mcp_optimizer.journal import Journal
-from mcp_optimizer.messages import ChangeState
+from mcp_optimizer.messages import ChangeState, Mode
 from mcp_optimizer.policies.config import load_policy
 from mcp_optimizer.safety.actuator import Actuator
 
@@ -53,6 +53,7 @@ def _repeated_held(tmp_path):
     with Journal.open(tmp_path, clock) as journal:
         act = Actuator(journal, node, POLICY, tmp_path, environ={})
         act.observe(node.list_channels())
+        act.set_mode(Mode.LIVE, by="test")  # the kill switch holds live writes
         act.pause(by="test", reason="watching")
         a, b = node.list_channels()
         for _ in range(5):  # the same proposal, held by the pause, cycle after cycle

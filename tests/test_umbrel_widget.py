@@ -18,7 +18,7 @@ from mcp_optimizer.umbrel.widget import _RevenueCache, widget_body
 def status(mode=Mode.SHADOW, paused=False, cycle=None) -> StatusReply:
     return StatusReply(
         node="LND at 10.21.21.9:10009", started_at_s=1_000, mode=mode,
-        pause=PauseState(paused=paused, sources=["api"] if paused else []),
+        pause=PauseState(paused=paused, sources=["api"] if paused else [], reason=""),
         safe_mode=SafeModeOff(), actors=[], cycle_running=False,
         last_cycle=cycle or NoCycleYet(), next_cycle=NoCycleDue(reason="paused"),
         open_crashes=[])
@@ -31,7 +31,8 @@ def items(body):
 
 def test_four_stats_in_shadow_mode():
     done = CycleDone(cycle_id=3, trigger="schedule", started_at_s=9_000, finished_at_s=9_010,
-                     outcome=CycleOutcome.OK, detail="", channels=21, decisions=21, actions=4)
+                     outcome=CycleOutcome.OK, detail="", channels=21, decisions=21, actions=4,
+                     actions_by_outcome={"shadowed": 4})
     body = widget_body(status(cycle=done), now_s=9_010 + 7_300, revenue_msat=1_234_567,
                        changes_24h=5)
     assert items(body) == [

@@ -264,6 +264,16 @@ class ChangesMixin(JournalBase):
         )
         return int(rows[0][0])
 
+    def count_closes(self, since_s: int) -> int:
+        """Closes started (intent, pending or closed) since ``since_s``: the daily close cap."""
+        rows = self._query(
+            "SELECT count(*) FROM changes WHERE action=? AND requested_at_s >= ? AND "
+            "state IN (?, ?, ?)",
+            [ChangeAction.CLOSE_CHANNEL.value, since_s, ChangeState.INTENT.value,
+             ChangeState.CLOSE_PENDING.value, ChangeState.CLOSED.value],
+        )
+        return int(rows[0][0])
+
 
 
 def _decision_link(decision_id: int) -> DecisionLink:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mcp_optimizer.messages.domain import ChannelPolicy
-from mcp_optimizer.messages.journal import ChangeRecord, ChangeState
+from mcp_optimizer.messages.journal import ChangeAction, ChangeRecord, ChangeState
 from mcp_optimizer.scid import scid_text
 
 from .states import EFFECTIVE_STATES, describe, same_policy
@@ -49,6 +49,11 @@ def latest_effective(records: list[ChangeRecord]) -> dict[int, ChangeRecord]:
 
 def plan_rollback(target: ChangeRecord, latest: ChangeRecord | None) -> RollbackPlan:
     """Undo one change: only the channel's latest effective change can be undone."""
+    if target.action is ChangeAction.CLOSE_CHANNEL:
+        raise RollbackRefused(
+            f"change {target.change_id} is a close of channel {scid_text(target.chan_id)} "
+            f"({target.state.value}): a close cannot be undone"
+        )
     if target.state not in EFFECTIVE_STATES:
         raise RollbackRefused(
             f"change {target.change_id} was never applied on the node (state "

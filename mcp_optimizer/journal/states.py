@@ -6,6 +6,12 @@
        └──> VERIFIED | MISMATCHED | FAILED   (reconciliation at start, after a crash)
 
     HELD, REFUSED, SHADOWED, NOT_EXECUTED, EXTERNAL, FAILED: recorded directly, final.
+
+A close (action close_channel) has its own moves, never undone:
+
+    INTENT ──> CLOSE_PENDING ──> CLOSED      (closing tx broadcast; then it confirmed)
+       ├──> FAILED                          (the node refused)
+       └──> CLOSE_PENDING | CLOSED | FAILED  (reconciliation after a crash)
 """
 
 from __future__ import annotations
@@ -21,18 +27,23 @@ INITIAL_STATES = frozenset(
 """States a change may be recorded in."""
 
 TRANSITIONS: dict[ChangeState, frozenset[ChangeState]] = {
-    S.INTENT: frozenset({S.APPLIED, S.FAILED, S.VERIFIED, S.MISMATCHED}),
+    S.INTENT: frozenset(
+        {S.APPLIED, S.FAILED, S.VERIFIED, S.MISMATCHED, S.CLOSE_PENDING, S.CLOSED}
+    ),
     S.APPLIED: frozenset({S.VERIFIED, S.MISMATCHED}),
+    S.CLOSE_PENDING: frozenset({S.CLOSED}),
 }
 """Allowed moves; a state not listed here is final."""
 
-PENDING_STATES = frozenset({S.INTENT, S.APPLIED})
+PENDING_STATES = frozenset({S.INTENT, S.APPLIED, S.CLOSE_PENDING})
 """A change in one of these has no verified outcome: reconciliation resolves it."""
 
 EFFECTIVE_STATES = frozenset({S.VERIFIED, S.MISMATCHED, S.EXTERNAL})
 """The change is (or was) what the node showed: it can be rolled back."""
 
-WRITE_STATES = frozenset({S.INTENT, S.APPLIED, S.VERIFIED, S.MISMATCHED})
+WRITE_STATES = frozenset(
+    {S.INTENT, S.APPLIED, S.VERIFIED, S.MISMATCHED, S.CLOSE_PENDING, S.CLOSED}
+)
 """A live write was sent (or may have been): counted by the hourly and daily caps."""
 
 

@@ -33,8 +33,8 @@ class PauseRequest(TaggedMessage):
 class ResumeRequest(TaggedMessage):
     """Lift a pause set over the socket."""
 
-    reason: str = ""
-    """Why, in the operator's words (journaled with the resume)."""
+    reason: str
+    """Why, in the operator's words (may be empty; journaled with the resume)."""
 
 
 class SetModeRequest(TaggedMessage):
@@ -42,8 +42,8 @@ class SetModeRequest(TaggedMessage):
 
     mode: Mode
     """The mode to switch to."""
-    reason: str = ""
-    """Why, in the operator's words (journaled and logged with the change)."""
+    reason: str
+    """Why, in the operator's words (may be empty; journaled and logged with the change)."""
 
 
 class EvaluateNowRequest(TaggedMessage):
@@ -186,7 +186,7 @@ class CycleDone(TaggedMessage):
     """Decisions made."""
     actions: int
     """Decisions that were not NO_ACTION."""
-    actions_by_outcome: dict[str, int] = {}
+    actions_by_outcome: dict[str, int]
     """The actions counted by what became of each (verified, shadowed, not_executed, held,
     refused, failed, mismatched...): what was written and what was stopped."""
 
@@ -303,7 +303,7 @@ class RollbackReply(TaggedMessage):
     """The rollback changes journaled (applied, held or failed: see each state)."""
     refused: list[str]
     """Channels whose change could not be rolled back, one sentence each."""
-    skipped: list[str] = []
+    skipped: list[str]
     """Channels skipped because the rollback would write the policy they already have (the
     changes since the time undid themselves), one sentence each; nothing was written there."""
 

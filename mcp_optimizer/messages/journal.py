@@ -32,7 +32,8 @@ class ChangeAction(enum.Enum):
     UPDATE_POLICY = "update_policy"
     """Write a new routing policy (UpdateChannelPolicy)."""
     CLOSE_CHANNEL = "close_channel"
-    """Close the channel (refused unless the policy enables it, and not implemented)."""
+    """Close the channel cooperatively (CloseChannel, never forced); refused unless the policy
+    enables it (``close.execute``). Its states: intent, close_pending, closed (or failed)."""
 
 
 class ChangeState(enum.Enum):
@@ -58,6 +59,11 @@ class ChangeState(enum.Enum):
     """Dry-run mode: passed every gate, the node call was skipped."""
     EXTERNAL = "external"
     """Not made by this service: the node's policy differed from the journal's last state."""
+    CLOSE_PENDING = "close_pending"
+    """A close: the node accepted CloseChannel and broadcast the closing transaction (its txid
+    in the event); the channel is no longer open, the close not yet confirmed."""
+    CLOSED = "closed"
+    """A close: the channel has left the graph (the closing transaction confirmed)."""
 
 
 class Gate(enum.Enum):
@@ -78,7 +84,11 @@ class Gate(enum.Enum):
     CLOSE_DISABLED = "close_disabled"
     """Closing channels is not enabled by the policy (``close.execute``)."""
     CLOSE_UNSUPPORTED = "close_unsupported"
-    """Closing is enabled but this version cannot close channels (no CloseChannel call)."""
+    """Journals of earlier versions: closing was enabled but could not be done."""
+    CLOSE_CAP = "close_cap"
+    """The most closes a day (``close.max_per_day``) are done."""
+    PEER_OFFLINE = "peer_offline"
+    """A cooperative close needs the peer online; the channel is inactive (never forced)."""
     STALE_DECISION = "stale_decision"
     """The node's policy is no longer the one the decision was based on."""
     CHANNEL_CLOSED = "channel_closed"
@@ -302,9 +312,9 @@ class PauseState(Message):
     """Whether writes to the node are stopped."""
     sources: list[str]
     """Which sources pause: ``api``, ``env MCP_PAUSED``, ``file <data dir>/PAUSED``."""
-    reason: str = ""
-    """While the API pause holds: who set it and why (``by cli: upgrading LND``); else
-    empty."""
+    reason: str
+    """Who set the API pause and why (``by cli: upgrading LND``); may be empty (no API
+    pause)."""
 
 
 class FeeRateGapKnown(TaggedMessage):

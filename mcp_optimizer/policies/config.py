@@ -123,6 +123,10 @@ class Steps(_Section):
 
 class Close(_Section):
     execute: bool
+    max_per_day: Annotated[int, msgspec.Meta(ge=0, le=100)]
+    """Most closes the service starts in 24 h (0: none, even when execute is true)."""
+    conf_target: Annotated[int, msgspec.Meta(ge=2, le=1008)]
+    """Blocks the closing transaction should confirm within (the node's fee estimate)."""
 
 
 class Pricing(_Section):

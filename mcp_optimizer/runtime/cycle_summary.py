@@ -16,7 +16,8 @@ NOT_AN_ACTION = "no action"
 WRITE_PROBLEMS = ("failed", "mismatched")
 """Outcomes of a write that did not do what was asked: the cycle is ``partial``."""
 ORDER = (
-    "verified", "applied", "shadowed", "not_executed", "held", "refused", "mismatched", "failed"
+    "verified", "applied", "close_pending", "closed", "shadowed", "not_executed", "held",
+    "refused", "mismatched", "failed",
 )
 
 

@@ -201,9 +201,13 @@ class Service:
         try:
             match target:
                 case RollbackChange(change_id=cid):
-                    return RollbackReply(changes=[self.actuator.rollback(cid)], refused=[])
+                    return RollbackReply(
+                        changes=[self.actuator.rollback(cid)], refused=[], skipped=[]
+                    )
                 case RollbackLast():
-                    return RollbackReply(changes=[self.actuator.rollback_last()], refused=[])
+                    return RollbackReply(
+                        changes=[self.actuator.rollback_last()], refused=[], skipped=[]
+                    )
                 case RollbackSince(since_at_s=since):
                     done, refused, skipped = self.actuator.rollback_since(since)
                     return RollbackReply(changes=done, refused=refused, skipped=skipped)

@@ -49,9 +49,10 @@ from mcp_optimizer.messages.journal import (
 )
 from mcp_optimizer.policies.config import Policy
 from mcp_optimizer.policies.overrides import policy_for_channel
+from mcp_optimizer.providers.lnd.errors import LndError
 from mcp_optimizer.scid import scid_text
 
-from . import batch, gates
+from . import batch, closing, gates
 from .settings import PauseSources, limits_from_env, paused_from_env
 
 WRITER_LOCK = "writer.lock"
@@ -288,6 +289,14 @@ class Actuator:
         resolved = []
         with self._lock:
             for rec in self.journal.pending_changes():
+                if rec.action is ChangeAction.CLOSE_CHANNEL:  # a close: its own moves
+                    try:
+                        done = closing.reconcile_one(self, rec)
+                    except LndError as exc:
+                        raise NodeUnavailable(f"cannot reconcile a close: {exc}") from None
+                    if done is not None:
+                        resolved.append(done)
+                    continue
                 actual = self._read(rec.chan_id)
                 crash = (
                     CrashKind.INTERRUPTED_WRITE,
@@ -324,6 +333,8 @@ class Actuator:
         if decision.kind is DecisionKind.NO_ACTION:
             return None
         if decision.kind is DecisionKind.CLOSE_CHANNEL:
+            if self.policy.close.execute:
+                return closing.close(self, decision, channel_point, decision_id)
             return self._close(decision, channel_point, decision_id)
         change = PolicyChange(
             chan_id=decision.chan_id,

@@ -24,7 +24,7 @@ from mcp_optimizer.journal.states import as_if_states
 from mcp_optimizer.messages.decision import ChangeOrigin, Decision, DecisionKind, PolicyChange
 from mcp_optimizer.messages.journal import ChangeRecord, ChangeState, Mode, PauseState
 
-from . import gates
+from . import closing, gates
 
 if TYPE_CHECKING:
     from .actuator import Actuator, NodeUnavailable
@@ -118,6 +118,7 @@ def act_on(
         except NodeUnavailable as exc:
             unreadable = exc
         live: tuple[Decision, PolicyChange, int] | None = None
+        close_item: tuple[Decision, str, int] | None = None
         with journal.batch():
             for d in decisions:
                 decision_id = journal.record_decision(d, cycle_id)
@@ -126,6 +127,9 @@ def act_on(
                     continue
                 point = points[d.chan_id]
                 if d.kind is DecisionKind.CLOSE_CHANNEL:
+                    if actuator.policy.close.execute:  # reads (and may call) the node
+                        close_item = (d, point, decision_id)
+                        break
                     out.append((d, actuator._close(d, point, decision_id)))
                     continue
                 if unreadable is not None:
@@ -150,6 +154,13 @@ def act_on(
                     rec = actuator._write(change, shared.mode, actual, decision_id, ())
                 shared.recorded(rec)
                 out.append((d, rec))
+        if close_item is not None:
+            # journaled INTENT before CloseChannel, outside the batch (see safety/closing.py)
+            d, point, decision_id = close_item
+            try:
+                out.append((d, closing.close(actuator, d, point, decision_id)))
+            except NodeUnavailable as exc:
+                out.append((d, exc))
         if live is not None:
             # the decisions before it are committed; the write goes its one-by-one way
             d, change, decision_id = live

@@ -172,8 +172,9 @@ def check_safe_mode(reason: str) -> list[GateStop]:
     return [_hold(Gate.SAFE_MODE, f"the service is in safe mode: {reason}")]
 
 
-def check_close(policy: Policy) -> list[GateStop]:
-    """Closing: refused unless enabled; when enabled, refused as not implemented."""
+def check_close(policy: Policy, closes_last_day: int = 0, active: bool = True) -> list[GateStop]:
+    """Closing: refused unless the policy enables it; a cooperative close needs the peer
+    online (never forced); at most ``close.max_per_day`` closes a day."""
     if not policy.close.execute:
         return [
             _refuse(
@@ -181,13 +182,20 @@ def check_close(policy: Policy) -> list[GateStop]:
                 "closing channels is a recommendation only (policy close.execute is false)",
             )
         ]
-    return [
-        _refuse(
-            Gate.CLOSE_UNSUPPORTED,
-            "close.execute is true, but this version cannot close channels (LND's "
-            "CloseChannel is not among the calls it makes); close it by hand",
-        )
-    ]
+    stops = []
+    if not active:
+        stops.append(_refuse(
+            Gate.PEER_OFFLINE,
+            "the peer is offline: a cooperative close needs it, and this service never "
+            "force-closes",
+        ))
+    if closes_last_day >= policy.close.max_per_day:
+        stops.append(_hold(
+            Gate.CLOSE_CAP,
+            f"{closes_last_day} close(s) in the last 24 h; the cap is "
+            f"{policy.close.max_per_day} (close.max_per_day)",
+        ))
+    return stops
 
 
 def check_service_change(

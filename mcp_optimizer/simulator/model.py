@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, overload
 
 import numpy as np
 
+from . import closes as _closes
 from .errors import ScenarioError
 
 if TYPE_CHECKING:
@@ -300,13 +301,37 @@ class SimulatedNode:
     # -- our channels -----------------------------------------------------------------------
 
     def channels(self) -> list[SimChannel]:
+        """Our open channels (a channel being closed is no longer listed, as in LND)."""
         with self._lock:
-            return self._core.channels()
+            closing = _closes.closing_ids(self._core)
+            return [c for c in self._core.channels() if c.chan_id not in closing]
 
     def channel(self, channel_point: str) -> SimChannel:
-        """One of our channels by channel point; KeyError if unknown."""
+        """One of our open channels by channel point; KeyError if unknown or closing."""
         with self._lock:
-            return self._core.channel(self._core.index_of(channel_point))
+            c = self._core.channel(self._core.index_of(channel_point))
+            if c.chan_id in _closes.closing_ids(self._core):
+                raise KeyError(channel_point)
+            return c
+
+    def close_channel(self, channel_point: str, sat_per_vbyte: int) -> str:
+        """Start a cooperative close (see :mod:`.closes`); the closing txid. KeyError if the
+        channel is not one of our open channels."""
+        c = self.channel(channel_point)
+        with self._lock:
+            events = self._core.set_channel_status(self._core.index_of(channel_point), "disable")
+            txid = _closes.closing_txid(channel_point)
+            _closes.closes_of(self._core)[c.chan_id] = _closes.Close(
+                chan_id=c.chan_id, channel_point=channel_point, txid=txid,
+                started_height=self._core.block_height_at(self._core.now_s),
+                sat_per_vbyte=sat_per_vbyte,
+            )
+        self._emit(events)
+        return txid
+
+    def close_settled(self, chan_id: int) -> bool:
+        with self._lock:
+            return chan_id in _closes.settled_ids(self._core)
 
     def set_local_policy(self, channel_point: str, policy: SimPolicy) -> None:
         """Apply our side's policy as given (LND's rules are the gRPC layer's job).
@@ -330,7 +355,9 @@ class SimulatedNode:
     def graph(self) -> tuple[list[SimGraphNode], list[SimGraphEdge]]:
         """The whole public graph, our node and channels included (DescribeGraph)."""
         with self._lock:
-            return self._core.graph()
+            nodes, edges = self._core.graph()
+            gone = _closes.settled_ids(self._core)
+            return nodes, [e for e in edges if e.chan_id not in gone] if gone else edges
 
     def graph_node(self, pubkey: str) -> SimGraphNode | None:
         with self._lock:
@@ -343,6 +370,8 @@ class SimulatedNode:
 
     def edge(self, chan_id: int) -> SimGraphEdge | None:
         with self._lock:
+            if chan_id in _closes.settled_ids(self._core):
+                return None
             return self._core.edge(chan_id)
 
     # -- history ------------------------------------------------------------------------------
@@ -390,6 +419,9 @@ class SimulatedNode:
             raise ValueError(f"cannot advance the clock by a negative duration ({seconds} s)")
         with self._lock:
             events = self._core.advance(int(seconds), bool(self._listeners))
+            height = self._core.block_height_at(self._core.now_s)
+            for done in _closes.settle_due(self._core, height):
+                events.append(SimChannelEvent("closed", done.chan_id, done.channel_point))
         self._emit(events)
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:

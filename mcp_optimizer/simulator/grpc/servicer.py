@@ -40,7 +40,7 @@ from . import chain, rules
 from .credentials import ADMIN
 
 NETWORK = "simnet"
-WRITE_METHODS = frozenset({"UpdateChannelPolicy", "UpdateChanStatus"})
+WRITE_METHODS = frozenset({"UpdateChannelPolicy", "UpdateChanStatus", "CloseChannel"})
 """Methods that need LND's offchain:write permission (the admin macaroon)."""
 
 
@@ -501,6 +501,29 @@ class LightningServicer(ln_grpc.LightningServicer):
         resp.last_offset_index = last
         return resp
 
+
+    def CloseChannel(self, request, context) -> Iterator[ln.CloseStatusUpdate]:
+        """A cooperative close: ``close_pending`` at once, ``chan_close`` once it confirmed
+        (after a few simulated blocks; the stream waits for them, as LND's does)."""
+        self.auth.check(context, "CloseChannel")
+        point = channel_point_text(request.channel_point)
+        if request.force:
+            context.abort(grpc.StatusCode.UNIMPLEMENTED,
+                          "the simulated node closes cooperatively only")
+        try:
+            chan_id = self.node.channel(point).chan_id
+        except KeyError:
+            context.abort(grpc.StatusCode.NOT_FOUND, f"unable to find channel {point}")
+        rate = request.sat_per_vbyte or 1
+        txid = self.node.close_channel(point, rate)
+        raw = bytes.fromhex(txid)[::-1]
+        yield ln.CloseStatusUpdate(close_pending=ln.PendingUpdate(txid=raw, output_index=0))
+        while context.is_active() and not self.node.close_settled(chan_id):
+            threading.Event().wait(0.2)
+        if context.is_active():
+            yield ln.CloseStatusUpdate(
+                chan_close=ln.ChannelCloseUpdate(closing_txid=raw, success=True)
+            )
 
     def GetTransactions(self, request, context):
         self.auth.check(context, "GetTransactions")
