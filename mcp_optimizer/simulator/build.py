@@ -742,7 +742,7 @@ class _Core:
             peer_elasticity=m.peer_elasticity.copy(),
             noise_ppm=m.sigma_ppm.copy(),
             pool_per_day=m.demand_per_s * DAY,
-            demand_level=np.exp(m.out_level - 0.5 * m.params.regime_sigma**2),
+            demand_level=np.exp(m.out_level),
             avoided_share=m.avoid.copy(),
             remember_us_share=m.mem_us.copy(),
         )

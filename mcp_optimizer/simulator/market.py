@@ -343,7 +343,8 @@ def revenue_curve(
     limit (every attempt settles). Pure: ``st`` is not changed.
 
     Returns ``{"fee_ppm", "attempts_per_day", "revenue_msat_per_day"}``. A yardstick for
-    reports, not the truth of a run: liquidity, failures and the memory's lag are not in it.
+    reports, not the truth of a run: liquidity, failures, the peer's downtime, avoidance and the
+    memory's lag are not in it.
     """
     fees = np.asarray(fees_ppm, dtype=np.float64)
     base = float(st.base_fee_msat[chan]) if base_fee_msat is None else float(base_fee_msat)
@@ -351,8 +352,7 @@ def revenue_curve(
     ch = choice_at(st, idx, fees, np.full(fees.size, base))
     h, g = steady_memory(st, ch)
     share = mix(ch, h, g)  # (F, J)
-    p = st.params
-    level = math.exp(float(st.out_level[chan]) - 0.5 * p.regime_sigma**2)
+    level = math.exp(float(st.out_level[chan]))
     rate = float(st.demand_per_s[chan]) * DAY * level
     a = class_amounts_msat(st.params)
     attempts = rate * share.mean(axis=1)
@@ -402,6 +402,8 @@ def init_market(
     st.prev_base_fee_msat = st.base_fee_msat.copy()
     st.fee_change_s = np.full(n, -1e18)
     st.avoid = np.zeros(n)
+    # log multipliers of the demand regime: the history starts at the normal level (1); later
+    # regimes are log-normal with mean 1 (see _regimes)
     st.out_level = np.zeros(n)
     st.in_level = np.zeros(n)
     st.next_regime_s = _next_times(exo, np.full(n, float(start_s)), params.regime_days * DAY)
@@ -560,7 +562,7 @@ def _run_block(
         + p.seasonality_daily * np.cos(2 * np.pi * (t_mid[:, None] / DAY - st.phase_day[None, :]))
     )
     season = np.maximum(season, 0.0)
-    level = st.demand_per_s * np.exp(st.out_level - 0.5 * p.regime_sigma**2) * (1.0 - st.avoid)
+    level = st.demand_per_s * np.exp(st.out_level) * (1.0 - st.avoid)
     carry = ~((~auto) & st.disabled)
     open_ = up & carry[None, :]
     # each amount class holds 1/CLASSES of the pool's attempts
@@ -587,7 +589,7 @@ def _run_block(
         is_old = np.zeros(flat.size, dtype=bool)
     total = int(flat.size)
 
-    in_w = st.in_weight * np.exp(st.in_level - 0.5 * p.regime_sigma**2) * inbound_share(st)
+    in_w = st.in_weight * np.exp(st.in_level) * inbound_share(st)
     cdf = np.cumsum(in_w, dtype=np.float64)
     failures = np.zeros(n, dtype=np.int64)
     if total and cdf[-1] > 0:
@@ -660,8 +662,9 @@ def _regimes(st: MarketState, exo: np.random.Generator, t_end: float) -> None:
     if not due.any():
         return
     idx = np.flatnonzero(due)
-    st.out_level[idx] = p.regime_sigma * exo.standard_normal(idx.size)
-    st.in_level[idx] = p.regime_sigma * exo.standard_normal(idx.size)
+    shift = 0.5 * p.regime_sigma**2  # log-normal levels of mean 1
+    st.out_level[idx] = p.regime_sigma * exo.standard_normal(idx.size) - shift
+    st.in_level[idx] = p.regime_sigma * exo.standard_normal(idx.size) - shift
     st.next_regime_s[idx] = _next_times(exo, st.next_regime_s[idx], p.regime_days * DAY)
 
 
