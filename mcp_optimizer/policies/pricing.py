@@ -189,10 +189,15 @@ def _z(a: Estimate, b: Estimate) -> float:
     return math.log(a.rate_msat_day / b.rate_msat_day) / math.hypot(a.log_se, b.log_se)
 
 
+def _earned(e: Estimate) -> float:
+    return e.level.fees_msat * DAY_S / max(e.level.duration_s, 1)
+
+
 def _ratio(a: Estimate, b: Estimate) -> str:
-    if b.rate_msat_day <= 0:
-        return "more than"
-    return f"{a.rate_msat_day / b.rate_msat_day:.2f}x"
+    """How many times ``b``'s earnings per day ``a`` earned (the figures the reason quotes)."""
+    if _earned(b) <= 0:
+        return "more than" if _earned(a) > 0 else "as much as"
+    return f"{_earned(a) / _earned(b):.2f}x"
 
 
 @dataclass(frozen=True)
@@ -247,7 +252,10 @@ def price_move(s: ChannelSnapshot, policy: Policy, liquidity: Liquidity) -> Pric
     # 3. exploit: the level that earned most. A fresh level (just tried: its first epoch)
     # that earns less than the best goes back to it; a level measured again is displaced
     # only by a level that earned clearly more (``significance`` standard errors).
-    fresh = sum(1 for e in epochs if e.fee_rate_ppm == cur and e.end_s > now - pr.memory_s) == 1
+    # fresh: a level tried for the first time (no earlier epoch at it), not yet established
+    fresh = (
+        sum(1 for e in epochs if e.fee_rate_ppm == cur) == 1 and held_s <= 2 * pr.max_epoch_s
+    )
     best = max(est.values(), key=lambda e: (e.rate_msat_day, e.level.rate_ppm == cur))
     lo_band, hi_band = policy.bounds.min_fee_rate_ppm, policy.bounds.max_fee_rate_ppm
     if market is not None:
@@ -262,8 +270,18 @@ def price_move(s: ChannelSnapshot, policy: Policy, liquidity: Liquidity) -> Pric
         z = _z(best, here)
         # a few forwards' noise does not take the fee back out of the market's band
         trusted = in_band(best.level.rate_ppm) or not in_band(cur)
+        # a try toward the market from a level far from it is given the benefit of the doubt
+        # (the competitors anchor the price): it goes back only when clearly worse
+        anchor = 0.0
+        if market is not None and market.median_fee_rate_ppm > 0:
+            m = market.median_fee_rate_ppm
+            far_best = not m / 2 <= best.level.rate_ppm <= 2 * m
+            closer = abs(math.log(max(cur, 1) / m)) < abs(
+                math.log(max(best.level.rate_ppm, 1) / m)
+            )
+            anchor = 0.75 if far_best and closer else 0.0
         if z > pr.significance or (
-            fresh and trusted and best.rate_msat_day > here.rate_msat_day
+            fresh and trusted and best.rate_msat_day > here.rate_msat_day and z > anchor
         ):
             gain = best.rate_msat_day - here.rate_msat_day
             return PriceMove(
@@ -343,7 +361,9 @@ def price_move(s: ChannelSnapshot, policy: Policy, liquidity: Liquidity) -> Pric
             target = cur + d * step
             if far and d == direction and market is not None:
                 # far from the market: half the way there (geometrically) in one move
-                target = round(math.sqrt(max(cur, 1) * market.median_fee_rate_ppm))
+                jump = round(math.sqrt(max(cur, 1) * market.median_fee_rate_ppm))
+                if (jump - cur) * d > step:
+                    target = jump
             reason = f"{summary}; " if tried else f"{summary}; "
             why = f" ({why_dir})" if why_dir and d == direction else ""
             return PriceMove(
