@@ -9,21 +9,19 @@ named. Rules, in order (each decision says which one fired and why):
 3. mature, scoring below ``close_below_score`` and routing nothing over the history window
    -> CLOSE_CHANNEL (executable only when ``close.execute`` is true; a recommendation otherwise);
 4. within the cooldown after the last change -> NO_ACTION;
-5. under-performance: outbound below ``low_outbound_ratio`` while forwards keep leaving or
-   failing over the under-performance window -> raise the fee rate by ``raise_pct``;
-6. strong: score above ``increase_above_score`` with at least ``min_forwards_for_increase``
-   forwards out -> raise by ``increase_pct``;
-7. idle: outbound above ``high_outbound_ratio`` and nothing left in the recent window -> lower
-   by ``lower_pct``;
-8. weak: score below ``lower_below_score`` with outbound to spare -> lower by ``lower_pct``;
-9. otherwise NO_ACTION.
+5. the price learner (``pricing.enabled``, :mod:`.pricing`): a bounded hill-climb on the
+   revenue each fee level earned (the snapshot's fee epochs), anchored on the competitors'
+   fees, with a drained channel only raised and an idle one lowered first; or, with the
+   learner off, the score rules of earlier versions (under-performance raise, strong raise,
+   idle lower, weak lower).
 
-When no factor could be scored (every enabled factor's input unknown) the score is unknown,
-not 0: rules 3, 6 and 8 do not fire; the liquidity rules (5, 7) still do.
+When no factor of weight above 0 could be scored the score is unknown, not 0: no close
+recommendation and no score rule fires from it.
 
-Every proposal then respects the bounds, the largest step and the minimum change; when it
-cannot (the current fee lies outside the bounds by more than one step), nothing is proposed
-and the reason says so.
+Every proposal is shaped by :mod:`.changes`, the rules the write path's gates apply (bounds,
+largest step, minimum change): a proposal the engine makes is never refused by those gates;
+when none may be made (the current fee lies outside the bounds by more than one step, the move
+is below the minimum change) nothing is proposed and the reason says so.
 """
 
 from __future__ import annotations
