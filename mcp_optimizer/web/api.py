@@ -23,15 +23,23 @@ from .history import DAY_S, WINDOWS, BalanceLog, ForwardSummary
 WRITTEN = (ChangeState.VERIFIED, ChangeState.MISMATCHED, ChangeState.APPLIED)
 SORTS = ("scid", "alias", "capacity", "outbound", "fee", "forwards", "fees", "decision")
 MAX_PAGE = 500
+MAX_CHANNELS = 10_000
+"""A node has a few thousand channels at most: the channel list shows them all."""
+
+
+def updates_per_day(journal: Journal) -> dict[int, int]:
+    """The service's changes written to the node per day, over the last 30 days."""
+    return journal.service_changes_by_day(journal.now_s() - 30 * DAY_S, WRITTEN)
 
 
 def overview(
-    journal: Journal, status: StatusReply, summary: ForwardSummary, channels: int
+    journal: Journal, status: StatusReply, summary: ForwardSummary, channels: int,
+    per_day: dict[int, int] | None = None,
 ) -> m.Overview:
     now = journal.now_s()
     changes = journal.mode_changes()
     since = changes[-1].at_s if changes else 0
-    per_day = journal.service_changes_by_day(now - 30 * DAY_S, WRITTEN)
+    per_day = updates_per_day(journal) if per_day is None else per_day
     first = now - now % DAY_S - 29 * DAY_S
     days = [m.DayCount(day_s=d, count=per_day.get(d, 0)) for d in range(first, now + 1, DAY_S)]
     revenue = [
@@ -86,7 +94,7 @@ def _sort_key(name: str) -> Callable[[m.ChannelRow], Any]:
 def channels(
     snapshots: Sequence[ChannelSnapshot], decisions: dict[int, Decision], overrides: dict,
     *, q: str = "", kind: str = "", sort: str = "scid", desc: bool = False,
-    limit: int = MAX_PAGE, offset: int = 0,
+    limit: int = MAX_CHANNELS, offset: int = 0,
 ) -> m.ChannelList:
     rows = []
     needle = q.strip().lower()

@@ -35,7 +35,7 @@ def _fmt(v: float) -> str:
         return f"{v / 1e9:.3g}G"
     if a >= 1e6:
         return f"{v / 1e6:.3g}M"
-    if a >= 1e4:
+    if a >= 1e3:
         return f"{v / 1e3:.3g}k"
     if a == int(a):
         return str(int(v))

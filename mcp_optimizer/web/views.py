@@ -339,7 +339,7 @@ def channel(d: m.ChannelDetail, now_s: int) -> str:
 <button type="submit">Save override</button><span class="err" data-for="channels.{r.scid}"></span>
 </form></div>
 </section>
-<h2>Over time</h2><div class="plots">{"".join(plots)}</div>
+<h2>Over time</h2><div class="plots stack">{"".join(plots)}</div>
 <h2>Latest decision: {_kind(latest)}</h2>
 {'<p class="why">' + "<br>".join(e(s) for s in latest.reasons) + "</p>" if latest else ""}
 {_factors(latest) if latest else ""}
