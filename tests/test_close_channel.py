@@ -6,6 +6,7 @@ over LND's gRPC wire."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 
 import msgspec
@@ -132,3 +133,43 @@ def test_the_simulator_never_force_closes(live):
     with pytest.raises(Exception, match="cooperatively only"):
         next(iter(raw.call("CloseChannel", req)))
     raw.close()
+
+
+def test_the_operator_closes_through_the_cli_after_confirming(tmp_path):
+    import subprocess
+    import sys
+
+    from service_support import cli, running_service
+
+    with running_service(tmp_path, sim_speed="0") as (env, _proc):
+        assert cli(env, "mode", "live", "--reason", "test").returncode == 0
+        # any open channel will do; wait for the first cycle's decisions to name them
+        deadline = time.monotonic() + 120
+        while True:
+            got = cli(env, "decisions", "--json", "--limit", "50")
+            hist = json.loads(got.stdout) if got.returncode == 0 else {"decisions": []}
+            if hist["decisions"]:
+                break
+            assert time.monotonic() < deadline, got.stderr
+            time.sleep(0.5)
+        ids = sorted({e["decision"]["chan_id"] for e in hist["decisions"]})
+        from mcp_optimizer.scid import scid_text
+
+        wrong = subprocess.run([sys.executable, "-m", "mcp_optimizer", "close", str(ids[0])],
+                               env=env, input="no\n", capture_output=True, text=True,
+                               timeout=120)
+        assert wrong.returncode == 1 and "not confirmed" in wrong.stderr
+        for chan_id in ids:  # the first channel whose peer is online
+            done = subprocess.run(
+                [sys.executable, "-m", "mcp_optimizer", "close", scid_text(chan_id),
+                 "--reason", "peer asked"], env=env, input=scid_text(chan_id) + "\n",
+                capture_output=True, text=True, timeout=120)
+            if "peer_offline" not in done.stdout:
+                break
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "close_pending" in done.stdout and "closing transaction" in done.stdout
+        history = cli(env, "history", "--json")
+    recs = [r for r in json.loads(history.stdout)
+            if r["action"] == "close_channel" and r["origin"] == "operator"]
+    assert [r["state"] for r in recs if r["state"] != "refused"] == ["close_pending"]
+    assert all("peer asked" in r["reasons"][0] for r in recs)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 
 import msgspec
 
@@ -188,6 +189,30 @@ def cmd_decisions(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_close(args: argparse.Namespace) -> int:
+    """Close a channel cooperatively through the running service, after a confirmation."""
+    from mcp_optimizer.messages.control import CloseChannelRequest, CloseReply
+
+    chan = fmt.chan(args.channel)
+    if not args.yes:
+        print(f"Close channel {chan} cooperatively (never forced) at the node's fee estimate? "
+              "A close cannot be undone; its funds return on-chain after it confirms.")
+        print(f"Type the channel id ({chan}) to confirm: ", end="", flush=True)
+        typed = sys.stdin.readline().strip()
+        if typed not in (chan, str(args.channel)):
+            raise CliError(f"not confirmed ({typed!r} is not {chan}); nothing was done", 1)
+    reply = send(args, CloseChannelRequest(chan_id=args.channel, reason=args.reason),
+                 timeout_s=120.0)
+    if args.json:
+        _print_json(reply)
+    assert isinstance(reply, CloseReply)
+    rec = reply.change
+    if not args.json:
+        print(f"change {rec.change_id}: close of {chan} {rec.state.value}: "
+              f"{rec.events[-1].detail if rec.events else ''}")
+    return 0 if rec.state.value in ("close_pending", "closed", "shadowed", "not_executed") else 1
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from mcp_optimizer.runtime.run import run_service
     from mcp_optimizer.runtime.settings import ServiceSettings
@@ -248,6 +273,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--reason", default="", help="why (journaled and logged; see history --modes)")
     _common(p)
     p.set_defaults(func=cmd_mode)
+
+    p = sub.add_parser("close", help="close a channel cooperatively (asks for a confirmation)")
+    p.add_argument("channel", type=fmt.parse_channel, help="BLOCKxTXxOUTPUT or LND's chan_id")
+    p.add_argument("--reason", default="", help="why (journaled)")
+    p.add_argument("--yes", action="store_true", help="do not ask for the confirmation")
+    _common(p)
+    p.set_defaults(func=cmd_close)
 
     p = sub.add_parser("evaluate-now", help="run a full cycle now")
     p.add_argument("--wait", action="store_true", help="wait for the cycle and print its outcome")

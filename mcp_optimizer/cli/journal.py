@@ -105,9 +105,7 @@ def _fee(p: ChannelPolicy) -> str:
 
 def change_lines(rec: ChangeRecord) -> list[str]:
     """One line per change, then its reasons, gates and last event, indented."""
-    who = {"service": "service", "rollback": "rollback", "external": "external"}[
-        rec.origin.value
-    ]
+    who = rec.origin.value
     if rec.action.value != "update_policy":
         fees = f"{_fee(rec.old_policy)} CLOSE"  # the policy does not change; the channel would go
     else:

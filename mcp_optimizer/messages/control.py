@@ -108,6 +108,18 @@ class ShadowReportRequest(TaggedMessage):
     """Length of the period, ending at the service's now; positive."""
 
 
+class CloseChannelRequest(TaggedMessage):
+    """The operator closes a channel (cooperatively; after a confirmation in the CLI or the
+    page). Journaled like the service's closes and stopped by the same kill switch, circuit
+    breaker and mode; allowed whatever ``close.execute`` says (that switch is for the
+    service's own close decisions)."""
+
+    chan_id: int
+    """The channel to close."""
+    reason: str
+    """Why, in the operator's words (may be empty)."""
+
+
 ControlRequest = (
     StatusRequest
     | PauseRequest
@@ -118,6 +130,7 @@ ControlRequest = (
     | RollbackRequest
     | AckCrashRequest
     | ShadowReportRequest
+    | CloseChannelRequest
 )
 
 
@@ -335,6 +348,14 @@ class ControlError(TaggedMessage):
     """One sentence for the operator."""
 
 
+class CloseReply(TaggedMessage):
+    """What became of an operator's close."""
+
+    change: ChangeRecord
+    """The close journaled: close_pending (the closing transaction broadcast), or held,
+    refused, shadowed, not_executed or failed with the reason."""
+
+
 ControlReply = (
     StatusReply
     | Done
@@ -344,6 +365,7 @@ ControlReply = (
     | RollbackReply
     | AckCrashReply
     | ShadowReportReply
+    | CloseReply
     | ControlError
 )
 

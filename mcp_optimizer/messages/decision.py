@@ -98,6 +98,8 @@ class ChangeOrigin(enum.Enum):
     """A rollback asked for by the operator."""
     EXTERNAL = "external"
     """Someone else (the operator by hand, another tool), detected on the node."""
+    OPERATOR = "operator"
+    """The operator through this service (a close asked for with `mcp-optimizer close`)."""
 
 
 class PolicyChange(Message):

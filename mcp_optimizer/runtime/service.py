@@ -23,6 +23,8 @@ from mcp_optimizer.messages.control import (
     AckCrashReply,
     AckCrashRequest,
     ActorHealth,
+    CloseChannelRequest,
+    CloseReply,
     ControlError,
     ControlReply,
     ControlRequest,
@@ -195,7 +197,19 @@ class Service:
                 if period_s < 1:
                     return ControlError(code="refused", message="period_s must be 1 or more")
                 return await trio.to_thread.run_sync(self._shadow_report, period_s)
+            case CloseChannelRequest(chan_id=chan_id, reason=reason):
+                return await trio.to_thread.run_sync(self._close, chan_id, reason, by)
         return ControlError(code="refused", message=f"unknown request {type(request).__name__}")
+
+    def _close(self, chan_id: int, reason: str, by: str) -> ControlReply:
+        from mcp_optimizer.safety import closing
+
+        try:
+            return CloseReply(
+                change=closing.close_by_operator(self.actuator, chan_id, reason, by)
+            )
+        except (ValueError, closing.NodeUnavailableError) as exc:
+            return ControlError(code="refused", message=str(exc))
 
     def _rollback(self, target: Any) -> ControlReply:
         try:

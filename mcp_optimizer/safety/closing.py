@@ -30,43 +30,69 @@ DAY_S = 86400
 
 
 def close(act: Actuator, decision: Decision, point: str, decision_id: int) -> ChangeRecord:
-    """Carry out a CLOSE_CHANNEL decision through the gates and the mode (see the module)."""
+    """Carry out the service's CLOSE_CHANNEL decision through the gates and the mode."""
+    return _close(act, decision.chan_id, point, decision.current_policy,
+                  list(decision.reasons), decision_id, ChangeOrigin.SERVICE)
+
+
+def close_by_operator(act: Actuator, chan_id: int, reason: str, by: str) -> ChangeRecord:
+    """The operator's close (confirmed in the CLI or the page): the same path, but neither
+    ``close.execute`` nor ``close.max_per_day`` applies (they govern the service's own
+    closes); the kill switch, the circuit breaker and the mode still do."""
+    try:
+        chan = {c.chan_id: c for c in act.node.list_channels()}.get(chan_id)
+    except LndError as exc:
+        raise NodeUnavailableError(f"the node could not be read: {exc}") from None
+    if chan is None:
+        raise ValueError(f"channel {scid_text(chan_id)} is not an open channel of this node")
+    why = f"close asked for by the operator ({by})" + (f": {reason}" if reason else "")
+    return _close(act, chan_id, chan.channel_point, chan.our_policy, [why], 0,
+                  ChangeOrigin.OPERATOR)
+
+
+class NodeUnavailableError(Exception):
+    """The node could not be read to find the channel; nothing was journaled."""
+
+
+def _close(act, chan_id, point, current, reasons, decision_id, origin) -> ChangeRecord:
     journal = act.journal
+    rec = _Recorder(act, chan_id, point, current, reasons, decision_id, origin)
     with act._lock:
         act.reconcile()
         mode = journal.mode()
         try:
             open_now = {c.chan_id: c for c in act.node.list_channels()}
         except LndError as exc:
-            return _record(act, decision, point, decision_id, ChangeState.FAILED, [],
-                           f"the node could not be read: {exc}")
-        chan = open_now.get(decision.chan_id)
+            return rec(ChangeState.FAILED, [], f"the node could not be read: {exc}")
+        chan = open_now.get(chan_id)
         if chan is None:
-            stops = gates.check_channel_open(decision.chan_id, False)
-            return _stopped(act, decision, point, decision_id, stops)
-        stops = gates.check_close(
-            act.policy, journal.count_closes(journal.now_s() - DAY_S), chan.active
-        )
+            return rec.stopped(gates.check_channel_open(chan_id, False))
+        if origin is ChangeOrigin.OPERATOR:
+            stops = gates.check_peer_online(chan.active)
+        else:
+            stops = gates.check_close(
+                act.policy, journal.count_closes(journal.now_s() - DAY_S), chan.active
+            )
         stops += gates.check_switches(mode, act.pause_state(), len(act.open_crashes()))
         if stops:
-            return _stopped(act, decision, point, decision_id, stops)
+            return rec.stopped(stops)
         if mode is Mode.SHADOW:
-            return _record(act, decision, point, decision_id, ChangeState.SHADOWED, [],
-                           "shadow mode: the channel would be closed cooperatively")
+            return rec(ChangeState.SHADOWED, [],
+                       "shadow mode: the channel would be closed cooperatively")
         if mode is Mode.DRY_RUN:
-            return _record(act, decision, point, decision_id, ChangeState.NOT_EXECUTED, [],
-                           "dry-run: the close passed every gate; CloseChannel not sent")
+            return rec(ChangeState.NOT_EXECUTED, [],
+                       "dry-run: the close passed every gate; CloseChannel not sent")
+        conf = act.policy.close.conf_target
         try:
-            rate = lnd_closing.fee_rate_sat_per_vbyte(act.node, act.policy.close.conf_target)
+            rate = lnd_closing.fee_rate_sat_per_vbyte(act.node, conf)
         except LndError as exc:
-            return _record(act, decision, point, decision_id, ChangeState.FAILED, [],
-                           f"no fee estimate from the node, nothing sent: {exc}")
+            return rec(ChangeState.FAILED, [],
+                       f"no fee estimate from the node, nothing sent: {exc}")
         change_id = journal.record_change(
-            chan_id=decision.chan_id, channel_point=point, origin=ChangeOrigin.SERVICE,
-            mode=mode, state=ChangeState.INTENT, old_policy=decision.current_policy,
-            new_policy=decision.current_policy, reasons=list(decision.reasons),
+            chan_id=chan_id, channel_point=point, origin=origin, mode=mode,
+            state=ChangeState.INTENT, old_policy=current, new_policy=current, reasons=reasons,
             detail=f"about to close cooperatively at {rate} sat/vB (the node's estimate for "
-            f"{act.policy.close.conf_target} blocks)",
+            f"{conf} blocks)",
             action=ChangeAction.CLOSE_CHANNEL, decision_id=decision_id,
         )
         try:
@@ -78,7 +104,7 @@ def close(act: Actuator, decision: Decision, point: str, decision_id: int) -> Ch
             change_id, ChangeState.CLOSE_PENDING,
             f"closing transaction {txid} broadcast at {rate} sat/vB; the channel is closing",
         )
-        journal.set_open(decision.chan_id, False)
+        journal.set_open(chan_id, False)
         return journal.change(change_id)
 
 
@@ -107,17 +133,23 @@ def reconcile_one(act: Actuator, rec: ChangeRecord) -> ChangeRecord | None:
     return None
 
 
-def _stopped(act, decision, point, decision_id, stops) -> ChangeRecord:
-    state = ChangeState.REFUSED if gates.outcome_is_refusal(stops) else ChangeState.HELD
-    return _record(act, decision, point, decision_id, state, stops,
-                   "; ".join(f"{s.gate.value}: {s.reason}" for s in stops))
+class _Recorder:
+    """Journals a close that did not reach the node (stopped, shadowed, failed)."""
 
+    def __init__(self, act, chan_id, point, current, reasons, decision_id, origin) -> None:
+        self.act, self.chan_id, self.point, self.current = act, chan_id, point, current
+        self.reasons, self.decision_id, self.origin = reasons, decision_id, origin
 
-def _record(act, decision, point, decision_id, state, stops, detail) -> ChangeRecord:
-    change_id = act.journal.record_change(
-        chan_id=decision.chan_id, channel_point=point, origin=ChangeOrigin.SERVICE,
-        mode=act.journal.mode(), state=state, old_policy=decision.current_policy,
-        new_policy=decision.current_policy, reasons=list(decision.reasons), detail=detail,
-        action=ChangeAction.CLOSE_CHANNEL, decision_id=decision_id, stopped_by=stops,
-    )
-    return act.journal.change(change_id)
+    def stopped(self, stops) -> ChangeRecord:
+        state = ChangeState.REFUSED if gates.outcome_is_refusal(stops) else ChangeState.HELD
+        return self(state, stops, "; ".join(f"{s.gate.value}: {s.reason}" for s in stops))
+
+    def __call__(self, state, stops, detail) -> ChangeRecord:
+        journal = self.act.journal
+        change_id = journal.record_change(
+            chan_id=self.chan_id, channel_point=self.point, origin=self.origin,
+            mode=journal.mode(), state=state, old_policy=self.current, new_policy=self.current,
+            reasons=self.reasons, detail=detail, action=ChangeAction.CLOSE_CHANNEL,
+            decision_id=self.decision_id, stopped_by=stops,
+        )
+        return journal.change(change_id)

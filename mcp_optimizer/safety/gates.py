@@ -172,6 +172,16 @@ def check_safe_mode(reason: str) -> list[GateStop]:
     return [_hold(Gate.SAFE_MODE, f"the service is in safe mode: {reason}")]
 
 
+def check_peer_online(active: bool) -> list[GateStop]:
+    """A cooperative close needs the peer online; this service never force-closes."""
+    if active:
+        return []
+    return [_refuse(
+        Gate.PEER_OFFLINE,
+        "the peer is offline: a cooperative close needs it, and this service never force-closes",
+    )]
+
+
 def check_close(policy: Policy, closes_last_day: int = 0, active: bool = True) -> list[GateStop]:
     """Closing: refused unless the policy enables it; a cooperative close needs the peer
     online (never forced); at most ``close.max_per_day`` closes a day."""
@@ -182,13 +192,7 @@ def check_close(policy: Policy, closes_last_day: int = 0, active: bool = True) -
                 "closing channels is a recommendation only (policy close.execute is false)",
             )
         ]
-    stops = []
-    if not active:
-        stops.append(_refuse(
-            Gate.PEER_OFFLINE,
-            "the peer is offline: a cooperative close needs it, and this service never "
-            "force-closes",
-        ))
+    stops = check_peer_online(active)
     if closes_last_day >= policy.close.max_per_day:
         stops.append(_hold(
             Gate.CLOSE_CAP,
