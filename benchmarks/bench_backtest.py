@@ -67,13 +67,27 @@ def main() -> int:
             competitor_grid=tuple(float(x) for x in args.competitor_grid.split(",")),
         )
         t0 = time.monotonic()
+        runs_log = None
+        if args.json_dir:
+            Path(args.json_dir).mkdir(parents=True, exist_ok=True)
+            runs_log = (Path(args.json_dir) / f"{scenario}.runs.jsonl").open("a")
+
+        def keep(r, runs_log=runs_log) -> None:  # each run as it ends (a run cut short keeps)
+            if runs_log is not None:
+                runs_log.write(json.dumps({
+                    "run": r.label, "seed": r.seed, "revenue_msat": r.revenue_msat,
+                    "forwards": r.forwards, "updates": r.updates, "checks": r.checks,
+                    "failed_by_cause": r.failed_by_cause, "wall_s": round(r.wall_s, 1),
+                }) + "\n")
+                runs_log.flush()
+
         outcome = execute(plan, workers=args.workers or min(os.cpu_count() or 1,
-                                                            plan.total_runs))
+                                                            plan.total_runs), on_result=keep)
         print()
         print(table(outcome))
         print(f"({time.monotonic() - t0:,.0f} s; machine after: {machine()})", flush=True)
-        if args.json_dir:
-            Path(args.json_dir).mkdir(parents=True, exist_ok=True)
+        if runs_log is not None:
+            runs_log.close()
             (Path(args.json_dir) / f"{scenario}.json").write_text(
                 json.dumps(summary(outcome), indent=1)
             )

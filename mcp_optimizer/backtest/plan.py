@@ -174,8 +174,10 @@ class Progress:
 
 
 def execute(plan: Plan, workers: int | None = None, progress: bool = True,
-            run: Callable[[RunSpec], RunResult] | None = None) -> Outcome:
-    """Every run of ``plan`` on ``workers`` processes (1: in this process)."""
+            run: Callable[[RunSpec], RunResult] | None = None,
+            on_result: Callable[[RunResult], None] = lambda r: None) -> Outcome:
+    """Every run of ``plan`` on ``workers`` processes (1: in this process); ``on_result`` is
+    told each run as it finishes (a long benchmark keeps what it measured)."""
     workers = workers or os.cpu_count() or 1
     specs = [
         RunSpec(plan.scenario, seed, plan.days, name, label=name)
@@ -199,11 +201,13 @@ def execute(plan: Plan, workers: int | None = None, progress: bool = True,
     if workers <= 1:
         for spec in specs:
             results.append(_run_here(spec, bar, run))
+            on_result(results[-1])
             extra = oracle_spec(spec.seed)
             if extra is not None and not any(
                 r.label == "oracle" and r.seed == spec.seed for r in results
             ):
                 results.append(_run_here(extra, bar, run))
+                on_result(results[-1])
     else:
         ctx = mp.get_context("spawn")  # no fork of a process holding threads
         with ctx.Manager() as manager, ProcessPoolExecutor(workers, mp_context=ctx) as pool:
@@ -228,6 +232,7 @@ def execute(plan: Plan, workers: int | None = None, progress: bool = True,
                     for fut in finished:
                         r = fut.result()
                         results.append(r)
+                        on_result(r)
                         bar.runs_done += 1
                         extra = None if r.seed in launched else oracle_spec(r.seed)
                         if extra is not None:
