@@ -198,3 +198,20 @@ def test_every_decision_kind_cycle_outcome_and_gate_is_shown_from_the_start(tmp_
         assert values[("mcp_gate_stops_total", (("gate", gate.value),))] == 0
     assert values[("mcp_last_critical_error_timestamp_seconds", ())] == 0
     assert values[("mcp_last_cycle_timestamp_seconds", ())] == 0
+
+
+def test_an_unreadable_journal_leaves_its_series_out_and_is_counted(tmp_path):
+    with Journal.open(tmp_path) as j:
+        path = j.path
+    registry = service_registry()
+    collector = JournalCollector(path)
+    registry.register(collector)
+    assert scrape(registry)[("mcp_metrics_errors_total", (("collector", "journal"),))] == 0
+    collector.close()
+    broken = JournalCollector(tmp_path / "elsewhere" / "journal.sqlite3")  # cannot be opened
+    registry.unregister(collector)
+    registry.register(broken)
+    values = scrape(registry)  # the scrape is served all the same
+    assert values[("mcp_metrics_errors_total", (("collector", "journal"),))] == 1
+    assert not any(k[0] == "mcp_decisions_total" for k in values)
+    assert ("process_resident_memory_bytes", ()) in values

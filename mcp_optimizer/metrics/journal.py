@@ -17,6 +17,8 @@ primary key), on a read-only connection of its own (a scrape never takes the wri
   writes), ``mcp_last_critical_error_timestamp_seconds`` (the latest journaled crash; 0 when
   none: every crash opens the circuit breaker, so each is critical).
 - ``mcp_mode{mode}`` (1 for the mode in force).
+- ``mcp_metrics_errors_total{collector="journal"}``: scrapes that could not read the journal
+  (its series are then left out; the rest of the scrape is served).
 
 Label values are the journal's enumerations; a value the code does not know is ``other``.
 Times are the journal's clock (the node's; on the simulator, the simulated clock).
@@ -24,17 +26,23 @@ Times are the journal's clock (the node's; on the simulator, the simulated clock
 
 from __future__ import annotations
 
+import math
 import sqlite3
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from loguru import logger
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from mcp_optimizer.messages import ChangeOrigin, ChangeState, CrashKind, CycleOutcome, Gate, Mode
 from mcp_optimizer.messages.decision import DecisionKind
+
+ERROR_LOG_EVERY_S = 300.0
+"""A journal that cannot be read is logged at most this often (scrapes come every 15 s)."""
 
 _KNOWN = {
     "kind": {k.value for k in DecisionKind},
@@ -81,6 +89,9 @@ class JournalCollector:
         self._lock = threading.Lock()
         self._con: sqlite3.Connection | None = None
         self._closed = False
+        self.errors = 0
+        """Scrapes that could not read the journal (``mcp_metrics_errors_total``)."""
+        self._told_at = -math.inf
 
     def _connection(self) -> sqlite3.Connection:
         if self._con is None:
@@ -108,17 +119,35 @@ class JournalCollector:
         return []  # collected at scrape time only (registering must not read the journal)
 
     def collect(self) -> Iterator[Metric]:
+        snapshot = None
         with self._lock:
             if self._closed:
                 return
-            con = self._connection()
-            con.execute("BEGIN")  # one consistent snapshot of the file for the whole scrape
             try:
-                self._update(con)
-                snapshot = self._snapshot(con)
-            finally:
-                con.execute("COMMIT")
-        yield from self._families(snapshot)
+                con = self._connection()
+                con.execute("BEGIN")  # one consistent snapshot of the file for the scrape
+                try:
+                    self._update(con)
+                    snapshot = self._snapshot(con)
+                finally:
+                    con.execute("COMMIT")
+            except sqlite3.Error as exc:  # the scrape goes on without the journal's series
+                self.errors += 1
+                now = time.monotonic()
+                if now - self._told_at >= ERROR_LOG_EVERY_S:
+                    self._told_at = now
+                    logger.warning("metrics: the journal {} cannot be read ({}); its series "
+                                   "are left out of this scrape", self.path, exc)
+                if self._con is not None:
+                    self._con.close()
+                    self._con = None
+        errors = CounterMetricFamily(
+            "mcp_metrics_errors", "Scrapes that could not read a source, by collector.",
+            labels=["collector"])
+        errors.add_metric(["journal"], self.errors)
+        yield errors
+        if snapshot is not None:
+            yield from self._families(snapshot)
 
     # ------------------------------------------------------------------ incremental reads
     def _update(self, con: sqlite3.Connection) -> None:
