@@ -6,7 +6,7 @@ decision (real ``Decision`` messages from the engine on synthetic snapshots, rea
 factor breakdowns included), for the channels the engine wants to move a change stopped by
 the cooldown or the caps (HELD, routine), within the caps a dry-run change (NOT_EXECUTED,
 kept forever), now and then an external change; the journal's clock moves 6 h per cycle and
-the runner's compaction (``compact_if_due``, the default 7-day window, once a day) runs after
+the runner's compaction (``compact_if_due``, the default 3-day window, once a day) runs after
 each cycle, as in the service. Then: the file's size, the time to open it (its integrity
 check included), and the queries of a cycle and of the views on it.
 

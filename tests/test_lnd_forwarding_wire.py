@@ -93,3 +93,28 @@ def test_log_synced_from_wire_columns_equals_the_events_one_by_one(big):
     assert np.array_equal(got.chan_id_in, np.array([e.chan_id_in for e in events], np.uint64))
     assert np.array_equal(got.fee_msat, [e.fee_msat for e in events])
     assert np.array_equal(got.amt_out_msat, [e.amt_out_msat for e in events])
+
+
+def test_a_parked_log_reads_back_the_same_and_syncs_on(big, tmp_path):
+    node, server = big
+    with LndClient(lnd_settings(server)) as client:
+        end = node.now_s()
+        start = end - 30 * 86_400
+        log = ForwardingLog(start)
+        log.sync(client, end - 86_400)
+        before = log.columns(start, end)
+        path = tmp_path / "forwards.cols"
+        log.park(path)
+        assert path.exists() and len(log) == len(before)
+        assert all(len(c) == 0 for c in log._cols)  # out of memory while parked
+        again = log.columns(start, end)
+        assert not path.exists()
+        for name in ("timestamp_ns", "chan_id_in", "chan_id_out", "amt_in_msat",
+                     "amt_out_msat", "fee_msat"):
+            assert np.array_equal(getattr(again, name), getattr(before, name))
+        log.park(path)
+        log.sync(client, end)  # reads back, then fetches the last day
+        whole = ForwardingLog(start)
+        whole.sync(client, end)
+        assert np.array_equal(log.columns(start, end).timestamp_ns,
+                              whole.columns(start, end).timestamp_ns)

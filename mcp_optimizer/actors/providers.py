@@ -8,7 +8,10 @@ reply; anything else is a bug and crashes the actor (a typed ``ActorFailed`` rep
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any, Protocol
+
+from loguru import logger
 
 from mcp_optimizer.messages import (
     Centrality,
@@ -81,11 +84,15 @@ class LndActor(SupervisedActor):
         client: NodeReader,
         failures: FailureLog,
         expected_errors: tuple[type[BaseException], ...] = (),
+        park_path: Path | None = None,
     ) -> None:
+        """``park_path``: where the forwarding log waits between reads (on disk, out of the
+        service's memory: ``ForwardingLog.park``); None keeps it in memory."""
         super().__init__(ctx)
         self.client = client
         self.failures = failures
         self.expected_errors = expected_errors
+        self.park_path = park_path
         self._log: ForwardingLog | None = None
         self._log_start_s = 0
 
@@ -103,9 +110,15 @@ class LndActor(SupervisedActor):
                     # uptime's observation time) is never dated after the snapshot.
                     return ChannelsRead(channels=channels, read_at_s=self.client.now_s())
                 case ReadForwardingStatsRequest() as m:
-                    return self._forwarding_stats(m)
+                    try:
+                        return self._forwarding_stats(m)
+                    finally:
+                        self._park()
                 case ReadEpochStatsRequest(spans=spans):
-                    return self._epoch_stats(spans)
+                    try:
+                        return self._epoch_stats(spans)
+                    finally:
+                        self._park()
                 case ReadGraphRequest():
                     return GraphRead(graph=self.client.describe_graph())
         except self.expected_errors as exc:
@@ -113,6 +126,13 @@ class LndActor(SupervisedActor):
                 actor=self.ctx.name, request=type(message).__name__, reason=str(exc)
             )
         raise TypeError(f"lnd actor cannot handle {type(message).__name__}")
+
+    def _park(self) -> None:
+        if self._log is not None and self.park_path is not None:
+            try:
+                self._log.park(self.park_path)
+            except OSError as exc:  # the log simply stays in memory
+                logger.warning("cannot keep the forwarding log in {}: {}", self.park_path, exc)
 
     def _synced_log(self, start_s: int, end_s: int) -> ForwardingLog:
         """The forwarding log holding ``[start_s, end_s)``, fetching only what it does not

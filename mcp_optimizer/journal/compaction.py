@@ -4,9 +4,9 @@ A cycle journals a decision for every channel (2,000 on a big node, four times a
 three million a year, each with its reasons and factor breakdown). Most are routine: nothing
 to do, or a proposal the gates stopped again for a routine reason. Compaction keeps each in
 full for a retention window, then replaces them by one summary row per channel, UTC day,
-decision kind and outcome (``routine_days``: how many, first and last time, the last reason
-given), in one transaction, journaled in ``compactions`` (when, by whom, up to when, how many
-records went into how many summaries).
+decision kind and outcome (``routine_days``: how many, the first and last time, and the
+gates that stopped them), in one transaction, journaled in ``compactions`` (when, by whom,
+up to when, how many records went into how many summaries).
 
 Kept forever, in full, whatever their age:
 
@@ -23,7 +23,7 @@ minimum change, a close recommendation while ``close.execute`` is false) togethe
 decision when no other change refers to it.
 
 Settings (environment, read by :meth:`CompactionSettings.from_env`):
-``MCP_JOURNAL_KEEP_DAYS`` (default 7) the retention window in days, 0 turns compaction off;
+``MCP_JOURNAL_KEEP_DAYS`` (default 3) the retention window in days, 0 turns compaction off;
 ``MCP_JOURNAL_COMPACT_EVERY_S`` (default 86400) how often it runs (after a cycle).
 """
 
@@ -48,7 +48,7 @@ these is routine."""
 
 @dataclass(frozen=True)
 class CompactionSettings:
-    keep_s: int = 7 * DAY_S
+    keep_s: int = 3 * DAY_S
     """Routine records younger than this are kept in full (0: never compact)."""
     every_s: int = DAY_S
     """At most one compaction per this many seconds."""
@@ -70,7 +70,7 @@ class CompactionSettings:
             return value
 
         return cls(
-            keep_s=number("MCP_JOURNAL_KEEP_DAYS", 7) * DAY_S,
+            keep_s=number("MCP_JOURNAL_KEEP_DAYS", 3) * DAY_S,
             every_s=number("MCP_JOURNAL_COMPACT_EVERY_S", DAY_S),
         )
 
@@ -111,9 +111,9 @@ class CompactionMixin(JournalBase):
         ]
 
     def routine_days(self, chan_db: int | None = None) -> list[tuple]:
-        """``(chan_id as stored, day_s, kind, outcome, count, first_at_s, last_at_s,
-        last_reason)`` rows, oldest first."""
-        sql = ("SELECT chan_id, day_s, kind, outcome, count, first_at_s, last_at_s, last_reason "
+        """``(chan_id as stored, day_s, kind, outcome, count, first_at_s, last_at_s, gates)``
+        rows, oldest first (``gates``: the stopping gates, comma-separated; '' for no action)."""
+        sql = ("SELECT chan_id, day_s, kind, outcome, count, first_at_s, last_at_s, gates "
                "FROM routine_days")
         args: list[object] = []
         if chan_db is not None:
@@ -176,21 +176,20 @@ class CompactionMixin(JournalBase):
             summary_rows = cur.execute("SELECT count(*) FROM temp.gone_groups").fetchone()[0]
             cur.execute(
                 """INSERT INTO routine_days(chan_id, day_s, kind, outcome, count, first_at_s,
-                    last_at_s, last_reason)
+                    last_at_s, gates)
                 SELECT g.chan_id, g.day_s, g.kind, g.outcome, g.n, g.first_at_s, g.last_at_s,
                        coalesce(
-                           (SELECT json_extract(c.stopped_by, '$[0].reason') FROM changes c
-                            WHERE c.decision_id = g.last_id LIMIT 1),
-                           (SELECT json_extract(d.decision, '$.reasons[0]') FROM decisions d
-                            WHERE d.id = g.last_id),
+                           (SELECT group_concat(json_extract(s.value, '$.gate'), ', ')
+                            FROM changes c, json_each(c.stopped_by) s
+                            WHERE c.decision_id = g.last_id),
                            '')
                 FROM temp.gone_groups g WHERE true
                 ON CONFLICT(chan_id, day_s, kind, outcome) DO UPDATE SET
                     count = count + excluded.count,
                     first_at_s = min(first_at_s, excluded.first_at_s),
                     last_at_s = max(last_at_s, excluded.last_at_s),
-                    last_reason = CASE WHEN excluded.last_at_s >= last_at_s
-                                       THEN excluded.last_reason ELSE last_reason END"""
+                    gates = CASE WHEN excluded.last_at_s >= last_at_s
+                                 THEN excluded.gates ELSE gates END"""
             )
             cur.execute("DROP TABLE temp.gone_groups")
             cur.execute(

@@ -186,7 +186,7 @@ V7: tuple[Statement, ...] = (
         count INTEGER NOT NULL,
         first_at_s INTEGER NOT NULL,
         last_at_s INTEGER NOT NULL,
-        last_reason TEXT NOT NULL,
+        gates TEXT NOT NULL,
         PRIMARY KEY (chan_id, day_s, kind, outcome)
     ) WITHOUT ROWID""",
     """CREATE TABLE compactions (

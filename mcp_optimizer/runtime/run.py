@@ -59,6 +59,8 @@ from .service import EventFeed, Service
 from .settings import ServiceSettings, check_start
 
 LOG_FILE = "service.log"
+FORWARDS_FILE = "forwards.cols"
+"""The forwarding log's columns between cycles (``ForwardingLog.park``): out of memory."""
 
 
 def centrality_process(lnd: LndSettings, clock: Callable[[], float]) -> CentralityProcess:
@@ -79,12 +81,14 @@ def child_specs(
     facts: FactsSources,
     centrality: CentralityProcess,
     decide: Callable[[ChannelSnapshot, Policy], Decision] = evaluate_channel,
+    park_path: Path | None = None,
 ) -> list[ChildSpec]:
     """The supervision tree's children, providers first (start order; stopped in reverse).
+    ``park_path``: where the lnd actor keeps its forwarding log between cycles (on disk).
     ``decide`` is the decider's function (the engine; a backtest strategy's otherwise)."""
     return [
         ChildSpec(name="lnd", factory=lambda ctx: LndActor.start(
-            ctx, client, failures, expected_errors=(LndError,))),
+            ctx, client, failures, expected_errors=(LndError,), park_path=park_path)),
         ChildSpec(name="local_graph", factory=lambda ctx: LocalGraphActor.start(
             ctx, None, source=centrality)),
         ChildSpec(name="facts", factory=lambda ctx: FactsActor.start(
@@ -269,7 +273,8 @@ def open_service(
 
         desk = PolicyDesk(journal, effective, settings.data_dir, env, decide=decide)
         supervisor = Supervisor(
-            child_specs(client, actuator, desk.current, failures, facts, centrality, decide),
+            child_specs(client, actuator, desk.current, failures, facts, centrality, decide,
+                        park_path=settings.data_dir / FORWARDS_FILE),
             intensity=settings.intensity,
             on_crash=on_crash,
         )
