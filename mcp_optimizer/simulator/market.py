@@ -394,7 +394,12 @@ def init_market(
     at_ref = choice_at(st, idx, st.ref_ppm.astype(np.float64), base)
     h, g = steady_memory(st, at_ref)
     pi_ref = mix(at_ref, h, g).mean(axis=1)
-    st.demand_per_s = st.out_rate_per_s / np.maximum(pi_ref, 1e-3)
+    # the pool is at most twice what parity with every alternative would give the channel
+    # (1 + their number): in a market where the competitors' median is far above the
+    # cheapest ones, the channel then gets less than its volume at the reference fee
+    # rather than a pool hundreds of times its volume
+    alternatives = 1.0 + comp.mult.sum(axis=1)
+    st.demand_per_s = st.out_rate_per_s / np.maximum(pi_ref, 0.5 / alternatives)
     _refresh_choice(st, idx)
     st.mem_us, st.mem_other = steady_memory(st, st.choice)
     st.prev_choice = st.choice.copy()
