@@ -28,8 +28,9 @@ SHARED = ROOT.parent / "shared" / "tools" / "charge-lnd"
 
 
 def _venv() -> Path:
-    """charge-lnd's venv, installed once per machine (kept beside the checkout)."""
-    venv = Path(os.environ.get("MCP_CHARGE_LND_VENV", ROOT.parent / "venvs-chargelnd"))
+    """charge-lnd's venv, installed once per checkout (``.cache/``, ignored by git), or the one
+    ``MCP_CHARGE_LND_VENV`` names."""
+    venv = Path(os.environ.get("MCP_CHARGE_LND_VENV", ROOT / ".cache" / "venvs-chargelnd"))
     exe = venv / "bin" / "charge-lnd"
     if exe.exists():
         return exe
