@@ -157,7 +157,8 @@ def apply(j: Journal, op: str, arg, clock: Clock, running: list[int]) -> None:
         j.set_mode(arg, by="test", reason="test")
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ops=OPS)
 @example(ops=[("live_change", "verified"), ("scrape", None), ("rollback", None),
               ("cycle_running", None), ("cycle", CycleOutcome.OK), ("scrape", None),
