@@ -6,8 +6,8 @@ The listening socket is bound once, at start (:func:`bind`): a port already take
 serves a duplicate of that socket; if it crashes it is served again on the same socket after a
 pause (1 s, doubling up to 30 s while it keeps crashing), counted in
 ``mcp_http_server_restarts_total``, and the actors and the scheduler go on untouched.
-The bound address is written to ``<data dir>/http-address`` (``host:port``; useful with
-``MCP_HTTP_PORT=0``) and removed at stop.
+The bound address is written to ``<data dir>/http-address`` (``host:port`` or ``[v6]:port``;
+useful with ``MCP_HTTP_PORT=0``) and removed at stop.
 """
 
 from __future__ import annotations
@@ -105,9 +105,8 @@ class HttpServer:
     def _write_address(self) -> None:
         if self.address_file is None:
             return
-        host, port = self.address
         tmp = self.address_file.with_name(self.address_file.name + ".tmp")
-        tmp.write_text(f"{host}:{port}\n")
+        tmp.write_text(self.url.removeprefix("http://") + "\n")  # host:port, [v6]:port
         os.replace(tmp, self.address_file)
 
     def _remove_address(self) -> None:
