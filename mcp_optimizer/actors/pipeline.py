@@ -52,6 +52,13 @@ def _why(reply: Any) -> str:
     return f"unexpected reply {type(reply).__name__}"
 
 
+LND_READ_TIMEOUT_S = 240.0
+"""How long ingestion waits for each read of the ``lnd`` actor: a first read of a month of
+forwards is 20 or more calls (each with its own deadline), which a busy or small machine
+(the load of 8 other jobs on 2 cores, a Raspberry Pi) can take well over 30 s to serve; kept
+under the cycle's 300 s stage timeout."""
+
+
 class IngestionActor(SupervisedActor):
     """Reads channels, then their forwarding aggregates over the cycle's two windows, through
     the ``lnd`` actor (which aggregates its forwarding log: no event crosses actors)."""
@@ -59,7 +66,7 @@ class IngestionActor(SupervisedActor):
     def handle(self, message: Any) -> Any:
         match message:
             case IngestRequest(history_window_s=history_s, recent_window_s=recent_s):
-                channels = self.ask_peer("lnd", ReadChannelsRequest())
+                channels = self.ask_peer("lnd", ReadChannelsRequest(), LND_READ_TIMEOUT_S)
                 if not isinstance(channels, ChannelsRead):
                     return self._error(message, f"channels not read ({_why(channels)})")
                 now_s = channels.read_at_s
@@ -71,6 +78,7 @@ class IngestionActor(SupervisedActor):
                         history_window_s=history_s,
                         chan_ids=[c.chan_id for c in channels.channels],
                     ),
+                    LND_READ_TIMEOUT_S,
                 )
                 if not isinstance(stats, ForwardingStatsRead):
                     return self._error(message, f"forwards not read ({_why(stats)})")

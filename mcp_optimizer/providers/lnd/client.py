@@ -75,6 +75,9 @@ BLOCK_INTERVAL_S = 600
 ALIAS_SCID_MIN_HEIGHT = 16_000_000
 """LND allocates alias SCIDs from this "block height" up; they say nothing about age."""
 INBOUND_FEES_MIN_VERSION = (0, 18)
+PEER_INFO_MAX_AGE_S = 86_400
+"""How long a peer's GetNodeInfo (alias, capacity, channel count) is reused by the channel
+list before it is read again (by clock: the node's own on the simulator)."""
 NS = 1_000_000_000
 
 T = TypeVar("T")
@@ -208,6 +211,7 @@ class LndClient:
         self._lock = threading.Lock()
         self._identity: NodeIdentity | None = None
         self._inbound_warned = False
+        self._peer_info_cache: dict[str, tuple[int, object]] = {}
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -289,7 +293,8 @@ class LndClient:
 
         One ListChannels, one GetNodeInfo of our own node (every public channel's edge and
         both policies), a GetChanInfo for any channel missing there (unannounced), and one
-        GetNodeInfo per peer, sent concurrently. A channel whose own policy LND cannot give
+        GetNodeInfo per peer, sent concurrently, reused for ``PEER_INFO_MAX_AGE_S`` (a day).
+        A channel whose own policy LND cannot give
         (missing edge) is left out with a WARNING: nothing can be decided about it.
         """
         me = self.get_info()
@@ -313,17 +318,7 @@ class LndClient:
             if isinstance(res, LndError):
                 raise res
             edges[chan_id] = res
-        peers = sorted({c.remote_pubkey for c in chans})
-        infos = dict(
-            zip(
-                peers,
-                self._futures("GetNodeInfo", [ln.NodeInfoRequest(pub_key=p) for p in peers]),
-                strict=True,
-            )
-        )
-        for res in infos.values():
-            if isinstance(res, LndError) and not isinstance(res, LndNotFound):
-                raise res
+        infos = self._peer_infos(sorted({c.remote_pubkey for c in chans}))
         now = self.now_s()
         out = []
         for c in chans:
@@ -360,6 +355,30 @@ class LndClient:
                 )
             )
         return out
+
+    def _peer_infos(self, peers: list[str]) -> dict[str, object]:
+        """Each peer's GetNodeInfo (or LndNotFound: not in the public graph), re-read when
+        older than ``PEER_INFO_MAX_AGE_S``: a peer's alias, capacity and channel count move
+        slowly, and reading 2,000 of them was most of a cycle's channel list."""
+        now = self.now_s()
+        with self._lock:
+            cached = dict(self._peer_info_cache)
+        stale = [p for p in peers if p not in cached or now - cached[p][0] >= PEER_INFO_MAX_AGE_S]
+        fresh = dict(zip(
+            stale,
+            self._futures("GetNodeInfo", [ln.NodeInfoRequest(pub_key=p) for p in stale]),
+            strict=True,
+        ))
+        for res in fresh.values():
+            if isinstance(res, LndError) and not isinstance(res, LndNotFound):
+                raise res
+        with self._lock:
+            for p, res in fresh.items():
+                self._peer_info_cache[p] = (now, res)
+            wanted = set(peers)
+            for p in [p for p in self._peer_info_cache if p not in wanted]:
+                del self._peer_info_cache[p]  # no channel with it any more
+            return {p: self._peer_info_cache[p][1] for p in peers}
 
     @staticmethod
     def _age_s(c: ln.Channel, height: int) -> int:
