@@ -21,7 +21,7 @@ def test_event_streams_back_off_while_the_node_is_down(tmp_path):
     data = tmp_path / "data"
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("MCP_")},
-        "MCP_DATA_DIR": str(data), "MCP_LND_HOST": address,
+        "MCP_DATA_DIR": str(data), "MCP_LND_HOST": address, "MCP_HTTP_PORT": "0",
         "MCP_LND_TLS_CERT": str(server.tls_cert_path),
         "MCP_LND_MACAROON": str(server.admin_macaroon_path),
         "MCP_LND_TIMEOUT_S": "3", "MCP_MEMPOOL_URL": "off",

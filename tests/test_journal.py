@@ -400,6 +400,7 @@ def test_service_refuses_to_start_on_a_corrupt_journal(tmp_path):
     before = _digest(path)
     env = {k: v for k, v in os.environ.items() if not k.startswith("MCP_")}
     env["MCP_DATA_DIR"] = str(tmp_path)
+    env["MCP_HTTP_PORT"] = "0"  # a free port: the default one may be another run's
     r = subprocess.run(
         [sys.executable, "-m", "mcp_optimizer", "run"],
         env=env, capture_output=True, text=True, timeout=60,
