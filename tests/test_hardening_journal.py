@@ -213,15 +213,26 @@ def test_a_deleted_wal_is_refused(tmp_path):
     assert "lost records" in str(err.value) and "changes up to id" in str(err.value)
 
 
-def test_zeroed_bytes_on_the_last_page_are_refused(tmp_path):
+@pytest.mark.parametrize("table", ["changes", "channel_state", "change_events"])
+def test_zeroed_bytes_on_a_page_of_records_are_refused(tmp_path, table):
+    """64 zeroed bytes at the end of the (last) page holding a table's records, where SQLite
+    keeps its cells: quick_check passed such a file, the records were quietly gone."""
     _journal_with_history(tmp_path)
     with Journal.open(tmp_path) as j:  # checkpoint everything into the main file
         with j._lock:
             j._con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     path = tmp_path / "journal.sqlite3"
-    size = path.stat().st_size
+    con = sqlite3.connect(path)
+    page_size = con.execute("PRAGMA page_size").fetchone()[0]
+    (page,) = con.execute(
+        "SELECT max(pageno) FROM dbstat WHERE name = ? AND pagetype = 'leaf'", (table,)
+    ).fetchone()
+    con.close()
+    assert page, f"no leaf page of {table}"
     with open(path, "r+b") as fh:
-        fh.seek(size - 200)
+        fh.seek(page * page_size - 64)
+        assert fh.read(64) != bytes(64)  # the records are there
+        fh.seek(page * page_size - 64)
         fh.write(bytes(64))
     with pytest.raises(JournalError):
         Journal.open(tmp_path)

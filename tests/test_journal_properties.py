@@ -17,7 +17,7 @@ from journal_sim import SimNode, key
 from journal_support import Clock, decision
 
 from mcp_optimizer.journal import Journal, RollbackRefused
-from mcp_optimizer.messages import ChangeOrigin, ChangeState, Mode
+from mcp_optimizer.messages import ChangeOrigin, ChangeState, Gate, Mode
 from mcp_optimizer.policies.config import load_policy
 from mcp_optimizer.safety import gates
 from mcp_optimizer.safety.actuator import Actuator
@@ -118,6 +118,11 @@ def test_write_path_properties_against_the_simulator(sim, steps):
                             continue
                         rec = act.rollback(all_changes[op[1] % len(all_changes)].change_id)
                 except RollbackRefused:
+                    continue
+                if rec.state is ChangeState.REFUSED:  # the old policy fails today's bounds:
+                    assert {s.gate for s in rec.stopped_by} == {Gate.FEE_BOUNDS}  # not written
+                    assert gates.check_bounds(journal.change(rec.rolls_back[0]).old_policy,
+                                              POLICY)
                     continue
                 assert rec.state is ChangeState.VERIFIED
                 target = journal.change(rec.rolls_back[0])

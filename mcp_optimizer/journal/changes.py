@@ -35,7 +35,7 @@ from .base import (
     _strs_dec,
 )
 from .channels import _set_known
-from .integrity import chan_from_db, chan_to_db, reseal_change, verify_changes
+from .integrity import chan_from_db, chan_to_db, reseal_change, reseal_event, verify_changes
 
 
 class ChangesMixin(JournalBase):
@@ -88,6 +88,7 @@ class ChangesMixin(JournalBase):
                 "INSERT INTO change_events(change_id, state, at_s, detail) VALUES (?, ?, ?, ?)",
                 (change_id, state.value, now, detail),
             )
+            reseal_event(cur, int(cur.lastrowid or 0))
             if known_after:
                 _set_known(cur, chan_id, channel_point, new_policy, change_id, now)
         log_change(change_id, chan_id, origin, state, detail, [g.gate for g in stopped_by],
@@ -139,6 +140,7 @@ class ChangesMixin(JournalBase):
                 "INSERT INTO change_events(change_id, state, at_s, detail) VALUES (?, ?, ?, ?)",
                 (change_id, state.value, now, detail),
             )
+            reseal_event(cur, int(cur.lastrowid or 0))
             if known_after:
                 if not isinstance(observed, ChannelPolicy):
                     raise ValueError("known_after needs the observed ChannelPolicy")

@@ -13,7 +13,7 @@ from mcp_optimizer.messages.journal import (
 )
 
 from .base import JournalBase, JournalError, _decision_dec, _json
-from .integrity import chan_to_db
+from .integrity import chan_to_db, reseal_decision
 
 _RUNNING = "running"
 """The ``cycles.outcome`` stored while a cycle has no journaled end (``finished_at_s`` 0)."""
@@ -80,7 +80,9 @@ class CyclesMixin(JournalBase):
                     _json.encode(decision).decode(),
                 ),
             )
-            return int(cur.lastrowid or 0)
+            decision_id = int(cur.lastrowid or 0)
+            reseal_decision(cur, decision_id)
+            return decision_id
 
     def decisions(
         self,

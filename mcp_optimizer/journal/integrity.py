@@ -4,14 +4,15 @@ SQLite's ``quick_check`` sees a broken page, not a wrong digit inside a record, 
 all of a file truncated to 0 bytes or of a WAL deleted with the records since its checkpoint.
 Three defences:
 
-* **Policy checksums.** Every stored policy (a change's old, new and observed policies, the
-  journal's knowledge of a channel) is kept with a checksum of its row's identity and policy
-  text (:func:`change_sum`, :func:`channel_sum`). A row whose checksum fails is refused as
-  damaged: the journal does not open (:func:`verify_all`), and a read of it raises
+* **Checksums.** Every stored policy (a change's old, new and observed policies, the
+  journal's knowledge of a channel), change event and decision is kept with a checksum of its
+  row's identity and text (:func:`change_sum`, :func:`channel_sum`, :func:`event_sum`,
+  :func:`decision_sum`). A row whose checksum fails is refused as damaged: the journal does
+  not open (:func:`verify_all`), and a read of a change or a known policy raises
   :class:`DamagedRecord` (a ``JournalError``), so that no rollback, no "external change" and
   no node write ever uses a policy bit rot changed.
 * **The data-dir marker** (``journal.marker`` beside the journal): the journal's identity and
-  the last ids of its cycles, decisions, changes and change events, rewritten (atomically)
+  the last ids of its cycles, decisions, changes and change events, rewritten
   after every commit that adds one. At open, a journal that is missing, empty, of another
   identity, or holds less than the marker says is refused with one line: a fresh history needs
   the operator to move both away.
@@ -30,6 +31,7 @@ import json
 import os
 import sqlite3
 import uuid
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +39,7 @@ from .base import JournalError
 
 MARKER_FILE = "journal.marker"
 MARKED_TABLES = ("cycles", "decisions", "changes", "change_events")
+"""Tables whose last id the marker keeps."""
 _U64 = 1 << 64
 _I63 = 1 << 63
 
@@ -78,6 +81,21 @@ def channel_sum(chan_db: int, policy: str, change_id: int) -> str:
     return _sum("channel", chan_db, policy, change_id)
 
 
+def event_sum(event_id: int, change_id: int, state: str, at_s: int, detail: str) -> str:
+    """The checksum of one change event (a state a change reached, with its sentence)."""
+    return _sum("event", event_id, change_id, state, at_s, detail)
+
+
+def decision_sum(decision_id: int, cycle_id: int, chan_db: int, kind: str, mode: str,
+                 at_s: int, decision: str) -> str:
+    """The checksum of one stored decision."""
+    return _sum("decision", decision_id, cycle_id, chan_db, kind, mode, at_s, decision)
+
+
+_EVENT_COLS = "id, change_id, state, at_s, detail"
+_DECISION_COLS = "id, cycle_id, chan_id, kind, mode, recorded_at_s, decision"
+
+
 def check_change_row(path: Path, change_id: int, chan_db: int, old: str, new: str,
                      observed: str, stored: str) -> None:
     if stored != change_sum(change_id, chan_db, old, new, observed):
@@ -110,6 +128,10 @@ def fill_sums_v6(cur: sqlite3.Cursor) -> None:
     ).fetchall():
         cur.execute("UPDATE channel_state SET policy_sum=? WHERE chan_id=?",
                     (channel_sum(chan, policy, change_id), chan))
+    for row in cur.execute(f"SELECT {_EVENT_COLS} FROM change_events").fetchall():
+        cur.execute("UPDATE change_events SET row_sum=? WHERE id=?", (event_sum(*row), row[0]))
+    for row in cur.execute(f"SELECT {_DECISION_COLS} FROM decisions").fetchall():
+        cur.execute("UPDATE decisions SET row_sum=? WHERE id=?", (decision_sum(*row), row[0]))
     cur.execute("INSERT OR REPLACE INTO integrity(key, value) VALUES ('journal_id', ?)",
                 (uuid.uuid4().hex,))
 
@@ -117,10 +139,13 @@ def fill_sums_v6(cur: sqlite3.Cursor) -> None:
 V6 = (
     "ALTER TABLE changes ADD COLUMN policy_sum TEXT NOT NULL DEFAULT ''",
     "ALTER TABLE channel_state ADD COLUMN policy_sum TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE change_events ADD COLUMN row_sum TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE decisions ADD COLUMN row_sum TEXT NOT NULL DEFAULT ''",
     "CREATE TABLE integrity (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     fill_sums_v6,
 )
-"""Schema version 6 (hardening): policy checksums and the journal's identity."""
+"""Schema version 6 (hardening): checksums of policies, change events and decisions, and the
+journal's identity."""
 
 
 def verify_all(con: sqlite3.Connection, path: Path) -> None:
@@ -133,6 +158,18 @@ def verify_all(con: sqlite3.Connection, path: Path) -> None:
         "SELECT chan_id, policy, change_id, policy_sum FROM channel_state"
     ):
         check_channel_row(path, chan, policy, change_id, stored)
+    for *row, stored in con.execute(f"SELECT {_EVENT_COLS}, row_sum FROM change_events"):
+        if stored != event_sum(*row):
+            raise DamagedRecord(
+                f"journal {path}: event {row[0]} of change {row[1]} fails its checksum (altered "
+                "after it was written): restore the journal from a backup"
+            )
+    for *row, stored in con.execute(f"SELECT {_DECISION_COLS}, row_sum FROM decisions"):
+        if stored != decision_sum(*row):
+            raise DamagedRecord(
+                f"journal {path}: decision {row[0]} fails its checksum (altered after it was "
+                "written): restore the journal from a backup"
+            )
 
 
 # ---- the marker ----------------------------------------------------------------------------
@@ -148,19 +185,74 @@ def marker_path(journal_file: Path) -> Path:
     return journal_file.with_name(MARKER_FILE)
 
 
+SLOT_BYTES = 512
+"""The marker file holds two slots of this size, written in turn: a write torn by a crash
+spoils one slot, and the other (one commit older) is read."""
+
+
+def _decode_slot(raw: bytes) -> tuple[int, Marker] | None:
+    text = raw.rstrip(b" \n\x00").decode("utf-8", "replace")
+    crc, _, body = text.partition(" ")
+    try:
+        if int(crc, 16) != zlib.crc32(body.encode()):
+            return None
+        data = json.loads(body)
+        return int(data["seq"]), Marker(
+            journal_id=str(data["journal_id"]),
+            last_ids={t: int(data["last_ids"].get(t, 0)) for t in MARKED_TABLES},
+        )
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
 def read_marker(journal_file: Path) -> Marker | None:
     path = marker_path(journal_file)
     try:
-        data = json.loads(path.read_text("utf-8"))
-        return Marker(journal_id=str(data["journal_id"]),
-                      last_ids={t: int(data["last_ids"].get(t, 0)) for t in MARKED_TABLES})
+        raw = path.read_bytes()
     except FileNotFoundError:
         return None
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+    except OSError as exc:
+        raise JournalError(f"the data dir's journal marker {path} cannot be read "
+                           f"({exc.strerror or exc})") from None
+    slots = [_decode_slot(raw[i : i + SLOT_BYTES]) for i in range(0, 2 * SLOT_BYTES, SLOT_BYTES)]
+    found = [s for s in slots if s is not None]
+    if not found:
         raise JournalError(
-            f"the data dir's journal marker {path} is unreadable ({type(exc).__name__}); "
-            "restore it, or move the journal and the marker away to start a fresh history"
-        ) from None
+            f"the data dir's journal marker {path} is unreadable; restore it, or move the "
+            "journal and the marker away to start a fresh history"
+        )
+    return max(found, key=lambda s: s[0])[1]
+
+
+class MarkerFile:
+    """The marker's writer: each update is one positioned write of one slot (no rename, no
+    fsync: a marker may lag the journal, never lead it). Its sequence continues the file's."""
+
+    def __init__(self, journal_file: Path) -> None:
+        self.path = marker_path(journal_file)
+        self.seq = 0
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            raw = b""
+        for i in range(0, 2 * SLOT_BYTES, SLOT_BYTES):
+            slot = _decode_slot(raw[i : i + SLOT_BYTES])
+            if slot is not None:
+                self.seq = max(self.seq, slot[0])
+
+    def write(self, marker: Marker) -> None:
+        seq = self.seq + 1
+        body = json.dumps({"journal_id": marker.journal_id, "last_ids": marker.last_ids,
+                           "seq": seq}, separators=(",", ":"))
+        line = f"{zlib.crc32(body.encode()):08x} {body}".encode()
+        if len(line) >= SLOT_BYTES:
+            raise ValueError("marker slot overflow")
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            os.pwrite(fd, line.ljust(SLOT_BYTES - 1) + b"\n", (seq % 2) * SLOT_BYTES)
+        finally:
+            os.close(fd)
+        self.seq = seq
 
 
 def journal_id(con: sqlite3.Connection) -> str:
@@ -170,23 +262,10 @@ def journal_id(con: sqlite3.Connection) -> str:
 
 def last_ids(con: sqlite3.Connection) -> dict[str, int]:
     """The highest id of each marked table (the primary key's end: no scan)."""
-    return {t: int(con.execute(f"SELECT coalesce(max(id), 0) FROM {t}").fetchone()[0])
-            for t in MARKED_TABLES}
-
-
-def write_marker(journal_file: Path, marker: Marker) -> None:
-    """Atomically (temporary file, rename), owner-only."""
-    path = marker_path(journal_file)
-    tmp = path.with_name(path.name + ".tmp")
-    text = json.dumps({"journal_id": marker.journal_id, "last_ids": marker.last_ids,
-                       "note": "kept by mcp-optimizer: what the journal beside it holds at least; "
-                               "do not edit"})
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, text.encode())
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+    row = con.execute(
+        "SELECT " + ", ".join(f"(SELECT coalesce(max(id), 0) FROM {t})" for t in MARKED_TABLES)
+    ).fetchone()
+    return {t: int(v) for t, v in zip(MARKED_TABLES, row, strict=True)}
 
 
 def refuse_missing(journal_file: Path, marker: Marker, what: str) -> JournalError:
@@ -255,6 +334,21 @@ def reseal_change(cur: sqlite3.Cursor, change_id: int) -> None:
     if row is not None:
         cur.execute("UPDATE changes SET policy_sum=? WHERE id=?",
                     (change_sum(change_id, *row), change_id))
+
+
+def reseal_event(cur: sqlite3.Cursor, event_id: int) -> None:
+    row = cur.execute(f"SELECT {_EVENT_COLS} FROM change_events WHERE id=?",
+                      (event_id,)).fetchone()
+    if row is not None:
+        cur.execute("UPDATE change_events SET row_sum=? WHERE id=?", (event_sum(*row), event_id))
+
+
+def reseal_decision(cur: sqlite3.Cursor, decision_id: int) -> None:
+    row = cur.execute(f"SELECT {_DECISION_COLS} FROM decisions WHERE id=?",
+                      (decision_id,)).fetchone()
+    if row is not None:
+        cur.execute("UPDATE decisions SET row_sum=? WHERE id=?",
+                    (decision_sum(*row), decision_id))
 
 
 def reseal_channel(cur: sqlite3.Cursor, chan_db: int) -> None:
@@ -337,13 +431,16 @@ class MarkerKeeper:
         self.journal_id = journal_id(journal._con)
         self.written: dict[str, int] = {}
         self.warned = False
+        self.file: MarkerFile | None = None
 
     def update(self) -> None:
         try:
             ids = last_ids(self.journal._con)
             if ids == self.written:
                 return
-            write_marker(self.journal.path, Marker(self.journal_id, ids))
+            if self.file is None:
+                self.file = MarkerFile(self.journal.path)
+            self.file.write(Marker(self.journal_id, ids))
             self.written = ids
         except (OSError, sqlite3.Error) as exc:
             if not self.warned:
