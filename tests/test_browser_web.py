@@ -121,10 +121,16 @@ def test_overview_loads_with_data_and_works_on_a_phone(service, page, browser):
     expect(page.locator("h1")).to_contain_text("Channel ")
     assert page.locator("svg.plot").count() == 4
     shot(page, "channel")
-    for path, name in (("/journal", "journal"), ("/cycles", "cycles"), ("/policy", "policy")):
+    for path, name, title in (("/journal", "journal", "Journal"), ("/cycles", "cycles", "Cycles"),
+                              ("/shadow", "shadow", "Shadow report"),
+                              ("/policy", "policy", "Policy")):
         page.goto(url + path)
-        expect(page.locator("h1")).to_have_text(name.capitalize())
+        expect(page.locator("h1")).to_have_text(title)
         shot(page, name)
+    assert page.locator("#policy tbody tr").count() > 40  # every value, with its source
+    expect(page.locator("#policy")).to_contain_text("default")
+    page.goto(url + "/cycles")
+    expect(page.locator("#cycles")).to_contain_text("ingestion")  # stage durations
     assert page.console_errors == []
     phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     p2 = phone.new_page()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -89,6 +90,10 @@ class CycleRunner:
     """The latest cycle's scored snapshots (the web page previews policies on them)."""
     snapshot_listeners: list[Callable[[list[Any]], None]] = field(default_factory=list)
     """Called with each cycle's scored snapshots, before deciding (errors are logged)."""
+    stage_log: deque[tuple[int, dict[str, float]]] = field(
+        default_factory=lambda: deque(maxlen=500))
+    """``(cycle id, {stage: seconds})`` of the latest cycles (the web page's cycle list)."""
+    _stages_s: dict[str, float] = field(default_factory=dict)
     compaction: CompactionSettings = field(default_factory=CompactionSettings.from_env)
     """When routine records are compacted (``MCP_JOURNAL_KEEP_DAYS``, ...)."""
     _partial: bool = False
@@ -98,8 +103,10 @@ class CycleRunner:
             raise Abandoned(f"service stopping before {stage}")
         began = time.perf_counter()
         reply = self.registry.ask(actor, message, self.ask_timeout_s)
+        took = time.perf_counter() - began
+        self._stages_s[stage] = self._stages_s.get(stage, 0.0) + took
         if self.observer is not None:
-            self.observer.stage_done(stage, time.perf_counter() - began)
+            self.observer.stage_done(stage, took)
         if not isinstance(reply, expected):
             raise StageFailed(stage, reply)
         return reply
@@ -107,6 +114,7 @@ class CycleRunner:
     def run(self, trigger: str) -> CycleDone:
         started = int(self.wall())
         began = time.perf_counter()
+        self._stages_s = {}
         cycle_id = self.journal.begin_cycle(trigger)
         counts = {"channels": 0, "decisions": 0, "actions": 0}
         notes: list[str] = []
@@ -169,6 +177,7 @@ class CycleRunner:
             self.observer.cycle_done(time.perf_counter() - began)
         log = logger.info if outcome is CycleOutcome.OK else logger.warning
         log("cycle {} ({}) {}: {}", cycle_id, trigger, outcome.value, detail)
+        self.stage_log.append((cycle_id, dict(self._stages_s)))
         return done
 
     def _price_history(

@@ -148,8 +148,21 @@ class ChangePage(_Out):
     changes: list[ChangeRecord]
 
 
+class StageTime(_Out):
+    stage: str
+    seconds: float
+
+
+class CycleStages(_Out):
+    cycle_id: int
+    stages: list[StageTime]
+    """Each stage's duration, in pipeline order (the actuator's: all its writes)."""
+
+
 class CyclePage(_Out):
     cycles: list[CycleRecord]
+    stages: list[CycleStages]
+    """Stage durations of the cycles run since the service started (not journaled)."""
 
 
 class PolicyValue(_Out):

@@ -40,8 +40,10 @@ from mcp_optimizer.messages.control import (
     RollbackRequest,
     RollbackSince,
     SetModeRequest,
+    ShadowReportReply,
+    ShadowReportRequest,
 )
-from mcp_optimizer.messages.journal import ChangeOrigin, ChangeState, Mode
+from mcp_optimizer.messages.journal import ChangeOrigin, ChangeState, Mode, ShadowReport
 from mcp_optimizer.policies.desk import PolicyRefused
 from mcp_optimizer.policies.overrides import parse_chan_key
 
@@ -175,11 +177,13 @@ class Web:
             if len(raw) > MAX_BODY:
                 raise HttpError(413, f"body larger than {MAX_BODY} bytes; nothing was changed")
         try:
-            return msgspec.json.decode(raw or b"{}", type=typ)
-        except msgspec.ValidationError as exc:
-            raise HttpError(400, f"bad request body: {exc}; nothing was changed") from None
+            data = msgspec.json.decode(raw or b"{}")
         except msgspec.DecodeError:
             raise HttpError(400, "the body is not valid JSON; nothing was changed") from None
+        try:
+            return msgspec.convert(_integral(data), typ)
+        except msgspec.ValidationError as exc:
+            raise HttpError(400, f"bad request body: {exc}; nothing was changed") from None
 
     def wrap(self, fn: Callable[[Request], Awaitable[Response]], kind: str) -> Callable:
         """``kind``: page (HTML), api (JSON read) or act (JSON POST, CSRF-checked)."""
@@ -280,7 +284,13 @@ class Web:
 
     async def _cycles(self, request: Request) -> m.CyclePage:
         limit = _int(request, "limit", 100, 1, api.MAX_PAGE)
-        return m.CyclePage(cycles=await self.ctx.read(lambda j: j.cycles(limit=limit)))
+        cycles = await self.ctx.read(lambda j: j.cycles(limit=limit))
+        ids = {c.cycle_id for c in cycles}
+        log = list(getattr(self.runner, "stage_log", []))
+        stages = [m.CycleStages(cycle_id=cid, stages=[m.StageTime(stage=k, seconds=round(v, 4))
+                                                      for k, v in st.items()])
+                  for cid, st in log if cid in ids]
+        return m.CyclePage(cycles=cycles, stages=stages)
 
     async def api_cycles(self, request: Request) -> Response:
         return _json(await self._cycles(request))
@@ -296,6 +306,22 @@ class Web:
         desk = self._need_desk()
         decisions = await trio.to_thread.run_sync(desk.what_next)
         return _json(api.next_cycle(self.snapshots(), decisions))
+
+    async def _shadow(self, request: Request) -> Any:
+        days = _int(request, "days", 7, 1, 365)
+        reply = await self.ctx.control(ShadowReportRequest(period_s=days * DAY_S), by="web")
+        self._refused(reply)
+        assert isinstance(reply, ShadowReportReply)
+        return reply.report
+
+    async def api_shadow(self, request: Request) -> Response:
+        return _json(await self._shadow(request))
+
+    async def page_shadow(self, request: Request) -> Response:
+        report = await self._shadow(request)
+        o = await self._overview()
+        return self._page("Shadow report", views.shadow(report, _int(request, "days", 7, 1, 365)),
+                          "/shadow", o)
 
     async def api_csrf(self, request: Request) -> Response:
         return _json(m.CsrfToken(token=self.guard.csrf))
@@ -461,6 +487,17 @@ class Web:
         return resp
 
 
+def _integral(data: Any) -> Any:
+    """JSON numbers written as ``855.0`` are integers in JSON Schema: read them as such."""
+    if isinstance(data, float) and data.is_integer() and abs(data) < 2**63:
+        return int(data)
+    if isinstance(data, dict):
+        return {k: _integral(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_integral(v) for v in data]
+    return data
+
+
 def _same(a: str, b: str) -> bool:
     import hmac
 
@@ -505,6 +542,10 @@ OPS: list[Op] = [
        m.PolicyView, errors=("400", "401", "503")),
     Op("get", "/api/v1/next-cycle", "What the current policy decides on the latest snapshots",
        m.NextCycleView, errors=("400", "401", "503")),
+    Op("get", "/api/v1/shadow-report", "What it would have done, next to what changed, and "
+       "the effect of its fees on the same forwards", ShadowReport,
+       params=(Param("days", {"type": "integer", "minimum": 1, "maximum": 365},
+                     "The period, ending now"),), errors=("400", "401", "409")),
     Op("get", "/api/v1/csrf", "The CSRF token for POSTs", m.CsrfToken),
     Op("post", "/api/v1/pause", "Pause (kill switch) with a reason", m.PauseDone, m.PauseBody),
     Op("post", "/api/v1/resume", "Lift the API pause", m.PauseDone, m.EmptyBody),
@@ -530,6 +571,7 @@ def routes(ctx: HttpContext) -> list[BaseRoute]:
         "/api/v1/channels/{chan}": web.api_channel, "/api/v1/changes": web.api_changes,
         "/api/v1/cycles": web.api_cycles, "/api/v1/policy": web.api_policy,
         "/api/v1/next-cycle": web.api_next, "/api/v1/csrf": web.api_csrf,
+        "/api/v1/shadow-report": web.api_shadow,
         "/api/v1/pause": web.act_pause, "/api/v1/resume": web.act_resume,
         "/api/v1/mode": web.act_mode, "/api/v1/evaluate-now": web.act_evaluate,
         "/api/v1/ack-crash": web.act_ack, "/api/v1/rollback": web.act_rollback,
@@ -552,6 +594,7 @@ def routes(ctx: HttpContext) -> list[BaseRoute]:
         Route("/journal", web.wrap(web.page_journal, "page"), methods=["GET"]),
         Route("/cycles", web.wrap(web.page_cycles, "page"), methods=["GET"]),
         Route("/policy", web.wrap(web.page_policy, "page"), methods=["GET"]),
+        Route("/shadow", web.wrap(web.page_shadow, "page"), methods=["GET"]),
         Route("/static/{name}", web.static, methods=["GET"]),
         Route("/signin", web.signin, methods=["POST"]),
     ]

@@ -30,7 +30,7 @@ from . import models as m
 from .svg import Series, panel
 
 NAV = (("/", "Overview"), ("/channels", "Channels"), ("/journal", "Journal"),
-       ("/cycles", "Cycles"), ("/policy", "Policy"))
+       ("/cycles", "Cycles"), ("/shadow", "Shadow report"), ("/policy", "Policy"))
 REVERTIBLE = (ChangeState.VERIFIED, ChangeState.MISMATCHED, ChangeState.EXTERNAL)
 
 
@@ -387,6 +387,7 @@ def journal(pg: m.ChangePage, f: dict[str, str]) -> str:
 
 def cycles(pg: m.CyclePage) -> str:
     rows = []
+    stages = {s.cycle_id: s.stages for s in pg.stages}
     for c in pg.cycles:
         if isinstance(c.end, CycleEnded):
             end = (f'<span class="o-{c.end.outcome.value}">{c.end.outcome.value}</span>',
@@ -395,13 +396,17 @@ def cycles(pg: m.CyclePage) -> str:
             end = ("not ended", "")
         rows.append(f"<tr><td>#{c.cycle_id}</td><td>{ts(c.started_at_s)}</td><td>{e(c.trigger)}"
                     f"</td><td>{c.mode.value}</td><td>{end[0]}</td><td>{end[1]}</td>"
-                    f'<td class="why">{e(c.detail)}</td></tr>')
+                    f'<td class="why">'
+                    + ", ".join(f"{e(s.stage)} {s.seconds:.2f} s"
+                                for s in stages.get(c.cycle_id, []))
+                    + f'</td><td class="why">{e(c.detail)}</td></tr>')
     return f"""
 <h1>Cycles</h1>
-<p class="note">Stage durations are in the service's metrics (/metrics,
- mcp_cycle_stage_duration_seconds).</p>
+<p class="note">Stage durations are kept for the cycles run since the service started (and in
+ /metrics: mcp_cycle_stage_duration_seconds).</p>
 <div class="scroll"><table class="t" id="cycles"><thead><tr><th>id</th><th>started (UTC)</th>
-<th>trigger</th><th>mode</th><th>outcome</th><th>took</th><th>notes</th></tr></thead>
+<th>trigger</th><th>mode</th><th>outcome</th><th>took</th><th>stages</th><th>notes</th></tr>
+</thead>
 <tbody>{"".join(rows)}</tbody></table></div>
 """
 
@@ -445,6 +450,43 @@ def policy(v: m.PolicyView) -> str:
 <h2>Policy changes</h2>
 <div class="scroll"><table class="t" id="policy-changes"><thead><tr><th>id</th><th>at</th>
 <th>by</th><th>reason</th><th>keys</th><th></th></tr></thead><tbody>{changes}</tbody></table></div>
+"""
+
+
+def shadow(r: object, days: int) -> str:
+    """The shadow report (``ShadowReport``): per channel what the service would have done next
+    to what changed on the node, and the effect of its fees on the same forwards."""
+    rows = []
+    for c in getattr(r, "channels", []):
+        gap = getattr(c.fee_rate_gap, "gap_ppm", None)
+        rows.append(
+            f'<tr><td><a href="/channels/{scid_text(c.chan_id)}">{scid_text(c.chan_id)}</a></td>'
+            f"<td>{c.would_change_count}</td><td>{c.stopped_count}</td>"
+            f"<td><small>{e(pol(c.first_would_policy))}</small></td>"
+            f"<td><small>{e(pol(c.last_would_policy))}</small></td>"
+            f"<td>{c.external_change_count}</td><td><small>{e(pol(c.actual_policy))}</small></td>"
+            f"<td>{'' if gap is None else f'{gap:+d} ppm'}</td></tr>"
+        )
+    eff = getattr(r, "effect", None)
+    if eff is not None and hasattr(eff, "difference_msat"):
+        effect = (f"On the same {eff.forward_count:,} forwards its fees would have earned "
+                  f"{sat(eff.would_be_fee_msat)} sat against {sat(eff.actual_fee_msat)} sat "
+                  f"({sat(eff.difference_msat)} sat difference; {e(eff.basis)}; "
+                  f"{e(eff.source)}).")
+    else:
+        effect = f"Effect not estimated: {e(getattr(eff, 'reason', 'unknown'))}."
+    periods = "".join(
+        f'<a href="/shadow?days={d}"{" class=on" if d == days else ""}>{d} days</a> '
+        for d in (1, 7, 30))
+    return f"""
+<h1>Shadow report</h1>
+<p class="note">{periods} · {ts(getattr(r, "since_s", 0))} to {ts(getattr(r, "until_s", 0))}
+ UTC</p>
+<p>{effect}</p>
+<div class="scroll"><table class="t" id="shadow"><thead><tr><th>channel</th>
+<th>would change</th><th>held / refused</th><th>first would-be</th><th>last would-be</th>
+<th>external changes</th><th>on the node</th><th>gap</th></tr></thead>
+<tbody>{"".join(rows)}</tbody></table></div>
 """
 
 
