@@ -48,7 +48,7 @@ def test_child_computes_what_the_service_would_and_refreshes_in_the_background(s
     expected = compute_centrality(graph, 0)
     peers = sorted({c.peer.pubkey for c in chans})
     clock = Clock(1_000_000)
-    source = CentralityProcess(lnd, clock, max_age_s=3600)
+    source = CentralityProcess(lnd, clock, max_age_s=3600, first_wait_s=600)
     found, why = source.lookup(peers + ["02" + "00" * 32], clock.t)
     assert why == "" and source.computations == 1
     for p in peers:
@@ -70,7 +70,7 @@ def test_child_computes_what_the_service_would_and_refreshes_in_the_background(s
     clock.t += 3600
     stale, _ = source.lookup(peers, clock.t)
     assert stale[peers[0]].observed_at_s == 1_000_000
-    source.refresh().join(120)
+    source.refresh().join(600)
     # the topology did not change: no new computation, the table is newer
     assert source.computations == 1
     newer, _ = source.lookup(peers, clock.t)
