@@ -4,7 +4,6 @@ false EXTERNAL change, and `rollback --last` then wrote the damaged fee to the n
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 import subprocess
@@ -12,14 +11,27 @@ import sys
 
 from service_support import cli, running_service
 
+from mcp_optimizer.journal import Journal
+from mcp_optimizer.messages import ChangeState, Mode
+from mcp_optimizer.messages.control import (
+    CycleFinished,
+    Done,
+    EvaluateNowRequest,
+    SetModeRequest,
+    StatusRequest,
+)
 from mcp_optimizer.providers.lnd.client import LndClient
 from mcp_optimizer.providers.lnd.settings import LndSettings
+from mcp_optimizer.runtime.control_client import request
 
 
-def _node(env, data) -> LndClient:
-    r = cli(env, "status", "--json")
-    assert r.returncode == 0, r.stderr
-    host = re.search(r"at (127\.0\.0\.1:\d+)", json.loads(r.stdout)["node"]).group(1)
+def _ask(data, req):
+    return request(data / "control.sock", req, timeout_s=300)
+
+
+def _node(data) -> LndClient:
+    status = _ask(data, StatusRequest())
+    host = re.search(r"at (127\.0\.0\.1:\d+)", status.node).group(1)
     return LndClient(LndSettings(host=host, tls_cert_path=data / "simulator" / "tls.cert",
                                  macaroon_path=data / "simulator" / "admin.macaroon"))
 
@@ -41,18 +53,18 @@ def _rot_one_digit(journal_file, change_id: int, rate: int) -> int:
 def test_a_rotten_stored_policy_is_never_written_to_the_node(tmp_path):
     data = tmp_path / "data"
     with running_service(tmp_path, "0") as (env, proc):
-        node = _node(env, data)
+        node = _node(data)
         try:
-            assert cli(env, "mode", "live").returncode == 0
-            r = cli(env, "evaluate-now", "--wait")
-            assert r.returncode == 0, r.stderr
-            hist = json.loads(cli(env, "history", "--json").stdout)
-            live = [h for h in hist if h["mode"] == "live" and h["state"] == "verified"]
+            assert isinstance(_ask(data, SetModeRequest(mode=Mode.LIVE, reason="test")), Done)
+            assert isinstance(_ask(data, EvaluateNowRequest(wait=True)), CycleFinished)
+            with Journal.open(data, readonly=True) as journal:
+                live = [c for c in journal.changes(states_in=[ChangeState.VERIFIED])
+                        if c.mode is Mode.LIVE]
             assert live, "the demo node's live cycle changed no fee: the test proves nothing"
             last = live[-1]
-            chan, now_rate = last["chan_id"], last["new_policy"]["fee_rate_ppm"]
-            rotten = _rot_one_digit(data / "journal.sqlite3", last["change_id"],
-                                    last["old_policy"]["fee_rate_ppm"])
+            chan, now_rate = last.chan_id, last.new_policy.fee_rate_ppm
+            rotten = _rot_one_digit(data / "journal.sqlite3", last.change_id,
+                                    last.old_policy.fee_rate_ppm)
 
             r = cli(env, "rollback", "--last")
             assert r.returncode != 0, r.stdout
