@@ -63,8 +63,8 @@ def main() -> int:
         plan = make_plan(
             scenario, args.seeds, args.days, "autopilot",
             [c for c in args.compare.split(",") if c],
-            static_grid=tuple(int(x) for x in args.static_grid.split(",")),
-            competitor_grid=tuple(float(x) for x in args.competitor_grid.split(",")),
+            static_grid=tuple(int(x) for x in args.static_grid.split(",") if x),
+            competitor_grid=tuple(float(x) for x in args.competitor_grid.split(",") if x),
         )
         t0 = time.monotonic()
         runs_log = None
