@@ -198,7 +198,7 @@ def compare(args, tmp: Path, node) -> None:
     loads = [load()]
     print(f"--- cold: `mcp-optimizer cycle` (fresh data dir) and charge-lnd --dry-run, "
           f"alternating (load {loads[0]})")
-    for r in range(args.rounds):
+    for r in range(0 if args.no_cold else args.rounds):
         order = ("ours", "charge") if r % 2 else ("charge", "ours")
         for who in order:
             if who == "charge":
@@ -207,7 +207,8 @@ def compare(args, tmp: Path, node) -> None:
                 data = tmp / f"cold-{r}"
                 run = timed([sys.executable, "-m", "mcp_optimizer", "cycle", "--json",
                              "--data-dir", str(data)],
-                            {**env, "MCP_CONTROL_SOCKET": str(tmp / f"cold-{r}.sock")})
+                            {**env, "MCP_CONTROL_SOCKET": str(tmp / f"cold-{r}.sock"),
+                             "MCP_HTTP_PORT": "0"})
                 if run.returncode != 0:
                     raise SystemExit(f"`cycle` failed: {run.output[-800:]}")
             rows["cold wall"][who].append(run.wall_s)
@@ -288,6 +289,7 @@ def main() -> int:
     ap.add_argument("--charge-lnd-venv", default=str(ROOT.parent / "venvs-chargelnd"),
                     help="charge-lnd's own venv (installed there when missing)")
     ap.add_argument("--stages-only", action="store_true", help="only the stage breakdown")
+    ap.add_argument("--no-cold", action="store_true", help="skip the cold `cycle` runs")
     ap.add_argument("--no-stages", action="store_true", help="skip the stage breakdown")
     ap.add_argument("--in-process-sim", action="store_true",
                     help="stages: the simulator in this process, its clock stopped, cycle 2 "

@@ -172,12 +172,15 @@ class Service:
         with Journal.open(data_dir) as journal:  # what `mcp-optimizer mode dry-run` records
             journal.set_mode(Mode.DRY_RUN, "benchmark", "dry-run, as charge-lnd --dry-run")
         self.socket = data_dir / "control.sock"
-        env = {**os.environ, **node.env, "MCP_DATA_DIR": str(data_dir)}
+        # a free port for its web page: another service on this machine may hold the default
+        env = {**os.environ, **node.env, "MCP_DATA_DIR": str(data_dir), "MCP_HTTP_PORT": "0"}
+        self.log = data_dir.parent / "service-stderr.log"
         self.started = time.perf_counter()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "mcp_optimizer", "run"], cwd=ROOT, env=env,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
+        with open(self.log, "wb") as err:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "mcp_optimizer", "run"], cwd=ROOT, env=env,
+                stdout=subprocess.DEVNULL, stderr=err,
+            )
 
     def ask(self, req, timeout_s: float = 600.0) -> dict:
         """Send a control request; the reply as plain JSON (a dict with its ``type``), so that
@@ -219,7 +222,8 @@ class Service:
                 return time.perf_counter() - self.started
             except ControlUnavailable:
                 if self.proc.poll() is not None:
-                    raise SystemExit("the service stopped at start") from None
+                    tail = self.log.read_text(errors="replace").strip().splitlines()[-3:]
+                    raise SystemExit(f"the service stopped at start: {tail}") from None
                 time.sleep(0.02)
         raise SystemExit(f"the service did not answer status within {limit_s:g} s")
 
