@@ -185,6 +185,8 @@ def stages(args, tmp: Path, node_env: dict[str, str] | None) -> None:
 
 
 def fmt_range(values: list[float], unit: str = "s") -> str:
+    if not values:
+        return "-"
     lo, hi = min(values), max(values)
     if f"{lo:.1f}" == f"{hi:.1f}":
         return f"{lo:.1f} {unit}"
@@ -275,9 +277,11 @@ def compare(args, tmp: Path, node) -> None:
           f"(peak {rows['warm rss']['ours'][-1]:.0f} MiB VmHWM) | |")
     print(f"| `status` answers after `run` starts | - | {status_s:.2f} s | |")
     med = statistics.median
-    print(f"medians: cold {med(rows['cold wall']['charge']):.1f} s vs "
-          f"{med(rows['cold wall']['ours']):.1f} s; incremental "
-          f"{med(rows['warm wall']['charge']):.1f} s vs {med(rows['warm wall']['ours']):.2f} s")
+    if rows["cold wall"]["ours"]:
+        print(f"medians: cold {med(rows['cold wall']['charge']):.1f} s vs "
+              f"{med(rows['cold wall']['ours']):.1f} s")
+    print(f"medians: incremental {med(rows['warm wall']['charge']):.1f} s vs "
+          f"{med(rows['warm wall']['ours']):.2f} s")
 
 
 def main() -> int:
