@@ -31,15 +31,14 @@ from mcp_optimizer.actors.pipeline import (
 from mcp_optimizer.actors.providers import FactsActor, LndActor, LocalGraphActor
 from mcp_optimizer.http.server import bind
 from mcp_optimizer.http.wiring import attach_http
-from mcp_optimizer.web.security import check_exposure
 from mcp_optimizer.journal import Journal
 from mcp_optimizer.logs import LogSettings, configure_service_logging, register_env_secrets
 from mcp_optimizer.messages import ChannelSnapshot, CrashKind, Decision
 from mcp_optimizer.metrics.registry import service_registry, watch_service
 from mcp_optimizer.policies.config import Policy
 from mcp_optimizer.policies.desk import PolicyDesk
-from mcp_optimizer.policies.layers import load_effective
 from mcp_optimizer.policies.engine import evaluate_channel
+from mcp_optimizer.policies.layers import load_effective
 from mcp_optimizer.providers.amboss import AmbossProvider
 from mcp_optimizer.providers.http import ProviderMetrics, load_provider_settings
 from mcp_optimizer.providers.http.settings import ProviderSettings, RetryPolicy
@@ -52,6 +51,7 @@ from mcp_optimizer.safety.actuator import Actuator
 from mcp_optimizer.simulator.scenario import Scenario
 from mcp_optimizer.simulator.ticker import Ticker
 from mcp_optimizer.supervisor import ChildSpec, Supervisor
+from mcp_optimizer.web.security import check_exposure
 
 from .control_server import prepare_path
 from .cycle import CycleRunner
