@@ -21,7 +21,9 @@ from .errors import ScenarioError
 from .model import SimulatedNode
 
 STATE_FILE = "node.state"
-FORMAT = 1
+FORMAT = 2
+"""Bumped whenever the node's state changes shape (2: the route-choice market, closes): an older
+file is refused with one line instead of being read into the wrong shape."""
 SAVE_EVERY_S = 300.0
 """Seconds between saves while the service runs (wall clock)."""
 
@@ -58,8 +60,14 @@ def load(path: Path, scenario_name: str) -> SimulatedNode | None:
     try:
         with path.open("rb") as fh:
             header = pickle.load(fh)
-            if not isinstance(header, dict) or header.get("format") != FORMAT:
+            if not isinstance(header, dict) or "format" not in header:
                 raise ValueError("unknown format")
+            if header["format"] != FORMAT:
+                raise ScenarioError(
+                    f"the simulated node kept in {path} was written by another version "
+                    f"(format {header['format']}, this one reads {FORMAT}); it was left "
+                    "untouched: move it away to start a new simulated node"
+                )
             if header.get("scenario") != scenario_name:
                 raise ScenarioError(
                     f"the simulated node kept in {path} is of scenario "
