@@ -86,19 +86,19 @@ def test_a_new_level_is_measured_before_it_is_judged():
 
 
 def test_a_low_traffic_level_is_judged_after_the_longest_epoch():
-    s = snap([epoch(5, 0, 420, 2)])
+    s = snap([epoch(7, 0, 420, 2)])
     d = evaluate_channel(s, POLICY)
     assert not d.reasons[0].startswith("measuring"), d.reasons
 
 
 def test_the_best_level_is_explored_from_toward_the_market_then_settled():
     # only one level known, below the competitors' median: try higher
-    d = evaluate_channel(snap([epoch(5, 0, 300, 100)], median=400), POLICY)
+    d = evaluate_channel(snap([epoch(7, 0, 300, 100)], median=400), POLICY)
     assert d.kind is DecisionKind.INCREASE_FEES and d.proposed_policy.fee_rate_ppm == 360
     assert "trying a higher fee, 360 ppm (+20%)" in d.reasons[0], d.reasons
     assert "median 400 ppm" in d.reasons[0]
     # above it: try lower
-    d = evaluate_channel(snap([epoch(5, 0, 600, 100)], median=400), POLICY)
+    d = evaluate_channel(snap([epoch(7, 0, 600, 100)], median=400), POLICY)
     assert d.kind is DecisionKind.LOWER_FEES and d.proposed_policy.fee_rate_ppm == 480
     # both neighbours tried and worse, close by: settled, nothing moves
     s = snap([epoch(9, 6, 270, 60), epoch(6, 3, 330, 60), epoch(3, 0, 300, 80)])
@@ -108,7 +108,7 @@ def test_the_best_level_is_explored_from_toward_the_market_then_settled():
 
 
 def test_a_move_that_paid_is_continued_with_a_longer_step():
-    s = snap([epoch(6, 2, 200, 40), epoch(2, 0, 260, 60)], median=250)
+    s = snap([epoch(7, 3, 200, 40), epoch(3, 0, 260, 60)], median=250)
     d = evaluate_channel(s, POLICY)
     assert d.kind is DecisionKind.INCREASE_FEES, d.reasons
     assert d.proposed_policy.fee_rate_ppm > 260 * 1.2, d.proposed_policy
@@ -116,7 +116,7 @@ def test_a_move_that_paid_is_continued_with_a_longer_step():
 
 
 def test_far_from_the_market_the_first_move_goes_half_way_there():
-    d = evaluate_channel(snap([epoch(5, 0, 40, 100)], median=1000), POLICY)
+    d = evaluate_channel(snap([epoch(7, 0, 40, 100)], median=1000), POLICY)
     assert d.proposed_policy.fee_rate_ppm == 200  # sqrt(40 x 1000)
 
 
@@ -124,12 +124,12 @@ def test_far_from_the_market_the_first_move_goes_half_way_there():
 
 
 def test_a_drained_channel_rises_and_never_falls():
-    s = snap([epoch(5, 0, 300, 100, failed=40)], median=1000, local=0.05,
+    s = snap([epoch(7, 0, 300, 100, failed=40)], median=1000, local=0.05,
              recent_kw={"forwards_out": 30, "failed_htlcs": 40, "failed_balance": 40})
     d = evaluate_channel(s, POLICY)
     assert d.kind is DecisionKind.INCREASE_FEES, d.reasons
     # even above the market's median a drained channel is not made cheaper
-    s = snap([epoch(5, 0, 900, 100, failed=40)], median=300, local=0.05,
+    s = snap([epoch(7, 0, 900, 100, failed=40)], median=300, local=0.05,
              recent_kw={"forwards_out": 30, "failed_htlcs": 40, "failed_balance": 40})
     d = evaluate_channel(s, POLICY)
     assert d.kind is not DecisionKind.LOWER_FEES, d.reasons
@@ -137,14 +137,14 @@ def test_a_drained_channel_rises_and_never_falls():
 
 def test_an_idle_channel_falls_but_not_below_the_floor_of_the_market():
     idle = {"recent_kw": {"forwards_out": 0, "forwards_in": 0}}
-    d = evaluate_channel(snap([epoch(5, 0, 400, 0)], median=400, local=0.9, **idle), POLICY)
+    d = evaluate_channel(snap([epoch(7, 0, 400, 0)], median=400, local=0.9, **idle), POLICY)
     assert d.kind is DecisionKind.LOWER_FEES and "idle: 90.0%" in d.reasons[0], d.reasons
-    d = evaluate_channel(snap([epoch(5, 0, 100, 0)], median=400, local=0.9, **idle), POLICY)
+    d = evaluate_channel(snap([epoch(7, 0, 100, 0)], median=400, local=0.9, **idle), POLICY)
     assert d.kind is DecisionKind.NO_ACTION, d.reasons  # 0.25 x 400 = 100: the floor
 
 
 def test_nothing_routed_and_nothing_asks_for_a_move_is_left_alone():
-    d = evaluate_channel(snap([epoch(5, 0, 300, 0)], median=400,
+    d = evaluate_channel(snap([epoch(7, 0, 300, 0)], median=400,
                               recent_kw={"forwards_out": 0}), POLICY)
     assert d.kind is DecisionKind.NO_ACTION and "no demand measured" in d.reasons[0], d.reasons
 
@@ -183,9 +183,9 @@ def test_settles_and_stays_without_oscillating():
         r = run(curve, POLICY, start_fee=330, seed=seed, days=40)
         late = r.fees[len(r.fees) // 2:]
         top = curve.revenue_per_day(curve.best_fee())
-        # where it stays, re-tests included, earns within 7% of the best fee ...
+        # where it stays, re-tests (3 days each) included, earns within 12% of the best fee
         share = sum(curve.revenue_per_day(f) for f in late) / (top * len(late))
-        assert share >= 0.93, (seed, share, late)
+        assert share >= 0.88, (seed, share, late)
         # ... and it moves only to re-test a side, there and back
         assert len(set(late)) <= 4, (seed, sorted(set(late)))
         moves = sum(1 for x, y in zip(late, late[1:], strict=False) if x != y)
@@ -271,3 +271,21 @@ def test_never_raises_on_aberrant_epochs(raw):
     if any(e.start_s >= e.end_s or e.end_s > NOW or e.start_s < 0 or e.forwards_out < 0
            or e.fee_rate_ppm < 0 or e.fee_rate_ppm > 1_000_000 for e in epochs):
         assert d.reasons[0].startswith("snapshot rejected"), d.reasons
+
+
+def test_a_channels_budget_of_tries_holds_new_tries_not_returns():
+    # three changes within the memory: no fourth try ...
+    tried = [epoch(14, 12, 300, 60), epoch(12, 9, 360, 40), epoch(9, 6, 420, 30),
+             epoch(6, 0, 300, 120)]  # the lower side untried: unrationed, it would be tried
+    rationed = load_policy(environ={"MCP_POLICY__PRICING__MAX_TRIES": "3"})
+    assert evaluate_channel(snap(tried, median=300), POLICY).kind is not DecisionKind.NO_ACTION
+    d = evaluate_channel(snap(tried, median=300), rationed)
+    assert d.kind is DecisionKind.NO_ACTION, d.reasons
+    assert "3 fee changes in the last 14.0 days, the channel's budget of tries (3)" in (
+        d.reasons[0]
+    ), d.reasons
+    # ... but going back to a level that earned clearly more still goes
+    back = [epoch(14, 12, 300, 60), epoch(12, 9, 360, 40), epoch(9, 6, 300, 200),
+            epoch(6, 0, 250, 20)]
+    d = evaluate_channel(snap(back, median=300), rationed)
+    assert d.kind is DecisionKind.INCREASE_FEES and d.proposed_policy.fee_rate_ppm == 300

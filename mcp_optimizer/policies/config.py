@@ -141,6 +141,8 @@ class Pricing(_Section):
     max_probe_pct: Annotated[float, msgspec.Meta(ge=1, le=200)]
     min_probe_pct: Annotated[float, msgspec.Meta(ge=0, le=100)]
     significance: Annotated[float, msgspec.Meta(ge=0, le=10)]
+    fresh_margin: Annotated[float, msgspec.Meta(ge=0, le=10)]
+    max_tries: Annotated[int, msgspec.Meta(ge=0, le=1000)]
     floor_market_ratio: Annotated[float, msgspec.Meta(ge=0, le=10)]
     ceiling_market_ratio: Annotated[float, msgspec.Meta(ge=0, le=1000)]
     gossip_budget_per_channel_day: Annotated[float, msgspec.Meta(ge=0, le=24)]

@@ -281,7 +281,8 @@ def price_move(s: ChannelSnapshot, policy: Policy, liquidity: Liquidity) -> Pric
             )
             anchor = 0.75 if far_best and closer else 0.0
         if z > pr.significance or (
-            fresh and trusted and best.rate_msat_day > here.rate_msat_day and z > anchor
+            fresh and trusted and best.rate_msat_day > here.rate_msat_day
+            and z > max(anchor, pr.fresh_margin)
         ):
             gain = best.rate_msat_day - here.rate_msat_day
             return PriceMove(
@@ -319,7 +320,23 @@ def price_move(s: ChannelSnapshot, policy: Policy, liquidity: Liquidity) -> Pric
             "no-data",
         )
 
-    # 4. explore around the best known level
+    # 4. explore around the best known level, within the channel's budget of tries: fee
+    # changes in the memory beyond ``max_tries`` wait for older ones to be forgotten (gossip)
+    tries = sum(1 for e in epochs[1:] if e.start_s > now - pr.memory_s)
+    outside = market is not None and not (
+        market.median_fee_rate_ppm / 2 <= cur <= 2 * market.median_fee_rate_ppm
+    )  # far from the market, the way back toward it is not rationed
+    if pr.max_tries and tries >= pr.max_tries and liquidity.direction <= 0 and not outside:
+        return PriceMove(
+            None,
+            [
+                f"{summary}; {tries} fee changes in the last {_span(pr.memory_s)}, the "
+                f"channel's budget of tries ({pr.max_tries}): no new try until older ones are "
+                f"forgotten; no change"
+            ],
+            0,
+            "budget",
+        )
     below = [e for e in others if e.level.rate_ppm < cur]
     above = [e for e in others if e.level.rate_ppm > cur]
     lo = below[-1] if below else None
