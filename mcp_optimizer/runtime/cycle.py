@@ -54,6 +54,7 @@ from mcp_optimizer.policies.config import Policy
 from mcp_optimizer.supervisor import Supervisor
 
 from .cycle_summary import action_counts, counts_text, write_problems
+from .memory import release_freed_memory
 
 
 class StageFailed(Exception):
@@ -161,6 +162,7 @@ class CycleRunner:
                 )
         except Exception:  # noqa: BLE001 - never fatal; the transaction left nothing half-done
             logger.exception("journal compaction failed; the journal is as it was")
+        release_freed_memory()  # the cycle's objects are gone: RSS back down until the next
         done = CycleDone(
             cycle_id=cycle_id,
             trigger=trigger,
