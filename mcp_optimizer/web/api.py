@@ -124,6 +124,11 @@ def channel_detail(
     days = summary.per_channel_day.get(cid, {})
     return m.ChannelDetail(
         channel=channel_row(snapshot, latest, describe(ov) if ov is not None else ""),
+        fee_levels=[
+            m.FeeLevel(start_s=e.start_s, end_s=e.end_s, fee_rate_ppm=e.fee_rate_ppm,
+                       forwards_out=e.forwards_out, fees_earned_msat=e.fees_earned_msat)
+            for e in getattr(snapshot, "price_history", [])
+        ],
         changes=list(reversed(journal.changes(chan_id=cid))),
         decisions=[m.DecisionRow(decision_id=i, mode=mode, decision=d)
                    for i, mode, d in decisions],

@@ -130,8 +130,20 @@ class DecisionRow(_Out):
     decision: Decision
 
 
+class FeeLevel(_Out):
+    """A span at one fee level, with what it earned (the snapshot's price history)."""
+
+    start_s: int
+    end_s: int
+    fee_rate_ppm: int
+    forwards_out: int
+    fees_earned_msat: int
+
+
 class ChannelDetail(_Out):
     channel: ChannelRow
+    fee_levels: list[FeeLevel]
+    """The fee levels over the history window, oldest first (empty when unknown)."""
     changes: list[ChangeRecord]
     """Every change on the channel, newest first."""
     decisions: list[DecisionRow]

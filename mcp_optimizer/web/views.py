@@ -289,7 +289,10 @@ def channel(d: m.ChannelDetail, now_s: int) -> str:
     fee_pts: list[tuple[float, float]] = []
     chron = list(reversed(d.changes))
     effective = [c for c in chron if c.state in REVERTIBLE or c.state is ChangeState.APPLIED]
-    if effective:
+    if d.fee_levels:  # the snapshot's price history: every level held over the window
+        fee_pts = [(lvl.start_s, lvl.fee_rate_ppm) for lvl in d.fee_levels]
+        fee_pts.append((d.fee_levels[-1].end_s, r.our_policy.fee_rate_ppm))
+    elif effective:
         fee_pts.append((min(t0, effective[0].requested_at_s), effective[0].old_policy.fee_rate_ppm))
         fee_pts += [(c.updated_at_s, c.new_policy.fee_rate_ppm) for c in effective]
     else:
