@@ -198,6 +198,15 @@ class ChangesMixin(JournalBase):
             raise KeyError(change_id)
         return found[0]
 
+    def changes_after(self, change_id: int, limit: int = 1000) -> list[ChangeRecord]:
+        """Changes of a higher id than ``change_id``, oldest first, at most ``limit`` (the
+        notifier reads what was journaled since its last look)."""
+        return self._changes("WHERE id > ?", (change_id,), order=f"id LIMIT {int(limit)}")
+
+    def last_change_id(self) -> int:
+        """The highest change id (0 for an empty journal)."""
+        return int(self._query("SELECT coalesce(max(id), 0) FROM changes")[0][0])
+
     def changes(
         self,
         chan_id: int | None = None,

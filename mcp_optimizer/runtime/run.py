@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import trio
 from loguru import logger
@@ -35,6 +36,10 @@ from mcp_optimizer.journal import Journal
 from mcp_optimizer.logs import LogSettings, configure_service_logging, register_env_secrets
 from mcp_optimizer.messages import ChannelSnapshot, CrashKind, Decision
 from mcp_optimizer.metrics.registry import service_registry, watch_service
+from mcp_optimizer.notify.format import started_notice
+from mcp_optimizer.notify.metrics import NotifyMetrics
+from mcp_optimizer.notify.settings import load_notify_settings
+from mcp_optimizer.notify.worker import Notifier
 from mcp_optimizer.policies.config import Policy
 from mcp_optimizer.policies.desk import PolicyDesk
 from mcp_optimizer.policies.engine import evaluate_channel
@@ -132,6 +137,22 @@ def facts_remote_budget_s(retry: RetryPolicy) -> float:
     margin, so that the local facts (centrality, uptime) always reach the scorer."""
     per_call_s = retry.total_budget_s + retry.read_timeout_s
     return max(1.0, facts_ask_timeout_s(retry) - per_call_s - 30.0)
+
+
+def start_notifier(
+    env: Mapping[str, str], journal: Journal, registry: Any, stack: ExitStack
+) -> Notifier | None:
+    """The notifier thread (``mcp_optimizer.notify``) when ``MCP_NOTIFY_URLS`` names any URL,
+    stopped by ``stack`` (before the journal closes); None otherwise."""
+    notify = load_notify_settings(env)
+    if not notify.enabled:
+        return None
+    notifier = Notifier(notify, journal, metrics=NotifyMetrics(registry))
+    notifier.start()
+    stack.callback(notifier.stop)
+    logger.info("notifications to {} ({} a hour at most)", ", ".join(notifier.sender.names),
+                notify.max_per_hour)
+    return notifier
 
 
 def configure_logging(
@@ -259,6 +280,7 @@ def open_service(
         stack.callback(journal.close)
         actuator = Actuator(journal, client, policy, settings.data_dir, env)
         stack.callback(actuator.close)
+        resolved: list = []
         try:
             resolved = actuator.reconcile()
             if resolved:
@@ -267,9 +289,12 @@ def open_service(
             logger.warning("reconciliation at start postponed: {}", exc)
         failures = FailureLog()
         centrality = centrality_process(lnd_settings, clock)
+        notifier = start_notifier(env, journal, registry, stack)  # None without MCP_NOTIFY_URLS
 
         def on_crash(name: str, cause: str) -> None:
             actuator.record_crash(CrashKind.ACTOR_RESTART, name, cause)
+            if notifier is not None:
+                notifier.crashed(name, cause)
 
         desk = PolicyDesk(journal, effective, settings.data_dir, env, decide=decide)
         supervisor = Supervisor(
@@ -299,6 +324,11 @@ def open_service(
             ),
         )
         service.sim_node = sim_node
+        service.notifier = notifier
+        if notifier is not None:
+            notifier.forwarding = timings.forwarding
+            notifier.notice(started_notice(
+                description, actuator.mode(), len(actuator.open_crashes()), len(resolved)))
         service.centrality = centrality
         service.client = client
         service.metrics_registry = registry
@@ -320,6 +350,7 @@ def run_service(settings: ServiceSettings, environ: Mapping[str, str] | None = N
     anything starts or is written: a refused start leaves no trace (not a line in the running
     service's log)."""
     check_start(settings, environ)
+    load_notify_settings(os.environ if environ is None else environ)  # a bad URL: refused
     prepare_path(settings.socket_path)  # another service listening there: refused here
     # bound here: a port already taken stops the start with one line, before anything runs
     if settings.http_port is not None:  # the page: loopback, a token, or a declared proxy

@@ -135,6 +135,9 @@ class Service:
         self.http: Any = None
         """The HTTP server (``mcp_optimizer.http.server.HttpServer``), when one is configured:
         started with the rest in :meth:`main` and supervised there."""
+        self.notifier: Any = None
+        """The notifier (``mcp_optimizer.notify.worker.Notifier``) when ``MCP_NOTIFY_URLS``
+        names a URL: told of cycles, mode and pause changes and rollbacks (never blocks)."""
         self.policy_desk: Any = None
         """The policy the next cycle uses and its changes from the web page
         (``mcp_optimizer.policies.desk.PolicyDesk``), set by ``runtime/run.py``."""
@@ -143,6 +146,8 @@ class Service:
     async def _run_cycle(self, start: CycleStart) -> None:
         done = await trio.to_thread.run_sync(self.runner.run, start.trigger)
         self.last_cycle = done
+        if self.notifier is not None:  # queued: sent from the notifier's thread
+            self.notifier.cycle_done(done, self.supervisor.safe_mode.reasons)
 
     # ----------------------------------------------------------------------- control
     async def handle(self, request: ControlRequest, by: str = BY) -> ControlReply:
@@ -155,12 +160,16 @@ class Service:
                     lambda: self.actuator.pause(by, reason or f"paused {_via(by)}")
                 )
                 self.driver.set_paused(state.paused)
+                if self.notifier is not None:
+                    self.notifier.pause_changed(True, by, reason, state.sources)
                 return Done(detail="paused: nothing is written to the node until resumed")
             case ResumeRequest(reason=reason):
                 state = await trio.to_thread.run_sync(
                     lambda: self.actuator.resume(by, reason or f"resumed {_via(by)}")
                 )
                 self.driver.set_paused(state.paused)
+                if self.notifier is not None:
+                    self.notifier.pause_changed(False, by, reason, state.sources)
                 if state.paused:
                     return Done(
                         detail="API pause lifted, but still paused by: " + ", ".join(state.sources)
@@ -170,6 +179,8 @@ class Service:
                 change = await trio.to_thread.run_sync(
                     lambda: self.actuator.set_mode(mode, by, reason or f"set {_via(by)}")
                 )
+                if self.notifier is not None:
+                    self.notifier.mode_changed(change)
                 return Done(detail=f"mode {change.old_mode.value} -> {change.new_mode.value}")
             case EvaluateNowRequest(wait=wait):
                 finished = self.driver.request_now()
@@ -190,7 +201,10 @@ class Service:
                                for i, m, d in rows]
                 )
             case RollbackRequest(target=target):
-                return await trio.to_thread.run_sync(self._rollback, target)
+                reply = await trio.to_thread.run_sync(self._rollback, target)
+                if self.notifier is not None:
+                    self.notifier.rollbacks()
+                return reply
             case AckCrashRequest():
                 return await trio.to_thread.run_sync(self._ack)
             case ShadowReportRequest(period_s=period_s):
