@@ -2,7 +2,8 @@
 connection with its lock, transactions and reads (:class:`JournalBase`).
 
 WAL mode, ``synchronous=FULL``: a record is on disk when its call returns (an INTENT is durable
-before the node is called). Every record is its own transaction unless a caller batches them (:meth:`JournalBase.batch`).
+before the node is called). Every record is its own transaction unless a caller batches them
+(:meth:`JournalBase.batch`).
 """
 
 from __future__ import annotations
