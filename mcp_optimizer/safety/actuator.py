@@ -33,7 +33,7 @@ from mcp_optimizer.journal.states import (
     describe,
     same_policy,
 )
-from mcp_optimizer.journal.store import Journal, JournalError
+from mcp_optimizer.journal.store import Journal, JournalError, KnownPolicy
 from mcp_optimizer.messages.decision import ChangeOrigin, Decision, DecisionKind, PolicyChange
 from mcp_optimizer.messages.domain import Channel, ChannelPolicy
 from mcp_optimizer.messages.journal import (
@@ -56,6 +56,8 @@ from . import batch, closing, gates
 from .settings import PauseSources, limits_from_env, paused_from_env
 
 WRITER_LOCK = "writer.lock"
+_READ = object()
+"""``known`` not given: the journal is asked."""
 
 
 class NodePort(Protocol):
@@ -220,9 +222,15 @@ class Actuator:
                 found = {}
         return {c: found[c] if c in found else self._read(c) for c in chan_ids}
 
-    def _observe_one(self, chan_id: int, point: str, actual: ChannelPolicy) -> ChangeRecord | None:
-        """Compare the node with the journal; record an EXTERNAL change or a first baseline."""
-        known = self.journal.known_policy(chan_id)
+    def _observe_one(
+        self, chan_id: int, point: str, actual: ChannelPolicy,
+        known: KnownPolicy | None | object = _READ,
+    ) -> ChangeRecord | None:
+        """Compare the node with the journal; record an EXTERNAL change or a first baseline.
+        ``known``: the journal's knowledge of the channel when the caller read it already
+        (a batch reads every channel's at once)."""
+        if known is _READ:
+            known = self.journal.known_policy(chan_id)
         if known is None:
             self.journal.set_baseline(chan_id, point, actual)
             return None
@@ -422,11 +430,12 @@ class Actuator:
             return self._write(change, mode, actual, decision_id, ())
 
     def _gate(
-        self, change: PolicyChange, actual: ChannelPolicy, shared: batch.CycleGates
+        self, change: PolicyChange, actual: ChannelPolicy, shared: batch.CycleGates,
+        known: KnownPolicy | None | object = _READ,
     ) -> list[GateStop]:
         """Every gate of a service change, ``actual`` being the node's policy just read;
         records an EXTERNAL change first when the node differs from the journal."""
-        external = self._observe_one(change.chan_id, change.channel_point, actual)
+        external = self._observe_one(change.chan_id, change.channel_point, actual, known)
         counted = shared.counted | {ChangeState.EXTERNAL}
         last_id, last_at = self.journal.last_change_at(change.chan_id, counted)
         last_external = external is not None or (

@@ -119,6 +119,7 @@ def act_on(
             unreadable = exc
         live: tuple[Decision, PolicyChange, int] | None = None
         close_item: tuple[Decision, str, int] | None = None
+        known = {k.chan_id: k for k in journal.known_policies()}  # one read for all
         with journal.batch():
             for d in decisions:
                 decision_id = journal.record_decision(d, cycle_id)
@@ -144,7 +145,7 @@ def act_on(
                     )
                     out.append((d, rec))
                     continue
-                stops = actuator._gate(change, actual, shared)
+                stops = actuator._gate(change, actual, shared, known.get(d.chan_id))
                 if stops:
                     rec = actuator._stopped(change, shared.mode, actual, decision_id, (), stops)
                 elif shared.mode is Mode.LIVE:
