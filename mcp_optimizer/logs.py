@@ -146,8 +146,9 @@ SECRET_MARK = "[secret]"
 MIN_SECRET_LEN = 6
 """Shorter values are not treated as secrets (they would blank common words)."""
 SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|"
-                         r"MACAROON_HEX|NOTIFY_URLS?|AUTH)", re.IGNORECASE)
-"""Environment variables whose values are secrets."""
+                         r"MACAROON_HEX|NOTIFY_URLS?|AUTHORIZATION)", re.IGNORECASE)
+"""Environment variables whose values are secrets (not ``MCP_WEB_AUTH``: its value ``proxy``
+names a mode, and masking it hid the word "proxy" in every log line)."""
 _URL_CREDENTIALS = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://)[^/\s:@]+(?::[^/\s@]*)?@")
 _BEARER = re.compile(r"(?i)\b(bearer|token)(\s+|=)[A-Za-z0-9._~+/=-]{8,}")
 

@@ -114,3 +114,12 @@ def test_no_secret_reaches_a_log_an_output_a_crash_file_or_the_data_dir(tmp_path
     for where, blob in blobs.items():
         for name, form in _forms(macaroon).items():
             assert form not in blob, f"{name} found in {where}"
+
+
+def test_the_web_auth_mode_is_not_taken_for_a_secret():
+    """MCP_WEB_AUTH=proxy names a mode: masking it hid the word "proxy" in every log line."""
+    from mcp_optimizer import logs
+
+    logs.register_env_secrets({"MCP_WEB_AUTH": "proxy", "MCP_WEB_TOKEN": "s3cr3t-token-abcdef"})
+    assert logs.redact("behind the proxy") == "behind the proxy"
+    assert "s3cr3t-token-abcdef" not in logs.redact("token s3cr3t-token-abcdef here")
