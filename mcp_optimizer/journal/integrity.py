@@ -209,8 +209,8 @@ def read_marker(journal_file: Path) -> Marker | None:
     path = marker_path(journal_file)
     try:
         raw = path.read_bytes()
-    except FileNotFoundError:
-        return None
+    except (FileNotFoundError, NotADirectoryError):
+        return None  # no marker (a data dir that is not a directory is told where it is made)
     except OSError as exc:
         raise JournalError(f"the data dir's journal marker {path} cannot be read "
                            f"({exc.strerror or exc})") from None
