@@ -65,7 +65,7 @@ def test_start_failures_of_cycle_and_run_are_one_line(tmp_path):
         ({"MCP_PAUSED": "maybe"}, ["cycle"], "MCP_PAUSED='maybe'"),
         ({"MCP_LND_HOST": "127.0.0.1:1"}, ["cycle"], "MCP_LND_TLS_CERT"),
         ({}, ["cycle", "--data-dir", str(not_a_dir / "x")], f"{not_a_dir / 'x'}: "),
-        ({"MCP_DATA_DIR": str(not_a_dir / "x")}, ["run"], f"{not_a_dir / 'x'}: "),
+        ({"MCP_DATA_DIR": str(not_a_dir / "x")}, ["run"], f"{not_a_dir / 'x'}"),
         ({"MCP_CYCLE_INTERVAL_S": "abc"}, ["run"], "MCP_CYCLE_INTERVAL_S='abc'"),
         ({"MCP_PAUSED": "maybe"}, ["run"], "MCP_PAUSED='maybe'"),
         ({"MCP_MAX_CHANGES_PER_DAY": "x"}, ["cycle"], "MCP_MAX_CHANGES_PER_DAY='x'"),
