@@ -160,3 +160,18 @@ def test_notify_test_cli_names_the_failed_urls_without_secrets():
         assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
         assert "URL #1 nosuch://example.com is not one apprise" in bad.stderr
         assert PASSWORD not in bad.stderr
+
+
+def test_a_bad_url_refuses_the_start_in_one_line_before_anything_is_written(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MCP_LND_", "MCP_CONTROL"))}
+    env["MCP_DATA_DIR"] = str(tmp_path / "data")
+    env["MCP_HTTP_PORT"] = "0"
+    env["MCP_NOTIFY_URLS"] = f"ntfy://ntfy.sh/ok nosuch://{PASSWORD}@hooks.example.com/{TOKEN}"
+    r = subprocess.run([sys.executable, "-m", "mcp_optimizer", "run"], env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.strip().splitlines() == [
+        "mcp-optimizer run: cannot run: MCP_NOTIFY_URLS: URL #2 nosuch://hooks.example.com is "
+        "not one apprise can send to (unknown scheme or missing parts; see "
+        "https://github.com/caronc/apprise/wiki)"]
+    assert not (tmp_path / "data").exists()
