@@ -85,8 +85,9 @@ class Decision(Message):
     """The snapshot time the decision is based on."""
     override: str = ""
     """The per-channel override (``channels:`` of the policy) that decided or bounded this
-    decision, in words (``excluded from automation``, ``fee pinned at 500 ppm``...); empty
-    when none applies."""
+    decision, in words (``excluded from automation``, ``fee pinned at 500 ppm``...); may be
+    empty (no override applied). Its default lets decisions journaled by earlier versions,
+    which have no such field, be read."""
 
 
 class ChangeOrigin(enum.Enum):
