@@ -150,7 +150,7 @@ def start_notifier(
     notifier = Notifier(notify, journal, metrics=NotifyMetrics(registry))
     notifier.start()
     stack.callback(notifier.stop)
-    logger.info("notifications to {} ({} a hour at most)", ", ".join(notifier.sender.names),
+    logger.info("notifications to {} ({} an hour at most)", ", ".join(notifier.sender.names),
                 notify.max_per_hour)
     return notifier
 
