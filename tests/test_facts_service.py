@@ -40,8 +40,15 @@ def mempool_record(pubkey: str, index: int) -> dict:
 
 @pytest.fixture
 def node(tmp_path):
-    """A simulated node served on loopback, started apart from the service."""
-    server = serve(SimulatedNode.from_scenario("demo"), tmp_path / "sim")
+    """A simulated node served on loopback, started apart from the service, its clock at the
+    wall clock (the service on the real-LND path reads the wall clock)."""
+    import dataclasses
+    import time
+
+    from mcp_optimizer.simulator.scenario import load_scenario
+
+    scenario = dataclasses.replace(load_scenario("demo"), start_s=int(time.time()))
+    server = serve(SimulatedNode.from_config(scenario), tmp_path / "sim")
     try:
         yield server
     finally:

@@ -13,6 +13,7 @@ from preprocess_reference import aggregate, build_snapshots
 from mcp_optimizer.messages import ForwardingEvent, HtlcEvent, HtlcEventKind, LastChangeAt
 from mcp_optimizer.preprocess import NS, ForwardColumns, aggregate_windows, snapshots_from_stats
 from mcp_optimizer.providers.lnd.client import ForwardingLog
+from mcp_optimizer.scid import scid_text
 
 OURS = [CHAN, CHAN + 1, (1 << 63) + 7, 2**64 - 1]  # 64-bit ids must survive the columns
 FOREIGN = [5, CHAN + 2, (1 << 63) + 8]
@@ -115,11 +116,12 @@ def test_bad_inputs_are_refused_with_a_sentence():
     with pytest.raises(ValueError, match="fee_msat has 2 rows, timestamp_ns has 0"):
         ForwardColumns(**{**good.__dict__, "fee_msat": np.zeros(2, dtype=np.int64)})
     stats = aggregate_windows([CHAN], good, [], NOW, [DAY])[DAY][CHAN]
-    with pytest.raises(ValueError, match=f"no forwarding stats for channel {CHAN} over 2592000 s"):
+    missing = f"no forwarding stats for channel {scid_text(CHAN)} over 2592000 s"
+    with pytest.raises(ValueError, match=missing):
         snapshots_from_stats([channel()], [stats], NOW, DAY, 30 * DAY, {})
     other = stats.__class__(**{**{f: getattr(stats, f) for f in stats.__struct_fields__},
                                "forwards_in": 1})
-    with pytest.raises(ValueError, match=f"two different forwarding stats for channel {CHAN}"):
+    with pytest.raises(ValueError, match=f"two different forwarding stats for channel {scid_text(CHAN)}"):
         snapshots_from_stats([channel()], [stats, other], NOW, DAY, DAY, {})
 
 
