@@ -121,7 +121,8 @@ def test_bad_inputs_are_refused_with_a_sentence():
         snapshots_from_stats([channel()], [stats], NOW, DAY, 30 * DAY, {})
     other = stats.__class__(**{**{f: getattr(stats, f) for f in stats.__struct_fields__},
                                "forwards_in": 1})
-    with pytest.raises(ValueError, match=f"two different forwarding stats for channel {scid_text(CHAN)}"):
+    twice = f"two different forwarding stats for channel {scid_text(CHAN)}"
+    with pytest.raises(ValueError, match=twice):
         snapshots_from_stats([channel()], [stats, other], NOW, DAY, DAY, {})
 
 
