@@ -18,7 +18,6 @@ from mcp_optimizer.messages import (
     ChangeState,
     DecisionKind,
     FromDecision,
-    Gate,
     Mode,
 )
 from mcp_optimizer.policies.config import load_policy

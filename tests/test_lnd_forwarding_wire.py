@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from lnd_sim_support import serve_big, settings as lnd_settings
+from lnd_sim_support import serve_big
+from lnd_sim_support import settings as lnd_settings
 
 from mcp_optimizer.providers.lnd.client import LndClient
 from mcp_optimizer.providers.lnd.forwarding import ForwardingLog, _columns_of, decode_page

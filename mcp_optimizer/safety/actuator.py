@@ -48,7 +48,6 @@ from mcp_optimizer.messages.journal import (
     PauseState,
 )
 from mcp_optimizer.policies.config import Policy
-from mcp_optimizer.policies.overrides import policy_for_channel
 from mcp_optimizer.providers.lnd.errors import LndError
 from mcp_optimizer.scid import scid_text
 
