@@ -47,6 +47,8 @@ def test_the_document_lists_every_route_and_bad_input_is_one_line(live):
         ("/api/v1/mode", {"mode": "turbo"}, 400),
         ("/api/v1/pause", {"reason": "x", "extra": 1}, 400),
         ("/api/v1/policy", {"set": {"cooldown_s": "-1"}}, 400),
+        ("/api/v1/close", {"chan_id": 123, "confirm_scid": "nope"}, 409),  # not typed back
+        ("/api/v1/close", {"chan_id": 123, "confirm_scid": "0x0x123"}, 409),  # not open
     ):
         r = httpx.post(url + path, json=body, headers=h, timeout=30)
         assert r.status_code == code, (path, body, r.text)
@@ -60,6 +62,15 @@ def test_the_document_lists_every_route_and_bad_input_is_one_line(live):
     assert r.status_code == 403
     status = httpx.get(url + "/api/v1/overview", timeout=30).json()
     assert status["mode"] == "shadow" and not status["pause"]["paused"]  # nothing changed
+    # a confirmed close from the page takes the service's close path: shadow mode records it
+    chans = httpx.get(url + "/api/v1/channels", timeout=30).json()
+    row = next(c for c in chans["channels"] if c["active"])
+    r = httpx.post(url + "/api/v1/close", headers=h, timeout=60, json={
+        "chan_id": row["chan_id"], "confirm_scid": row["scid"], "reason": "from the page"})
+    assert r.status_code == 200, r.text
+    change = r.json()["change"]
+    assert change["action"] == "close_channel" and change["origin"] == "operator"
+    assert change["state"] == "shadowed"
 
 
 def test_api_answers_match_the_openapi_document(live):

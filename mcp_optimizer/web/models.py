@@ -247,6 +247,18 @@ class EmptyBody(_In):
     pass
 
 
+class CloseBody(_In):
+    chan_id: int
+    confirm_scid: str
+    """The channel's short id typed back by the operator: nothing is done otherwise."""
+    reason: str = ""
+
+
+class CloseDone(_Out):
+    change: ChangeRecord
+    """The close journaled (close_pending, or held, refused, shadowed... with the reason)."""
+
+
 class ModeBody(_In):
     mode: Mode
     confirm: bool = False

@@ -28,6 +28,8 @@ from mcp_optimizer.http.context import HttpContext
 from mcp_optimizer.messages.control import (
     AckCrashReply,
     AckCrashRequest,
+    CloseChannelRequest,
+    CloseReply,
     ControlError,
     CycleFinished,
     CycleQueued,
@@ -46,6 +48,7 @@ from mcp_optimizer.messages.control import (
 from mcp_optimizer.messages.journal import ChangeOrigin, ChangeState, Mode, ShadowReport
 from mcp_optimizer.policies.desk import PolicyRefused
 from mcp_optimizer.policies.overrides import parse_chan_key
+from mcp_optimizer.scid import scid_text
 
 from . import api, views
 from . import models as m
@@ -386,6 +389,18 @@ class Web:
         return _json(m.RollbackDone(changes=reply.changes, refused=reply.refused,
                                     skipped=list(getattr(reply, "skipped", []))))
 
+    async def act_close(self, request: Request) -> Response:
+        body = await self._body(request, m.CloseBody)
+        if body.confirm_scid.strip() != scid_text(body.chan_id):
+            raise HttpError(409, f"closing cannot be undone: type the channel's id "
+                                 f"{scid_text(body.chan_id)} to confirm; nothing was done")
+        reply = await self.ctx.control(
+            CloseChannelRequest(chan_id=body.chan_id, reason=body.reason), by="web"
+        )
+        self._refused(reply)
+        assert isinstance(reply, CloseReply)
+        return _json(m.CloseDone(change=reply.change))
+
     async def act_ack(self, request: Request) -> Response:
         await self._body(request, m.EmptyBody)
         reply = await self.ctx.control(AckCrashRequest(), by="web")
@@ -553,6 +568,8 @@ OPS: list[Op] = [
        m.ModeBody),
     Op("post", "/api/v1/evaluate-now", "Queue a cycle now", m.EvaluateDone, m.EmptyBody),
     Op("post", "/api/v1/ack-crash", "Acknowledge every open crash", m.AckDone, m.EmptyBody),
+    Op("post", "/api/v1/close", "Close a channel cooperatively (confirm_scid: its short id "
+       "typed back)", m.CloseDone, m.CloseBody),
     Op("post", "/api/v1/rollback", "Roll back one change, the last, or since a time",
        m.RollbackDone, m.RollbackBody),
     Op("post", "/api/v1/policy/preview", "Decisions the edited policy would take",
@@ -575,6 +592,7 @@ def routes(ctx: HttpContext) -> list[BaseRoute]:
         "/api/v1/pause": web.act_pause, "/api/v1/resume": web.act_resume,
         "/api/v1/mode": web.act_mode, "/api/v1/evaluate-now": web.act_evaluate,
         "/api/v1/ack-crash": web.act_ack, "/api/v1/rollback": web.act_rollback,
+        "/api/v1/close": web.act_close,
         "/api/v1/policy/preview": web.act_preview, "/api/v1/policy/undo": web.act_undo,
     }
     out: list[BaseRoute] = [Route("/api/v1/openapi.json", web.api_openapi, methods=["GET"])]

@@ -341,6 +341,12 @@ def channel(d: m.ChannelDetail, now_s: int) -> str:
 </label><input name="note" placeholder="note" maxlength="200">
 <button type="submit">Save override</button><span class="err" data-for="channels.{r.scid}"></span>
 </form></div>
+<div class="card" id="close-card"><h2>Close</h2><p>Cooperatively, never forced, at the
+ node's fee estimate. A close cannot be undone.</p>
+<label>type <code>{r.scid}</code> to confirm <input id="close-confirm" autocomplete="off"
+ size="18"></label><input id="close-reason" placeholder="reason" maxlength="200">
+<button data-act="close" data-chan="{r.chan_id}" data-scid="{r.scid}" class="danger">
+Close this channel</button></div>
 </section>
 <h2>Over time</h2><div class="plots stack">{"".join(plots)}</div>
 <h2>Latest decision: {_kind(latest)}</h2>

@@ -133,6 +133,13 @@
       const r = await call("POST", "/api/v1/rollback", { target: "change", change_id: parseInt(btn.dataset.change, 10) });
       done(rollbackText(r));
     },
+    async close(btn) {
+      const typed = document.getElementById("close-confirm").value.trim();
+      const reason = document.getElementById("close-reason").value;
+      const r = await call("POST", "/api/v1/close", { chan_id: parseInt(btn.dataset.chan, 10), confirm_scid: typed, reason });
+      const last = r.change.events[r.change.events.length - 1];
+      done("close of " + btn.dataset.scid + " " + r.change.state + (last ? ": " + last.detail : ""));
+    },
     async "rollback-last"() { done(rollbackText(await call("POST", "/api/v1/rollback", { target: "last" }))); },
     async "rollback-since"() {
       const since = parseSince(document.getElementById("rollback-since").value);
