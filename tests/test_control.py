@@ -86,7 +86,7 @@ def test_requests_get_typed_replies_many_per_connection(sock_path):
     def checks(path, server):
         assert request(path, StatusRequest()) == Done(detail="handled StatusRequest")
         s, r1 = raw_exchange(path, b'{"protocol_version":1,"request":{"type":"StatusRequest"}}')
-        second = b'{"protocol_version":1,"request":{"type":"ResumeRequest"}}'
+        second = b'{"protocol_version":1,"request":{"type":"ResumeRequest","reason":""}}'
         s.sendall(struct.pack(">I", len(second)) + second)
         (size,) = struct.unpack(">I", s.recv(4, socket.MSG_WAITALL))
         r2 = decode_reply(s.recv(size, socket.MSG_WAITALL))
@@ -212,7 +212,7 @@ def test_client_errors_are_one_sentence(tmp_path):
 
 
 @pytest.mark.parametrize("verb", [["status"], ["pause"], ["resume"], ["mode", "live"],
-                                  ["evaluate-now"], ["decisions", "--json"]])
+                                  ["evaluate-now"], ["close", "1x2x3", "--yes"]])
 def test_cli_verbs_without_a_service_print_one_line_and_exit_1(tmp_path, verb):
     env = {**os.environ, "MCP_DATA_DIR": str(tmp_path)}
     r = subprocess.run([sys.executable, "-m", "mcp_optimizer", *verb], env=env,
@@ -263,3 +263,13 @@ def test_connection_limit_and_idle_timeout(sock_path):
         assert request(path, StatusRequest()) == Done(detail="handled StatusRequest")
 
     serve(sock_path, checks, max_connections=2, idle_timeout_s=0.5)
+
+
+def test_decisions_without_a_journal_say_so_in_one_line(tmp_path):
+    """`decisions` reads the journal (no service needed): none there is one line, exit 1."""
+    env = {**os.environ, "MCP_DATA_DIR": str(tmp_path)}
+    r = subprocess.run([sys.executable, "-m", "mcp_optimizer", "decisions", "--json"], env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and r.stdout == ""
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no journal at" in lines[0]

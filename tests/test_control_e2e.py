@@ -43,7 +43,7 @@ def test_run_status_control_verbs_and_clean_sigterm(running):
     assert status["type"] == "StatusReply"
     assert status["node"].startswith("embedded simulator (scenario demo)")
     assert status["mode"] == "shadow"  # a fresh install starts in shadow mode
-    assert status["pause"] == {"paused": False, "sources": []}
+    assert status["pause"] == {"paused": False, "sources": [], "reason": ""}
     assert status["safe_mode"] == {"type": "SafeModeOff"}
     names = [a["name"] for a in status["actors"]]
     assert names == ["lnd", "local_graph", "facts", "ingestion", "preprocessing", "scorer",
@@ -89,7 +89,9 @@ def test_run_status_control_verbs_and_clean_sigterm(running):
     # pause / resume / mode
     assert "paused" in cli(env, "pause", "--reason", "maintenance").stdout
     st = ok_json(env, "status")
-    assert st["pause"] == {"paused": True, "sources": ["api"]}
+    assert st["pause"] == {
+        "paused": True, "sources": ["api"], "reason": "by control-socket: maintenance"
+    }
     assert st["next_cycle"] == {"type": "NoCycleDue", "reason": "paused"}
     assert cli(env, "resume").stdout.strip() == "resumed"
     assert cli(env, "mode", "dry-run").stdout.strip() == "mode shadow -> dry-run"

@@ -69,7 +69,11 @@ def decision_table(
             if why:
                 reasons = f"[{what}: {why}] {reasons}"
         prefix = f"{fmt.chan(d.chan_id):<{w}} {kind:<14} {d.score:>5.2f} {fee:>13}{cell}  "
-        lines += fmt.wrapped(prefix, reasons, width)
+        if outcomes is not None:  # the columns fill the line: the reasons go under the row
+            lines.append(prefix.rstrip())
+            lines += fmt.wrapped("    ", reasons, width)
+        else:
+            lines += fmt.wrapped(prefix, reasons, width)
     if any(not d.executable for d in decisions):
         lines.append("* recommendation only (not executable under this policy)")
     return "\n".join(lines)
