@@ -17,7 +17,7 @@ from mcp_optimizer.messages.control import (
     StatusReply,
     StatusRequest,
 )
-from mcp_optimizer.runtime.control_client import request
+from mcp_optimizer.runtime.control_client import ControlUnavailable, request
 from mcp_optimizer.runtime.frames import decode_reply
 
 DEEP = b'{"protocol_version":1,"request":' + b"[" * 400_000 + b"]" * 400_000 + b"}"
@@ -40,8 +40,17 @@ def exchange(sock_path, payload: bytes):
 
 
 def status(sock_path):
-    for _ in range(1200):  # busy while slow readers hold the slots: retried, generously
-        reply = request(sock_path, StatusRequest(), timeout_s=60)
+    """Status, retried generously while slow readers hold the slots: the server answers
+    ``busy``, or (on a loaded machine) closes a connection it has no slot for before the
+    client reads; either is a refusal, not a failure of the service."""
+    for _ in range(1200):
+        try:
+            reply = request(sock_path, StatusRequest(), timeout_s=60)
+        except ControlUnavailable as exc:
+            if "closed the connection" not in str(exc):
+                raise
+            time.sleep(0.2)
+            continue
         if not (isinstance(reply, ControlError) and reply.code == "busy"):
             return reply
         time.sleep(0.2)
