@@ -18,7 +18,7 @@ from mcp_optimizer.messages.control import (
     ListDecisionsRequest,
     StatusRequest,
 )
-from mcp_optimizer.runtime.control_client import request
+from mcp_optimizer.runtime.control_client import ControlUnavailable, request
 from mcp_optimizer.runtime.control_server import ControlServer
 from mcp_optimizer.runtime.frames import FrameError, decode_reply, decode_request
 
@@ -151,7 +151,13 @@ def eventually_served(path, attempts: int = 600) -> object:
     import time
 
     for _ in range(attempts):
-        reply = request(path, StatusRequest(), timeout_s=60)
+        try:
+            reply = request(path, StatusRequest(), timeout_s=60)
+        except ControlUnavailable as exc:  # refused before its reply could be read
+            if "closed the connection" not in str(exc):
+                raise
+            time.sleep(0.1)
+            continue
         if not (isinstance(reply, ControlError) and reply.code == "busy"):
             return reply
         time.sleep(0.1)

@@ -81,6 +81,11 @@ def request(path: Path | str, req: ControlRequest, *, timeout_s: float = 30.0) -
                 f"the service took no request within {timeout_s:g} s"
             ) from None
         except (ConnectionResetError, BrokenPipeError):
+            # a server with no free slot answers busy and closes before reading: the reply
+            # it sent may still be waiting in the socket
+            early = _reply_already_sent(sock)
+            if early is not None:
+                return early
             raise ControlUnavailable("the service closed the connection at once") from None
         try:
             (length,) = HEADER.unpack(_recv_exactly(sock, HEADER.size))
@@ -95,3 +100,16 @@ def request(path: Path | str, req: ControlRequest, *, timeout_s: float = 30.0) -
             raise ControlNoReply(str(exc)) from None
     finally:
         sock.close()
+
+
+def _reply_already_sent(sock: socket.socket) -> ControlReply | None:
+    """A complete reply frame the server sent before closing, or None."""
+    try:
+        sock.settimeout(2.0)
+        (length,) = HEADER.unpack(_recv_exactly(sock, HEADER.size))
+        if length > MAX_FRAME_BYTES:
+            return None
+        return decode_reply(_recv_exactly(sock, length))
+    except (OSError, FrameError, ControlUnavailable, ValueError):
+        return None
+
