@@ -115,9 +115,26 @@ def test_a_move_that_paid_is_continued_with_a_longer_step():
     assert "the move from 200 ppm paid" in d.reasons[0]
 
 
-def test_far_from_the_market_the_first_move_goes_half_way_there():
+def test_far_from_the_market_the_first_move_goes_straight_toward_it():
     d = evaluate_channel(snap([epoch(7, 0, 40, 100)], median=1000), POLICY)
-    assert d.proposed_policy.fee_rate_ppm == 200  # sqrt(40 x 1000)
+    assert d.proposed_policy.fee_rate_ppm == 290  # toward 1000, one largest step (250)
+    d = evaluate_channel(snap([epoch(7, 0, 200, 100)], median=300), POLICY)
+    assert d.proposed_policy.fee_rate_ppm == 240  # within half to twice: a 20% try
+    d = evaluate_channel(snap([epoch(7, 0, 900, 3)], median=300), POLICY)
+    assert d.proposed_policy.fee_rate_ppm == 650  # few forwards, yet far: toward the market
+
+
+def test_too_few_forwards_to_learn_from_tries_nothing_but_the_market():
+    # 12 forwards in a week at or below the market: a try could not be told from noise
+    d = evaluate_channel(snap([epoch(7, 0, 300, 12)], median=400), POLICY)
+    assert d.kind is DecisionKind.NO_ACTION, d.reasons
+    assert "fewer than the 30 a try needs" in d.reasons[0], d.reasons
+    # the same count above the market's median: back to the median, the best guess there is
+    d = evaluate_channel(snap([epoch(7, 0, 520, 12)], median=400), POLICY)
+    assert d.kind is DecisionKind.LOWER_FEES and d.proposed_policy.fee_rate_ppm == 400
+    # enough forwards: the learner tries (+20% toward the market)
+    d = evaluate_channel(snap([epoch(7, 0, 300, 30)], median=400), POLICY)
+    assert d.kind is DecisionKind.INCREASE_FEES and d.proposed_policy.fee_rate_ppm == 360
 
 
 # --- liquidity and fee together -----------------------------------------------------------
@@ -141,6 +158,15 @@ def test_an_idle_channel_falls_but_not_below_the_floor_of_the_market():
     assert d.kind is DecisionKind.LOWER_FEES and "idle: 90.0%" in d.reasons[0], d.reasons
     d = evaluate_channel(snap([epoch(7, 0, 100, 0)], median=400, local=0.9, **idle), POLICY)
     assert d.kind is DecisionKind.NO_ACTION, d.reasons  # 0.25 x 400 = 100: the floor
+
+
+def test_an_idle_channel_is_not_lowered_again_when_a_lower_fee_brought_nothing_either():
+    idle = {"recent_kw": {"forwards_out": 0, "forwards_in": 0}}
+    d = evaluate_channel(
+        snap([epoch(21, 7, 400, 0), epoch(7, 0, 320, 0)], median=400, local=0.9, **idle),
+        POLICY,
+    )
+    assert d.kind is DecisionKind.NO_ACTION, d.reasons
 
 
 def test_nothing_routed_and_nothing_asks_for_a_move_is_left_alone():

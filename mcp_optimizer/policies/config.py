@@ -136,6 +136,7 @@ class Pricing(_Section):
     min_epoch_s: Annotated[int, msgspec.Meta(ge=0, le=YEAR_S)]
     max_epoch_s: Annotated[int, msgspec.Meta(ge=0, le=YEAR_S)]
     min_forwards: Annotated[int, msgspec.Meta(ge=0, le=100_000)]
+    explore_min_forwards: Annotated[int, msgspec.Meta(ge=0, le=100_000)]
     memory_s: Annotated[int, msgspec.Meta(ge=3600, le=YEAR_S)]
     probe_pct: Annotated[float, msgspec.Meta(ge=1, le=100)]
     max_probe_pct: Annotated[float, msgspec.Meta(ge=1, le=200)]

@@ -368,18 +368,35 @@ def price_move(s: ChannelSnapshot, policy: Policy, liquidity: Liquidity) -> Pric
         return lo is None and cur > lo_band
 
     gain = int(0.1 * here.rate_msat_day) + 1
+    # a try is worth a gossip update only where the count can tell a better fee from noise
+    thin = here.level.forwards < pr.explore_min_forwards
+    thin_held = False
     for d in (direction, -direction):
         if here.level.forwards == 0 and d > 0 and liquidity.direction <= 0:
             continue  # nothing routed here: a dearer fee cannot earn more
         if d < 0 and liquidity.direction > 0:
             continue  # drained: a cheaper fee only drains it faster
+        # far from the market, or above it with too few forwards to learn from: the
+        # competitors' median is the best guess there is
+        anchored = (far and d == direction) or (
+            thin and d < 0 and market is not None and cur > market.median_fee_rate_ppm
+        )
+        if d < 0 and liquidity.direction < 0 and not anchored and (
+            here.level.forwards == 0 and hi is not None and hi.level.forwards == 0
+        ):
+            continue  # idle: a lower fee brought no flow either; the price is not the cause
+        liquid = d == liquidity.direction != 0
+        if thin and not anchored and not liquid:
+            thin_held = True
+            continue
         if side_open(d):
             step = max(1, policy.steps.min_change_ppm, round(cur * pct))
             target = cur + d * step
-            if far and d == direction and market is not None:
-                # far from the market: half the way there (geometrically) in one move
-                jump = round(math.sqrt(max(cur, 1) * market.median_fee_rate_ppm))
-                if (jump - cur) * d > step:
+            if anchored and market is not None:
+                # far from the market: straight toward the competitors' median (the step and
+                # the bounds may make it take more than one move)
+                jump = market.median_fee_rate_ppm
+                if (jump - cur) * d > 0:
                     target = jump
             reason = f"{summary}; " if tried else f"{summary}; "
             why = f" ({why_dir})" if why_dir and d == direction else ""
@@ -393,7 +410,7 @@ def price_move(s: ChannelSnapshot, policy: Policy, liquidity: Liquidity) -> Pric
                 "probe",
             )
     # refine: both sides tried; halve the wider bracket while it is wide enough
-    if here.level.forwards >= pr.min_forwards:
+    if here.level.forwards >= max(pr.min_forwards, pr.explore_min_forwards):
         gaps = []
         for n in (lo, hi):
             if n is not None and abs(n.level.rate_ppm - cur) > 2 * cur * pr.min_probe_pct / 100:
@@ -412,6 +429,17 @@ def price_move(s: ChannelSnapshot, policy: Policy, liquidity: Liquidity) -> Pric
                     "refine",
                 )
     # 5. settled
+    if thin_held:
+        return PriceMove(
+            None,
+            [
+                f"{summary}: {here.level.forwards} forwards at {cur} ppm in the last "
+                f"{_span(pr.memory_s)}, fewer than the {pr.explore_min_forwards} a try needs to "
+                f"tell a better fee from noise; no change"
+            ],
+            0,
+            "thin",
+        )
     tail = f"; {liquidity.why}, but the levels measured say no" if liquidity.direction else ""
     return PriceMove(
         None,
