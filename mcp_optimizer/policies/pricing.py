@@ -337,6 +337,20 @@ def price_move(s: ChannelSnapshot, policy: Policy, liquidity: Liquidity) -> Pric
             0,
             "budget",
         )
+    # a level gone back to (measured before, left, returned to) has been confirmed as the best
+    # known: it holds ``return_hold_s`` before the next try, so that a channel at its price
+    # does not pay for a try on each side every time the memory forgets one
+    returned = sum(1 for e in epochs[:-1] if e.fee_rate_ppm == cur and e.end_s > now - pr.memory_s)
+    if returned and held_s < pr.return_hold_s and liquidity.direction <= 0 and not outside:
+        return PriceMove(
+            None,
+            [
+                f"settled at {cur} ppm: {summary}; gone back to {_span(held_s)} ago as the best "
+                f"measured, it holds {_span(pr.return_hold_s)} before the next try; no change"
+            ],
+            0,
+            "settled",
+        )
     below = [e for e in others if e.level.rate_ppm < cur]
     above = [e for e in others if e.level.rate_ppm > cur]
     lo = below[-1] if below else None
