@@ -34,6 +34,7 @@ from mcp_optimizer.http.server import bind
 from mcp_optimizer.http.wiring import attach_http
 from mcp_optimizer.journal import Journal
 from mcp_optimizer.logs import LogSettings, configure_service_logging, register_env_secrets
+from mcp_optimizer.mcp.settings import load_mcp_settings
 from mcp_optimizer.messages import ChannelSnapshot, CrashKind, Decision
 from mcp_optimizer.metrics.registry import service_registry, watch_service
 from mcp_optimizer.notify.format import started_notice
@@ -355,6 +356,7 @@ def run_service(settings: ServiceSettings, environ: Mapping[str, str] | None = N
     # bound here: a port already taken stops the start with one line, before anything runs
     if settings.http_port is not None:  # the page: loopback, a token, or a declared proxy
         check_exposure(settings.http_host, os.environ if environ is None else environ)
+        load_mcp_settings(os.environ if environ is None else environ)  # /mcp's: one line
     http_sock = bind(settings.http_host, settings.http_port) if settings.http_port is not None \
         else None
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -363,7 +365,7 @@ def run_service(settings: ServiceSettings, environ: Mapping[str, str] | None = N
     with ExitStack() as held, open_service(settings, environ) as service:
         if http_sock is not None:
             held.callback(http_sock.close)
-            attach_http(service, settings, http_sock)
+            attach_http(service, settings, http_sock, environ)
         logger.info(
             "service started: mode {}, control socket {}, data dir {}",
             service.actuator.mode().value, settings.socket_path, settings.data_dir,
