@@ -21,8 +21,11 @@ Contract (stable; the web page, the Umbrel widget and the MCP server build on it
 Routes: ``/healthz`` and ``/readyz`` (JSON, see ``health.py``), ``/metrics`` (a plain route:
 Prometheus's text format, or OpenMetrics when asked), then the routes of
 ``mcp_optimizer.web.routes.routes(ctx)`` and of ``mcp_optimizer.umbrel.widget.routes(ctx)``
-when those modules exist (each returns a list of Starlette routes; it may mount sub-apps,
-e.g. ``Mount("/mcp", ...)``). Nothing else couples them to this module.
+and of ``mcp_optimizer.mcp.http.routes(ctx)`` (``/mcp``, the MCP tool server) when those
+modules exist (each returns a list of Starlette routes; it may mount sub-apps). A route whose
+endpoint has a ``running()`` async context manager (``/mcp``'s session manager) has it entered
+for as long as the app serves (the app's lifespan, entered anew when the server is served again
+after a crash). Nothing else couples them to this module.
 
 Every response is counted in ``mcp_http_requests_total{route,method,status}`` and timed in
 ``mcp_http_request_duration_seconds{route}``, the route being the matched template
@@ -34,7 +37,8 @@ from __future__ import annotations
 
 import importlib
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import trio
@@ -54,7 +58,8 @@ Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
-FEATURE_MODULES = ("mcp_optimizer.web.routes", "mcp_optimizer.umbrel.widget")
+FEATURE_MODULES = ("mcp_optimizer.web.routes", "mcp_optimizer.umbrel.widget",
+                   "mcp_optimizer.mcp.http")
 """Modules whose ``routes(ctx)`` join the app when they exist."""
 
 
@@ -114,11 +119,27 @@ async def _server_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"error": f"internal error: {type(exc).__name__}"}, status_code=500)
 
 
+def lifespan(routes: Sequence[BaseRoute]) -> Callable[[Any], Any]:
+    """The app's lifespan: every route endpoint's ``running()`` entered while it serves."""
+
+    @asynccontextmanager
+    async def serving(app: Any) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            for route in routes:
+                running = getattr(getattr(route, "endpoint", None), "running", None)
+                if callable(running):
+                    await stack.enter_async_context(running())
+            yield
+
+    return serving
+
+
 def build_app(ctx: HttpContext, modules: tuple[str, ...] = FEATURE_MODULES) -> Starlette:
     routes: list[BaseRoute] = [
         *health.routes(ctx), metrics_route(ctx), *feature_routes(ctx, modules)
     ]
-    app = Starlette(routes=routes, exception_handlers={Exception: _server_error})
+    app = Starlette(routes=routes, exception_handlers={Exception: _server_error},
+                    lifespan=lifespan(routes))
     app.state.ctx = ctx
     app.add_middleware(Instrumented, ctx=ctx)
     return app

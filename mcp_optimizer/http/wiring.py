@@ -3,7 +3,9 @@ control handler, status, journal, metrics registry and the readiness checks."""
 
 from __future__ import annotations
 
+import os
 import socket
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from mcp_optimizer.messages import CycleOutcome
@@ -54,8 +56,13 @@ def readiness(service: Service) -> Readiness:
                      lnd_reachable=lnd_reachable)
 
 
-def http_context(service: Service, settings: ServiceSettings) -> HttpContext:
+def http_context(service: Service, settings: ServiceSettings,
+                 environ: Mapping[str, str] | None = None) -> HttpContext:
+    from mcp_optimizer.mcp.http import SETTINGS_EXTRA
+    from mcp_optimizer.mcp.settings import load_mcp_settings
+
     journal = service.actuator.journal
+    mcp = load_mcp_settings(os.environ if environ is None else environ)
     return HttpContext(
         control_handler=service.handle,
         status_fn=service.status,
@@ -65,16 +72,19 @@ def http_context(service: Service, settings: ServiceSettings) -> HttpContext:
         readiness=readiness(service),
         journal_clock=journal.now_s,
         # the web page (mcp_optimizer/web): the policy desk, the cycle runner (latest
-        # snapshots), the node client (forwarding history)
+        # snapshots), the node client (forwarding history); the MCP server's settings
         extras={k: v for k, v in (("policy", getattr(service, "policy_desk", None)),
-                                  ("runner", service.runner), ("node", service.client))
+                                  ("runner", service.runner), ("node", service.client),
+                                  (SETTINGS_EXTRA, mcp))
                 if v is not None},
     )
 
 
-def attach_http(service: Service, settings: ServiceSettings, sock: socket.socket) -> HttpServer:
-    """Give ``service`` its HTTP server on the bound ``sock`` (``Service.main`` runs it)."""
-    ctx = http_context(service, settings)
+def attach_http(service: Service, settings: ServiceSettings, sock: socket.socket,
+                environ: Mapping[str, str] | None = None) -> HttpServer:
+    """Give ``service`` its HTTP server on the bound ``sock`` (``Service.main`` runs it);
+    ``environ`` holds the MCP server's settings (``MCP_MCP_*``, default ``os.environ``)."""
+    ctx = http_context(service, settings, environ)
     server = HttpServer(sock, build_app(ctx), ctx, settings.data_dir / ADDRESS_FILE)
     service.http = server
     return server
