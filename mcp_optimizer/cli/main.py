@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "mcp_optimizer.cli.evaluate",
     "mcp_optimizer.cli.journal",
     "mcp_optimizer.cli.logs",
+    "mcp_optimizer.cli.mcp",
     "mcp_optimizer.cli.notify",
     "mcp_optimizer.cli.providers",
     "mcp_optimizer.cli.schema",

@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import msgspec
 import trio
 from loguru import logger
 from mcp.server import Server
@@ -34,6 +35,12 @@ from .settings import McpSettings, load_mcp_settings, service_token, token_path
 from .tools import Backend
 
 PATH = "/mcp"
+UNAUTHORIZED = msgspec.json.encode({"jsonrpc": "2.0", "id": None, "error": {
+    "code": -32001, "message": "unauthorized: /mcp needs the MCP server's bearer token "
+    "(Authorization: Bearer <token>; MCP_MCP_TOKEN, else <data dir>/mcp-token)"}})
+"""A JSON-RPC error, so that an MCP client shows its sentence rather than a bare status."""
+STARTING = msgspec.json.encode({"jsonrpc": "2.0", "id": None, "error": {
+    "code": -32002, "message": "the MCP server is starting or stopping: try again"}})
 SETTINGS_EXTRA = "mcp_settings"
 """``ctx.extras`` key of the :class:`McpSettings` the service started with (``http/wiring``)."""
 
@@ -108,12 +115,10 @@ class McpEndpoint:
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if not self.authorized(scope):
-            await _reply(send, 401, b'{"error": "the MCP server needs its bearer token: '
-                         b'Authorization: Bearer <token> (MCP_MCP_TOKEN or <data dir>/mcp-token)"}',
-                         [(b"www-authenticate", b'Bearer realm="mcp"')])
+            await _reply(send, 401, UNAUTHORIZED, [(b"www-authenticate", b'Bearer realm="mcp"')])
             return
         if self.manager is None:
-            await _reply(send, 503, b'{"error": "the MCP server is starting or stopping"}')
+            await _reply(send, 503, STARTING)
             return
         await self.manager.handle_request(scope, receive, send)
 
