@@ -74,7 +74,8 @@ def test_compose_follows_umbrels_contract(app: Path):
     assert set(c) == {"services"}, "no top-level networks, volumes or version"
     proxy = c["services"]["app_proxy"]
     assert proxy == {"environment": {"APP_HOST": f"{app.name}_web_1",
-                                     "APP_PORT": umbrel_env.HTTP_PORT}}
+                                     "APP_PORT": umbrel_env.HTTP_PORT,
+                                     "PROXY_AUTH_WHITELIST": "/mcp"}}  # its own bearer token
     web = c["services"]["web"]
     assert web["user"] == "1000:1000" and web["init"] is True
     assert web["restart"] == "on-failure"
