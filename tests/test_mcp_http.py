@@ -109,3 +109,20 @@ def test_the_token_is_kept_private_and_never_logged(live):
     assert "MCP tool server at /mcp" in text and str(path) in text
     assert token not in text
     assert token not in httpx.get(live.url + "/metrics", timeout=30).text
+
+
+def test_a_bad_mcp_setting_stops_the_start_in_one_line(tmp_path):
+    import os
+
+    from service_support import cli
+
+    base = {k: v for k, v in os.environ.items() if not k.startswith("MCP_")}
+    for name, value, said in (("MCP_MCP_ACTIONS", "maybe", "expected true or false"),
+                              ("MCP_MCP_TOKEN", "short", "at least 16")):
+        data = tmp_path / name
+        done = cli({**base, "MCP_DATA_DIR": str(data), "MCP_HTTP_PORT": "0", name: value},
+                   "run", timeout=120)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.count("\n") == 1 and name in done.stderr and said in done.stderr
+        assert "short" not in done.stderr  # a token, even a bad one, is not printed
+        assert not data.exists()  # refused before anything started

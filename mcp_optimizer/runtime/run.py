@@ -352,11 +352,11 @@ def run_service(settings: ServiceSettings, environ: Mapping[str, str] | None = N
     service's log)."""
     check_start(settings, environ)
     load_notify_settings(os.environ if environ is None else environ)  # a bad URL: refused
+    load_mcp_settings(os.environ if environ is None else environ)  # /mcp's token and switch
     prepare_path(settings.socket_path)  # another service listening there: refused here
     # bound here: a port already taken stops the start with one line, before anything runs
     if settings.http_port is not None:  # the page: loopback, a token, or a declared proxy
         check_exposure(settings.http_host, os.environ if environ is None else environ)
-        load_mcp_settings(os.environ if environ is None else environ)  # /mcp's: one line
     http_sock = bind(settings.http_host, settings.http_port) if settings.http_port is not None \
         else None
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
