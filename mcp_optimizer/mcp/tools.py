@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -46,6 +46,7 @@ from mcp_optimizer.messages.control import (
 from mcp_optimizer.messages.decision import ChangeOrigin
 from mcp_optimizer.messages.journal import ChangeState, ShadowReport
 from mcp_optimizer.scid import scid_text
+from mcp_optimizer.web.models import NextCycleView
 
 from . import models as m
 
@@ -76,10 +77,9 @@ class Backend:
     data_dir: Path
     snapshots: Callable[[], list[ChannelSnapshot]] = list
     """The latest cycle's scored snapshots (the cycle runner's)."""
-    what_next: Callable[[], Awaitable[Any]] | None = None
-    """``await what_next()``: the web page's "what the next cycle would do"
-    (``mcp_optimizer.web.models.NextCycleView``), or None when the service has no policy desk."""
-    extras: dict[str, Any] = field(default_factory=dict)
+    what_next: Callable[[], Awaitable[NextCycleView]] | None = None
+    """``await what_next()``: the web page's "what the next cycle would do" (the current policy
+    on the latest snapshots), or None when the service has no policy desk."""
 
 
 # ---------------------------------------------------------------------------- argument help
@@ -257,7 +257,7 @@ async def backtest_result(b: Backend, args: m.NoArgs) -> m.BacktestResult:
     return await trio.to_thread.run_sync(read_backtest, b.data_dir)
 
 
-async def next_cycle(b: Backend, args: m.NoArgs) -> Any:
+async def next_cycle(b: Backend, args: m.NoArgs) -> NextCycleView:
     if b.what_next is None:
         raise ToolRefused("the service holds no policy desk: what the next cycle would do "
                           "cannot be evaluated")
@@ -322,12 +322,6 @@ class Tool:
     """Changes something (offered only with MCP_MCP_ACTIONS=true)."""
 
 
-def _next_type() -> Any:
-    from mcp_optimizer.web.models import NextCycleView
-
-    return NextCycleView
-
-
 READ_TOOLS = (
     Tool("status", "The service now: mode (shadow, dry-run, live) and since when, pause and who "
          "set it, safe mode and why, open crashes, actors, last and next cycle.",
@@ -353,7 +347,8 @@ READ_TOOLS = (
          "`mcp-optimizer backtest --json`): revenue, updates and gate stops per strategy, "
          "ratios, issue 9's targets.", m.NoArgs, m.BacktestResult, backtest_result),
     Tool("next_cycle", "What the next cycle would decide with the current policy on the latest "
-         "snapshots: a dry evaluation that writes nothing.", m.NoArgs, None, next_cycle),
+         "snapshots: a dry evaluation that writes nothing.", m.NoArgs, NextCycleView,
+         next_cycle),
 )
 ACT_TOOLS = (
     Tool("pause", "Pause: nothing is written to the node until resumed (decisions are still "
@@ -371,8 +366,5 @@ ACT_TOOLS = (
 
 def catalogue(actions: bool) -> list[Tool]:
     """The tools offered: the read tools, and the acting ones when enabled."""
-    tools = [t if t.result is not None else Tool(t.name, t.description, t.args, _next_type(),
-                                                 t.fn)
-             for t in READ_TOOLS]
-    return tools + (list(ACT_TOOLS) if actions else [])
+    return list(READ_TOOLS) + (list(ACT_TOOLS) if actions else [])
 
