@@ -70,9 +70,9 @@ def http_client(live: Live, token: str | None = None) -> Client:
     return Client(streamable_http_client(live.url + "/mcp", http_client=http), cache=None)
 
 
-def stdio_client(live: Live) -> Client:
-    params = StdioServerParameters(command=sys.executable, args=["-m", "mcp_optimizer", "mcp"],
-                                   env=live.env)
+def stdio_client(live: Live, *extra: str) -> Client:
+    params = StdioServerParameters(command=sys.executable,
+                                   args=["-m", "mcp_optimizer", "mcp", *extra], env=live.env)
     return Client(params, cache=None)
 
 

@@ -13,11 +13,13 @@ import pytest
 from mcp_support import (
     ACT_TOOLS,
     READ_TOOLS,
+    Live,
     check_bad_arguments,
     check_read_tools,
     error,
     mcp_service,
     ok,
+    plain,
     run,
     stdio_client,
 )
@@ -116,3 +118,16 @@ def test_no_service_or_a_wrong_token_is_one_line(live, tmp_path):
     assert p.returncode == 1 and p.stdout == ""
     assert p.stderr.count("\n") == 1 and "unauthorized" in p.stderr, p.stderr
     assert live.token not in p.stderr
+
+
+def test_the_relay_reaches_a_service_named_by_url(live, tmp_path):
+    elsewhere = Live(env=dict(live.env, MCP_DATA_DIR=str(tmp_path / "not-its-data-dir"),
+                              MCP_MCP_TOKEN=live.token),
+                     url=live.url, data_dir=live.data_dir, tmp=live.tmp)
+
+    async def go():
+        async with stdio_client(elsewhere, "--url", live.url) as client:
+            return await ok(client, "cycles", {"limit": 1})
+
+    with live.journal() as j:
+        assert run(go)["cycles"] == plain(j.cycles(limit=1))
