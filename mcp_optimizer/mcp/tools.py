@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import msgspec
+import trio
 
 from mcp_optimizer.journal import Journal
 from mcp_optimizer.messages import ChannelSnapshot, DecisionKind
@@ -193,14 +194,14 @@ async def history(b: Backend, args: m.HistoryArgs) -> m.ChangeList:
     states = _choices(args.state, ChangeState, "state")
     origins = _choices(args.origin, ChangeOrigin, "origin")
 
-    def read(j: Journal) -> list[Any]:
+    def read(j: Journal) -> tuple[int, list[Any]]:
         since = parse_time(args.since, j.now_s()) if args.since.strip() else 0
-        return j.changes(chan_id=chan_id, since_s=since, states_in=states)
+        return j.changes_page(chan_id=chan_id, since_s=since, limit=args.limit,
+                              states=[s.value for s in states or []],
+                              origins=[o.value for o in origins or []])
 
-    recs = await b.read(read)
-    if origins is not None:
-        recs = [r for r in recs if r.origin in origins]
-    return m.ChangeList(total=len(recs), changes=recs[-args.limit:])
+    total, newest_first = await b.read(read)
+    return m.ChangeList(total=total, changes=newest_first[::-1])
 
 
 async def mode_history(b: Backend, args: m.SinceArgs) -> m.ModeHistory:
@@ -252,8 +253,6 @@ def read_backtest(data_dir: Path) -> m.BacktestResult:
 
 
 async def backtest_result(b: Backend, args: m.NoArgs) -> m.BacktestResult:
-    import trio
-
     return await trio.to_thread.run_sync(read_backtest, b.data_dir)
 
 
