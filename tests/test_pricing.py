@@ -152,6 +152,31 @@ def test_a_drained_channel_rises_and_never_falls():
     assert d.kind is not DecisionKind.LOWER_FEES, d.reasons
 
 
+def test_a_drained_channel_offers_an_inbound_discount_lifted_once_it_refilled():
+    on = load_policy(environ={"MCP_POLICY__PRICING__INBOUND_DISCOUNT_PCT": "50"})
+    drained = {"recent_kw": {"forwards_out": 30, "failed_htlcs": 40, "failed_balance": 40}}
+    s = snap([epoch(7, 0, 300, 100, failed=40)], median=300, local=0.05, **drained)
+    d = evaluate_channel(s, on)
+    assert d.proposed_policy.inbound_fee_rate_ppm == -150, d.proposed_policy  # 50% of 300
+    assert any("an inbound discount of 150 ppm" in r for r in d.reasons), d.reasons
+    assert "inbound fee rate 0 -> -150 ppm" in d.reasons, d.reasons
+    # discounted already: the discount is not deepened
+    held = replace(s, channel=replace(s.channel, our_policy=policy(
+        fee_rate_ppm=300, inbound_fee_rate_ppm=-150)))
+    d = evaluate_channel(held, on)
+    assert d.proposed_policy.inbound_fee_rate_ppm == -150, d.proposed_policy
+    # refilled past half the capacity: lifted, the fee rate left alone
+    full = snap([epoch(7, 0, 300, 10)], median=300, local=0.7)
+    full = replace(full, channel=replace(full.channel, our_policy=policy(
+        fee_rate_ppm=300, inbound_fee_rate_ppm=-150)))
+    d = evaluate_channel(full, on)
+    assert d.kind is DecisionKind.INCREASE_FEES, d.reasons
+    assert d.proposed_policy.inbound_fee_rate_ppm == 0 and d.proposed_policy.fee_rate_ppm == 300
+    assert any("the inbound discount of 150 ppm is lifted" in r for r in d.reasons), d.reasons
+    # off (the default)
+    assert evaluate_channel(s, POLICY).proposed_policy.inbound_fee_rate_ppm == 0
+
+
 def test_an_idle_channel_falls_but_not_below_the_floor_of_the_market():
     idle = {"recent_kw": {"forwards_out": 0, "forwards_in": 0}}
     d = evaluate_channel(snap([epoch(7, 0, 400, 0)], median=400, local=0.9, **idle), POLICY)

@@ -138,6 +138,8 @@ class Pricing(_Section):
     min_forwards: Annotated[int, msgspec.Meta(ge=0, le=100_000)]
     explore_min_forwards: Annotated[int, msgspec.Meta(ge=0, le=100_000)]
     return_hold_s: Annotated[int, msgspec.Meta(ge=0, le=YEAR_S)]
+    inbound_discount_pct: Annotated[float, msgspec.Meta(ge=0, le=100)]
+    inbound_lift_outbound_ratio: Annotated[float, msgspec.Meta(ge=0, le=1)]
     memory_s: Annotated[int, msgspec.Meta(ge=3600, le=YEAR_S)]
     probe_pct: Annotated[float, msgspec.Meta(ge=1, le=100)]
     max_probe_pct: Annotated[float, msgspec.Meta(ge=1, le=200)]

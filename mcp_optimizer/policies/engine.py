@@ -46,7 +46,7 @@ from .config import Policy
 from .defects import find_defects
 from .factors import score_factors
 from .overrides import evaluate_overridden
-from .pricing import Liquidity, price_move
+from .pricing import Liquidity, inbound_move, price_move
 
 
 def _days(seconds: int) -> str:
@@ -215,11 +215,17 @@ def _decide(
         )
 
     if policy.pricing.enabled:
-        move = price_move(s, policy, _liquidity(s, policy, outbound))
-        if move.target_ppm is None:
+        liquidity = _liquidity(s, policy, outbound)
+        move = price_move(s, policy, liquidity)
+        inbound, why_in = inbound_move(s, policy, liquidity, outbound)
+        if move.target_ppm is None and inbound is None:
             return _no_action(s, move.reasons, factors, score)
-        return _propose(s, policy, move.target_ppm, move.reasons, factors, score,
-                        move.gain_msat_per_day)
+        reasons = list(move.reasons)
+        if inbound is not None:
+            reasons.append(f"{liquidity.why}: {why_in}" if liquidity.direction else why_in)
+        target = ch.our_policy.fee_rate_ppm if move.target_ppm is None else move.target_ppm
+        return _propose(s, policy, target, reasons, factors, score,
+                        max(move.gain_msat_per_day, 1), inbound)
     return _decide_by_score(s, policy, factors, score, scored, outbound)
 
 
@@ -321,12 +327,14 @@ def _propose(
     factors: list[FactorScore],
     score: float,
     gain_msat_per_day: int,
+    inbound_ppm: int | None = None,
 ) -> Decision:
-    """The change toward ``target_ppm``, shaped by the rules the gates apply
-    (:mod:`.changes`: bounds, step, minimum change), or NO_ACTION saying why none may be
-    made."""
+    """The change toward ``target_ppm`` (and ``inbound_ppm`` when given), shaped by the rules
+    the gates apply (:mod:`.changes`: bounds, step, minimum change), or NO_ACTION saying why
+    none may be made."""
     old = s.channel.our_policy
-    shaped = shape(old, fee_rate_ppm=target_ppm, policy=policy)
+    shaped = shape(old, fee_rate_ppm=target_ppm, inbound_fee_rate_ppm=inbound_ppm,
+                   policy=policy)
     reasons = [*reasons, *shaped.notes]
     new = shaped.policy
     if new is None:
@@ -337,12 +345,18 @@ def _propose(
         kind = DecisionKind.INCREASE_FEES
     elif delta < 0:
         kind = DecisionKind.LOWER_FEES
+    elif new.inbound_fee_rate_ppm != old.inbound_fee_rate_ppm:
+        kind = (
+            DecisionKind.INCREASE_FEES if new.inbound_fee_rate_ppm > old.inbound_fee_rate_ppm
+            else DecisionKind.LOWER_FEES
+        )
     else:
         kind = (
             DecisionKind.INCREASE_FEES if target_ppm > old.fee_rate_ppm
             else DecisionKind.LOWER_FEES
         )
-    if (new.base_fee_msat, new.inbound_base_fee_msat, new.inbound_fee_rate_ppm) != (
+    in_rate = old.inbound_fee_rate_ppm if inbound_ppm is not None else new.inbound_fee_rate_ppm
+    if (new.base_fee_msat, new.inbound_base_fee_msat, in_rate) != (
         old.base_fee_msat, old.inbound_base_fee_msat, old.inbound_fee_rate_ppm
     ):
         reasons.append(
@@ -351,5 +365,12 @@ def _propose(
             f"{new.inbound_base_fee_msat} msat, inbound rate {old.inbound_fee_rate_ppm} -> "
             f"{new.inbound_fee_rate_ppm} ppm"
         )
-    reasons.append(f"fee rate {old.fee_rate_ppm} -> {new.fee_rate_ppm} ppm")
+    if new.fee_rate_ppm != old.fee_rate_ppm or (
+        new.inbound_fee_rate_ppm == old.inbound_fee_rate_ppm
+    ):
+        reasons.append(f"fee rate {old.fee_rate_ppm} -> {new.fee_rate_ppm} ppm")
+    if new.inbound_fee_rate_ppm != old.inbound_fee_rate_ppm:
+        reasons.append(
+            f"inbound fee rate {old.inbound_fee_rate_ppm} -> {new.inbound_fee_rate_ppm} ppm"
+        )
     return _decision(s, kind, new, reasons, factors, score)

@@ -119,6 +119,59 @@ def current_epochs(s: ChannelSnapshot) -> list[FeeEpoch]:
     return []
 
 
+def merge_runs(epochs: list[FeeEpoch]) -> list[FeeEpoch]:
+    """Consecutive epochs at the same fee rate as one (a change of the inbound fee alone
+    starts a new epoch, not a new level of our price)."""
+    out: list[FeeEpoch] = []
+    for e in epochs:
+        last = out[-1] if out else None
+        if last is not None and last.fee_rate_ppm == e.fee_rate_ppm and last.end_s >= e.start_s:
+            out[-1] = FeeEpoch(
+                start_s=last.start_s, end_s=max(last.end_s, e.end_s),
+                fee_rate_ppm=e.fee_rate_ppm, base_fee_msat=e.base_fee_msat,
+                inbound_fee_rate_ppm=e.inbound_fee_rate_ppm,
+                forwards_out=last.forwards_out + e.forwards_out,
+                amount_out_msat=last.amount_out_msat + e.amount_out_msat,
+                fees_earned_msat=last.fees_earned_msat + e.fees_earned_msat,
+                forwards_in=last.forwards_in + e.forwards_in,
+                failed_balance=last.failed_balance + e.failed_balance,
+            )
+        else:
+            out.append(e)
+    return out
+
+
+def inbound_move(s: ChannelSnapshot, policy: Policy, liquidity: Liquidity,
+                 outbound: float) -> tuple[int | None, str]:
+    """The inbound fee rate the channel's liquidity asks for (LND 0.18 inbound fees), with
+    the reason; None: leave it. A drained channel that refused forwards for balance offers a
+    discount of ``inbound_discount_pct`` percent of its own fee rate on what arrives through
+    it (such forwards move liquidity back to our side of it); once its outbound is back above
+    ``inbound_lift_outbound_ratio`` the discount is lifted."""
+    pr = policy.pricing
+    ours = s.channel.our_policy
+    cur_in = ours.inbound_fee_rate_ppm
+    if pr.inbound_discount_pct <= 0:
+        return None, ""
+    if liquidity.direction > 0 and s.recent.failed_balance > 0:
+        target = -round(ours.fee_rate_ppm * pr.inbound_discount_pct / 100)
+        target = max(target, policy.bounds.min_inbound_fee_rate_ppm)
+        if target < cur_in and cur_in - target >= max(1, policy.steps.min_change_ppm):
+            return target, (
+                f"an inbound discount of {-target} ppm ({pr.inbound_discount_pct:g}% of its fee "
+                f"rate) on forwards arriving through it, which move liquidity back to our side "
+                f"({s.recent.failed_balance} forwards were refused for want of balance)"
+            )
+        return None, ""
+    if cur_in < 0 and outbound >= pr.inbound_lift_outbound_ratio:
+        return 0, (
+            f"outbound is back to {outbound:.1%} of capacity (at least "
+            f"{pr.inbound_lift_outbound_ratio:.0%}): the inbound discount of {-cur_in} ppm is "
+            f"lifted"
+        )
+    return None, ""
+
+
 def pool_levels(epochs: list[FeeEpoch], now_s: int, memory_s: int) -> dict[int, Level]:
     """Epochs ending within the memory, pooled by fee rate (only time up to ``now_s``)."""
     out: dict[int, Level] = {}
@@ -215,7 +268,7 @@ def price_move(s: ChannelSnapshot, policy: Policy, liquidity: Liquidity) -> Pric
     now = s.taken_at_s
     ours = s.channel.our_policy
     cur = ours.fee_rate_ppm
-    epochs = current_epochs(s)
+    epochs = merge_runs(current_epochs(s))
     levels = pool_levels(epochs, now, pr.memory_s)
     market = s.competitors if isinstance(s.competitors, CompetitorFees) else None
     market_text = (
