@@ -86,31 +86,32 @@ _Z_GRID = np.array([_ND.inv_cdf(float(u)) for u in _U_GRID])
 
 @dataclass(frozen=True)
 class MarketParams:
-    """Scalar parameters of the market (a scenario's ``market:``; docs/simulator.md)."""
+    """Scalar parameters of the market, all given by the scenario (its ``market:``, where the
+    defaults and their reasoning live: ``scenario.MarketSpec``, docs/simulator.md)."""
 
-    elasticity: float = 1.0
-    elasticity_spread: float = 0.5
-    amount_median_msat: float = 20_000_000.0
-    amount_sigma: float = 1.2
-    attempt_cost_msat: float = 100_000.0
-    attempt_cost_ppm: float = 1000.0
-    sender_memory: float = 0.4
-    memory_days: float = 2.0
-    failure_share: float = 0.05
-    failure_half_life_s: float = 3600.0
-    gossip_delay_s: float = 1800.0
-    fee_limit_ppm: tuple[float, float] = (5000.0, 50_000.0)
-    competitor_drift_share: float = 0.3
-    competitor_drift_days: float = 7.0
-    competitor_react_share: float = 0.1
-    competitor_react_days: float = 2.0
-    seasonality_weekly: float = 0.15
-    seasonality_daily: float = 0.25
-    regime_days: float = 14.0
-    regime_sigma: float = 0.5
-    max_competitors: float = 24.0
-    network_median_ppm: float = 100.0
-    network_median_base_msat: float = 1000.0
+    elasticity: float
+    elasticity_spread: float
+    amount_median_msat: float
+    amount_sigma: float
+    attempt_cost_msat: float
+    attempt_cost_ppm: float
+    sender_memory: float
+    memory_days: float
+    failure_share: float
+    failure_half_life_s: float
+    gossip_delay_s: float
+    fee_limit_ppm: tuple[float, float]
+    competitor_drift_share: float
+    competitor_drift_days: float
+    competitor_react_share: float
+    competitor_react_days: float
+    seasonality_weekly: float
+    seasonality_daily: float
+    regime_days: float
+    regime_sigma: float
+    max_competitors: float
+    network_median_ppm: float
+    network_median_base_msat: float
 
 
 @dataclass
@@ -171,7 +172,7 @@ class MarketState:
     median_amount_msat: float
     amount_sigma: float
     # the route-choice market (filled by :func:`init_market`)
-    params: MarketParams = field(default_factory=MarketParams)
+    params: MarketParams | None = None
     capacity_sat: np.ndarray | None = None
     comp: Competition | None = None
     sigma_ppm: np.ndarray | None = None
