@@ -23,7 +23,8 @@ def running_service(
     """The service with its data under ``tmp_path / "data"``, the embedded simulator at
     ``sim_speed`` simulated seconds a second (when given), no ``MCP_LND_*``,
     ``MCP_CONTROL_SOCKET`` nor ``MCP_PAUSED`` from outside; yields (its environment, its
-    process) once its control socket is open, stops it (SIGTERM, then kill) after."""
+    process) once it is built (its control socket answers ``status`` while it is starting:
+    waited past that), stops it (SIGTERM, then kill) after."""
     env = {
         k: v for k, v in os.environ.items()
         if not k.startswith(("MCP_LND_", "MCP_CONTROL_SOCKET", "MCP_PAUSED"))
@@ -42,6 +43,7 @@ def running_service(
                 assert proc.poll() is None, (tmp_path / "stderr.txt").read_text()
                 assert time.monotonic() < deadline, "service did not open its socket"
                 time.sleep(0.1)
+            wait_started(sock, proc, deadline + 60, tmp_path / "stderr.txt")
             yield env, proc
         finally:
             if proc.poll() is None:
@@ -51,6 +53,22 @@ def running_service(
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait(10)
+
+
+def wait_started(sock: Path, proc: subprocess.Popen, deadline: float, err: Path) -> None:
+    """Until ``status`` on ``sock`` answers the built service (not ``StartingReply``)."""
+    from mcp_optimizer.messages.control import StartingReply, StatusRequest
+    from mcp_optimizer.runtime.control_client import ControlUnavailable, request
+
+    while True:
+        assert proc.poll() is None, err.read_text()
+        try:
+            if not isinstance(request(sock, StatusRequest(), timeout_s=30.0), StartingReply):
+                return
+        except ControlUnavailable:
+            pass
+        assert time.monotonic() < deadline, "service did not finish starting"
+        time.sleep(0.1)
 
 
 def http_url(env: dict[str, str], timeout_s: float = 60.0) -> str:

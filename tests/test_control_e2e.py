@@ -116,7 +116,10 @@ def test_run_status_control_verbs_and_clean_sigterm(running):
     assert "signal 15 received: stopping" in log
     assert log.rstrip().endswith("service stopped")
     stderr = (tmp / "stderr.txt").read_text()
-    assert "running against the EMBEDDED SIMULATOR" in stderr.splitlines()[0]
+    # the first warning, before the service says it started (the socket opened before it)
+    warnings = [x for x in stderr.splitlines() if " WARNING " in x]
+    assert "running against the EMBEDDED SIMULATOR" in warnings[0]
+    assert stderr.index("EMBEDDED SIMULATOR") < stderr.index("service started")
     # after the stop, the verbs say so in one line
     gone = cli(env, "status")
     assert gone.returncode == 1 and "no service is running" in gone.stderr

@@ -30,6 +30,7 @@ from mcp_optimizer.messages.control import (
     ResumeRequest,
     SafeModeOn,
     SetModeRequest,
+    StartingReply,
     StatusReply,
     StatusRequest,
 )
@@ -110,6 +111,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     reply = send(args, StatusRequest())
     if args.json:
         _print_json(reply)
+    elif isinstance(reply, StartingReply):  # the socket answers while the service is built
+        print(f"starting: {reply.stage} (since {_when(reply.started_at_s)})")
     else:
         assert isinstance(reply, StatusReply)
         print(render_status(reply))
@@ -136,6 +139,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
 def cmd_mode(args: argparse.Namespace) -> int:
     if args.mode is None:
         reply = send(args, StatusRequest())
+        if isinstance(reply, StartingReply):
+            raise CliError(f"the service is still starting ({reply.stage}): ask again", 1)
         assert isinstance(reply, StatusReply)
         if args.json:
             print(msgspec.json.encode({"mode": reply.mode.value}).decode())
@@ -214,7 +219,6 @@ def cmd_close(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from mcp_optimizer.runtime.run import run_service
     from mcp_optimizer.runtime.settings import ServiceSettings
 
     env = dict(os.environ)
@@ -226,6 +230,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         env["MCP_POLICY_FILE"] = args.policy
     try:
         settings = ServiceSettings.from_env(env)
+        from mcp_optimizer.runtime.start import run_service  # light: the socket opens first
+
         return run_service(settings, env)
     except KeyboardInterrupt:
         raise

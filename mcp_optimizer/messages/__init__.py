@@ -84,6 +84,7 @@ from .control import (
     SetModeRequest,
     ShadowReportReply,
     ShadowReportRequest,
+    StartingReply,
     StatusReply,
     StatusRequest,
 )
@@ -273,6 +274,7 @@ __all__ = [
     "SetModeRequest",
     "ShadowReportReply",
     "ShadowReportRequest",
+    "StartingReply",
     "StatusReply",
     "StatusRequest",
     "ChangeAction",

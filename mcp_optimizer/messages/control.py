@@ -339,11 +339,22 @@ class ShadowReportReply(TaggedMessage):
     """The report (its ``effect`` says how, or why not, the effect was estimated)."""
 
 
+class StartingReply(TaggedMessage):
+    """``status`` while the service is still being built (node connection, journal, actors):
+    the control socket answers from the first second, before anything can be asked of it."""
+
+    stage: str
+    """What the start is doing now, in words ("opening the journal")."""
+    started_at_s: int
+    """When ``run`` started (Unix seconds)."""
+
+
 class ControlError(TaggedMessage):
     """The request was not carried out."""
 
     code: str
-    """bad_frame, frame_too_large, unsupported_version, busy, refused, internal."""
+    """bad_frame, frame_too_large, unsupported_version, busy, refused, internal, starting
+    (the service is still being built: nothing was done)."""
     message: str
     """One sentence for the operator."""
 
@@ -358,6 +369,7 @@ class CloseReply(TaggedMessage):
 
 ControlReply = (
     StatusReply
+    | StartingReply
     | Done
     | CycleQueued
     | CycleFinished

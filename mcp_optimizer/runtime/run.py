@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import signal
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
@@ -18,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import trio
 from loguru import logger
 
 from mcp_optimizer.actors.actuator import ActuatorActor
@@ -30,11 +28,8 @@ from mcp_optimizer.actors.pipeline import (
     ScorerActor,
 )
 from mcp_optimizer.actors.providers import FactsActor, LndActor, LocalGraphActor
-from mcp_optimizer.http.server import bind
-from mcp_optimizer.http.wiring import attach_http
 from mcp_optimizer.journal import Journal
-from mcp_optimizer.logs import LogSettings, configure_service_logging, register_env_secrets
-from mcp_optimizer.mcp.settings import load_mcp_settings
+from mcp_optimizer.logs import LogSettings, configure_service_logging
 from mcp_optimizer.messages import ChannelSnapshot, CrashKind, Decision
 from mcp_optimizer.metrics.registry import service_registry, watch_service
 from mcp_optimizer.notify.format import started_notice
@@ -57,12 +52,11 @@ from mcp_optimizer.safety.actuator import Actuator
 from mcp_optimizer.simulator.scenario import Scenario
 from mcp_optimizer.simulator.ticker import Ticker
 from mcp_optimizer.supervisor import ChildSpec, Supervisor
-from mcp_optimizer.web.security import check_exposure
 
 from .control_server import prepare_path
 from .cycle import CycleRunner
 from .service import EventFeed, Service
-from .settings import ServiceSettings, check_start
+from .settings import ServiceSettings
 
 LOG_FILE = "service.log"
 FORWARDS_FILE = "forwards.cols"
@@ -170,20 +164,28 @@ def open_service(
     *,
     scenario: Scenario | None = None,
     decide: Callable[[ChannelSnapshot, Policy], Decision] = evaluate_channel,
+    progress: Callable[[str], None] = lambda stage: None,
+    socket_served: bool = False,
 ) -> Iterator[Service]:
     """Build the whole service (node connection, journal, actuator, supervised actors) and
     tear it down in reverse order on exit. ``Service.main`` runs it; tests also drive
     ``service.runner.run(trigger)`` directly. The backtest (``mcp_optimizer.backtest``) gives
-    the simulator's ``scenario`` itself (a seed of its own) and the decider's ``decide``."""
+    the simulator's ``scenario`` itself (a seed of its own) and the decider's ``decide``.
+    ``progress`` is told each stage as it begins (what ``status`` answers meanwhile,
+    ``runtime/start.py``); it may raise to abandon the start (what is built is torn down).
+    ``socket_served``: the caller already serves the control socket (``run``), so it is not
+    probed for another service here."""
     env = os.environ if environ is None else environ
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    prepare_path(settings.socket_path)  # fails fast when a service already runs there
+    if not socket_served:
+        prepare_path(settings.socket_path)  # fails fast when a service already runs there
     # default, file, the web page's layer in the data dir, environment (policies/layers.py)
     effective = load_effective(settings.policy_file, settings.data_dir, env)
     policy = effective.policy
     with ExitStack() as stack:
         sim_node = None
         if settings.use_simulator:
+            progress(f"starting the embedded simulator (scenario {settings.sim_scenario})")
             from mcp_optimizer.simulator.grpc import start_server
             from mcp_optimizer.simulator.model import SimulatedNode
             from mcp_optimizer.simulator.scenario import load_scenario
@@ -249,6 +251,7 @@ def open_service(
             )
         else:
             lnd_settings = LndSettings.from_env(env)
+            progress(f"connecting to LND at {lnd_settings.host}")
             clock = time.time
             description = f"LND at {lnd_settings.host}"
             logger.info("driving LND at {}", lnd_settings.host)
@@ -277,17 +280,20 @@ def open_service(
             else:
                 stack.callback(amboss.close)
         facts = FactsSources(provider_settings, metrics, amboss, mempool)
+        progress(f"opening the journal in {settings.data_dir}")
         journal = Journal.open(settings.data_dir, clock=clock)  # one clock: the node's
         stack.callback(journal.close)
         actuator = Actuator(journal, client, policy, settings.data_dir, env)
         stack.callback(actuator.close)
         resolved: list = []
+        progress("reconciling interrupted writes with the node")
         try:
             resolved = actuator.reconcile()
             if resolved:
                 logger.warning("reconciled {} interrupted write(s) at start", len(resolved))
         except Exception as exc:  # noqa: BLE001 - the node may be down; cycles will retry
             logger.warning("reconciliation at start postponed: {}", exc)
+        progress("starting the actors")
         failures = FailureLog()
         centrality = centrality_process(lnd_settings, clock)
         notifier = start_notifier(env, journal, registry, stack)  # None without MCP_NOTIFY_URLS
@@ -344,34 +350,4 @@ def open_service(
         yield service
 
 
-def run_service(settings: ServiceSettings, environ: Mapping[str, str] | None = None) -> int:
-    """Run until SIGTERM/SIGINT. Errors that stop the start carry one sentence.
-
-    Every setting is checked, and a service already running on the socket refused, before
-    anything starts or is written: a refused start leaves no trace (not a line in the running
-    service's log)."""
-    check_start(settings, environ)
-    load_notify_settings(os.environ if environ is None else environ)  # a bad URL: refused
-    load_mcp_settings(os.environ if environ is None else environ)  # /mcp's token and switch
-    prepare_path(settings.socket_path)  # another service listening there: refused here
-    # bound here: a port already taken stops the start with one line, before anything runs
-    if settings.http_port is not None:  # the page: loopback, a token, or a declared proxy
-        check_exposure(settings.http_host, os.environ if environ is None else environ)
-    http_sock = bind(settings.http_host, settings.http_port) if settings.http_port is not None \
-        else None
-    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    register_env_secrets(os.environ if environ is None else environ)  # never in a log line
-    configure_logging(settings.data_dir, settings=settings.log)
-    with ExitStack() as held, open_service(settings, environ) as service:
-        if http_sock is not None:
-            held.callback(http_sock.close)
-            attach_http(service, settings, http_sock, environ)
-        logger.info(
-            "service started: mode {}, control socket {}, data dir {}",
-            service.actuator.mode().value, settings.socket_path, settings.data_dir,
-        )
-        trio.run(service.main, (signal.SIGTERM, signal.SIGINT))
-        logger.info("service stopping")
-    logger.info("service stopped")
-    logger.complete()
-    return 0
+from .start import run_service  # noqa: E402,F401 - `run`, kept importable from here

@@ -369,13 +369,16 @@ class Service:
                 pass
 
     # ---------------------------------------------------------------------------- main
-    async def main(self, signals: Iterable[int] = ()) -> None:
-        """Run until a signal in ``signals`` arrives (or the task is cancelled)."""
+    async def main(self, signals: Iterable[int] = (), *, serve_control: bool = True) -> None:
+        """Run until a signal in ``signals`` arrives (or the task is cancelled).
+        ``serve_control`` False: the control socket is already served by the caller, which
+        hands its requests to :meth:`handle` (``runtime/start.py``: open before the build)."""
         token = trio.lowlevel.current_trio_token()
         threads = []
         try:
             async with trio.open_nursery() as nursery:
-                await nursery.start(self.control.serve)
+                if serve_control:
+                    await nursery.start(self.control.serve)
                 if self.http is not None:
                     await nursery.start(self.http.run)
                 paused = await trio.to_thread.run_sync(lambda: self.actuator.pause_state().paused)
@@ -405,6 +408,10 @@ class Service:
             self._begin_stop()
             for t in threads:
                 t.join(timeout=5)
+
+    def stop(self) -> None:
+        """Stop as a signal does: no new cycle, the running one abandons what it has left."""
+        self._begin_stop()
 
     def _begin_stop(self) -> None:
         if not self._stopping.is_set():
