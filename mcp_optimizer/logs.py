@@ -127,6 +127,40 @@ def log_change(
     )
 
 
+def routine(state: ChangeState, gates: Iterable[Gate]) -> tuple[str, ...] | None:
+    """The gates' names when a change entering ``state`` is routine: held or refused by the
+    operator's own settings alone (caps, cooldown, minimum change, pause, closes off). Such
+    changes are journaled one by one but, recorded in a batch, logged as one summary line
+    (:func:`log_routine`); None for any other change (its own line)."""
+    if state not in (ChangeState.HELD, ChangeState.REFUSED):
+        return None
+    stopped = set(gates)
+    if not stopped or not stopped <= AS_CONFIGURED:
+        return None
+    return tuple(sorted(g.value for g in stopped))
+
+
+def log_routine(counts: Mapping[tuple[str, tuple[str, ...]], int]) -> None:
+    """One INFO line for the routine changes one batch journaled (:func:`routine`): how many
+    in each state, by the gates that stopped them. Each is in the journal (``history``)."""
+    if not counts:
+        return
+    by_state: dict[str, dict[str, int]] = {}
+    for (state, gates), n in counts.items():
+        by_state.setdefault(state, {})["+".join(gates)] = n
+    total = sum(counts.values())
+    parts = [
+        f"{sum(g.values())} {state} ("
+        + ", ".join(f"{gate} {n}" for gate, n in sorted(g.items(), key=lambda kv: -kv[1]))
+        + ")"
+        for state, g in sorted(by_state.items())
+    ]
+    logger.bind(routine_changes=total, routine_by_state=by_state).info(
+        "{} routine change(s) journaled, none written to the node: {} (each in `history`)",
+        total, "; ".join(parts),
+    )
+
+
 def log_mode_change(old: str, new: str, by: str, reason: str) -> None:
     """The operating mode changed (going live is the one that matters most): an ACTION line
     naming who and why."""

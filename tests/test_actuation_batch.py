@@ -175,3 +175,38 @@ def test_observe_records_baselines_in_one_transaction(tmp_path):
         journal._con.set_trace_callback(None)
         assert len(commits) == 1
         assert len(journal.known_policies()) == 20
+
+
+def test_routine_holds_are_one_log_line_each_other_change_its_own(rig):
+    from loguru import logger
+
+    act, node, journal, _ = rig
+    act.set_mode(Mode.DRY_RUN, by="test")
+    decisions, points = _decisions(node, [550, None, 560, 570, None, 580, 590, 5000])
+    lines: list[tuple[str, str]] = []
+    sink = logger.add(lambda m: lines.append((m.record["level"].name, m.record["message"])),
+                      level="DEBUG")
+    try:
+        acted = act.act_on(decisions, points, cycle_id=7)
+    finally:
+        logger.remove(sink)
+    held = [r for _, r in acted if r is not None and r.state is ChangeState.HELD]
+    assert len(held) == 2  # by the hourly cap: routine, journaled each
+    assert all(journal.change(r.change_id).state is ChangeState.HELD for r in held)
+    changes = [msg for _, msg in lines if msg.startswith("change ")]
+    assert len(changes) == 4 and not any(": held:" in m for m in changes), changes
+    assert sum(": not_executed:" in m for m in changes) == 3
+    assert sum(": refused:" in m for m in changes) == 1  # a bound: not routine, its own line
+    [summary] = [(lvl, m) for lvl, m in lines if "routine change" in m]
+    assert summary == ("INFO", "2 routine change(s) journaled, none written to the node: "
+                       "2 held (hourly_cap 2) (each in `history`)")
+    # a hold that is not the operator's own setting (safe mode) keeps its own line
+    lines.clear()
+    sink = logger.add(lambda m: lines.append((m.record["level"].name, m.record["message"])),
+                      level="DEBUG")
+    try:
+        act.act_on(decisions[:1], points, held_reason="test escalation")
+    finally:
+        logger.remove(sink)
+    assert len([m for _, m in lines if ": held: the service is in safe mode" in m]) == 1
+    assert not any("routine change" in m for _, m in lines)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import msgspec
 
+from mcp_optimizer.logs import log_routine
 from mcp_optimizer.messages.decision import Decision
 from mcp_optimizer.messages.domain import ChannelPolicy, PeerPolicy
 from mcp_optimizer.messages.journal import GateStop
@@ -45,6 +46,9 @@ class JournalBase:
         self._clock = clock
         self._lock = threading.RLock()
         self._tx_depth = 0  # transactions open in the thread holding _lock (batch nesting)
+        self._routine: dict[tuple[str, tuple[str, ...]], int] = {}
+        """Routine changes recorded in the open batch, by (state, gates): logged as one line
+        when it commits (``logs.log_routine``), forgotten if it rolls back."""
 
     write_failure = ""
     """Why the last write of the journal failed; empty once a write succeeds again (status
@@ -102,7 +106,10 @@ class JournalBase:
                 elif exc_type is None:
                     self.cur.execute("COMMIT")
                     self.j._committed()
+                    routine, self.j._routine = self.j._routine, {}
+                    log_routine(routine)
                 else:
+                    self.j._routine = {}
                     self.cur.execute("ROLLBACK")
             except sqlite3.Error as err:
                 if exc_type is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from mcp_optimizer.logs import log_change
+from mcp_optimizer.logs import log_change, routine
 from mcp_optimizer.messages.decision import ChangeOrigin
 from mcp_optimizer.messages.domain import ChannelPolicy, PeerPolicy, PolicyUnknown
 from mcp_optimizer.messages.journal import (
@@ -91,8 +91,15 @@ class ChangesMixin(JournalBase):
             reseal_event(cur, int(cur.lastrowid or 0))
             if known_after:
                 _set_known(cur, chan_id, channel_point, new_policy, change_id, now)
-        log_change(change_id, chan_id, origin, state, detail, [g.gate for g in stopped_by],
-                   old_policy, new_policy, reasons)
+            gates = [g.gate for g in stopped_by]
+            # inside a batch (this thread holds the lock; depth counts this record's savepoint)
+            quiet = routine(state, gates) if self._tx_depth > 1 else None
+            if quiet is not None:  # counted: one summary line when the batch commits
+                key = (state.value, quiet)
+                self._routine[key] = self._routine.get(key, 0) + 1
+        if quiet is None:
+            log_change(change_id, chan_id, origin, state, detail, gates, old_policy,
+                       new_policy, reasons)
         return change_id
 
     def transition(
