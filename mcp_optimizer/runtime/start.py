@@ -95,6 +95,9 @@ def run_service(settings: ServiceSettings, environ: Mapping[str, str] | None = N
     from mcp_optimizer.notify.settings import load_notify_settings
     from mcp_optimizer.web.security import check_exposure
 
+    from .memory import limit_arenas
+
+    limit_arenas()  # before any thread: they share malloc arenas (runtime/memory.py)
     env = os.environ if environ is None else environ
     started_at_s = int(time.time())
     check_start(settings, environ)
