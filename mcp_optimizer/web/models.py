@@ -231,6 +231,21 @@ class CsrfToken(_Out):
     """Send it in the ``X-CSRF-Token`` header of every POST."""
 
 
+class McpConnection(_Out):
+    """What an assistant's MCP configuration needs: ``/mcp``'s URL and its bearer token."""
+
+    url: str
+    """``/mcp`` at the address this page was reached by (the request's scheme and Host)."""
+    token: str
+    """The MCP server's bearer token (secret: sent only on this request, never cached)."""
+    token_source: str
+    """Where the token comes from: ``MCP_MCP_TOKEN`` or the data dir's ``mcp-token`` file."""
+    actions: bool
+    """Whether the acting tools are offered (``MCP_MCP_ACTIONS=true``)."""
+    config: str
+    """A ready ``mcpServers`` JSON entry for an assistant's configuration, token included."""
+
+
 class ApiError(_Out):
     error: str
     """One line naming what was wrong."""

@@ -10,6 +10,7 @@ or, for the policy, the service's ``PolicyDesk``; each answers with the journale
 from __future__ import annotations
 
 import calendar
+import json
 import os
 import re
 import time
@@ -54,7 +55,7 @@ from . import api, views
 from . import models as m
 from .history import DAY_S, BalanceLog, ForwardHistory
 from .openapi import Op, Param, document
-from .security import COOKIE, Guard
+from .security import COOKIE, Guard, loopback_host_ok
 
 MAX_BODY = 64 * 1024
 PER_DAY_CACHE_S = 60.0
@@ -189,8 +190,11 @@ class Web:
             raise HttpError(400, f"bad request body: {exc}; nothing was changed") from None
 
     def wrap(self, fn: Callable[[Request], Awaitable[Response]], kind: str) -> Callable:
-        """``kind``: page (HTML), api (JSON read) or act (JSON POST, CSRF-checked)."""
+        """``kind``: page (HTML), api (JSON read), act (JSON POST, CSRF-checked) or secret
+        (a JSON read of a secret: CSRF-checked as a POST, and bound to loopback only for a
+        loopback ``Host``; see ``security.py``)."""
         guard = self.guard
+        bound = self.ctx.settings.http_host if self.ctx.settings is not None else "127.0.0.1"
 
         async def handler(request: Request) -> Response:
             if not guard.authorized(request.headers, request.cookies):
@@ -198,8 +202,12 @@ class Web:
                     return HTMLResponse(views.signin(), status_code=401, headers=HEADERS)
                 return _error(401, "an access token is required: Authorization: Bearer "
                                    "<MCP_WEB_TOKEN>")
-            if kind == "act":
+            if kind in ("act", "secret"):
                 why = guard.csrf_ok(request.headers)
+                if why is not None:
+                    return _error(403, why)
+            if kind == "secret":
+                why = loopback_host_ok(bound, request.headers.get("host", ""))
                 if why is not None:
                     return _error(403, why)
             try:
@@ -329,6 +337,45 @@ class Web:
     async def api_csrf(self, request: Request) -> Response:
         return _json(m.CsrfToken(token=self.guard.csrf))
 
+    # ------------------------------------------------------------- connect an assistant
+    def _mcp(self) -> Any:
+        """The MCP server's settings, or None when this app has no ``/mcp`` (a context
+        without settings: no data directory, no token)."""
+        if self.ctx.settings is None:
+            return None
+        from mcp_optimizer.mcp.http import SETTINGS_EXTRA
+        from mcp_optimizer.mcp.settings import load_mcp_settings
+
+        return self.ctx.extras.get(SETTINGS_EXTRA) or load_mcp_settings(os.environ)
+
+    def _mcp_view(self, request: Request) -> views.McpInfo | None:
+        mcp = self._mcp()
+        if mcp is None:
+            return None
+        from mcp_optimizer.mcp.settings import TOKEN_VAR, token_path
+
+        assert self.ctx.settings is not None
+        source = TOKEN_VAR if mcp.token else str(token_path(self.ctx.settings.data_dir))
+        url = str(request.url.replace(path="/mcp", query="", fragment=""))
+        return views.McpInfo(url=url, actions=mcp.actions, token_source=source)
+
+    async def api_mcp_connection(self, request: Request) -> Response:
+        info = self._mcp_view(request)
+        mcp = self._mcp()
+        if info is None or mcp is None:
+            raise HttpError(503, "this service has no MCP tool server (no data directory)")
+        from mcp_optimizer.mcp.settings import read_token
+
+        assert self.ctx.settings is not None
+        data_dir = self.ctx.settings.data_dir
+        token = mcp.token or await trio.to_thread.run_sync(read_token, data_dir)
+        if not token:
+            raise HttpError(503, f"the MCP server's token is not in {info.token_source} "
+                                 "(it is made at the service's start)")
+        return _json(m.McpConnection(url=info.url, token=token, token_source=info.token_source,
+                                     actions=info.actions,
+                                     config=mcp_config(info.url, f"Bearer {token}")))
+
     async def api_openapi(self, request: Request) -> Response:
         return JSONResponse(document(OPS), headers=HEADERS)
 
@@ -451,7 +498,8 @@ class Web:
                 acc[0] += v[0]
                 acc[1] += v[1]
         series = sorted((d, v[0], v[1]) for d, v in days.items())
-        return self._page("Overview", views.overview(o, series), "/", o)
+        body = views.overview(o, series) + views.connect(self._mcp_view(request))
+        return self._page("Overview", body, "/", o)
 
     async def page_channels(self, request: Request) -> Response:
         lst = await self._channel_list(request)
@@ -500,6 +548,12 @@ class Web:
         resp.set_cookie(COOKIE, token, httponly=True, samesite="strict",
                         secure=request.url.scheme == "https")
         return resp
+
+
+def mcp_config(url: str, authorization: str) -> str:
+    """An ``mcpServers`` entry for an assistant's configuration (streamable HTTP)."""
+    return json.dumps({"mcpServers": {"lightning-fees": {
+        "type": "http", "url": url, "headers": {"Authorization": authorization}}}}, indent=2)
 
 
 def _integral(data: Any) -> Any:
@@ -562,6 +616,9 @@ OPS: list[Op] = [
        params=(Param("days", {"type": "integer", "minimum": 1, "maximum": 365},
                      "The period, ending now"),), errors=("400", "401", "409")),
     Op("get", "/api/v1/csrf", "The CSRF token for POSTs", m.CsrfToken),
+    Op("get", "/api/v1/mcp-connection", "The MCP server's URL and bearer token, for an "
+       "assistant's configuration (needs X-CSRF-Token; bound to loopback, a loopback Host)",
+       m.McpConnection, errors=("400", "401", "403", "503")),
     Op("post", "/api/v1/pause", "Pause (kill switch) with a reason", m.PauseDone, m.PauseBody),
     Op("post", "/api/v1/resume", "Lift the API pause", m.PauseDone, m.EmptyBody),
     Op("post", "/api/v1/mode", "Set the mode (live needs confirm: true)", m.ModeDone,
@@ -581,6 +638,10 @@ OPS: list[Op] = [
 ]
 
 
+SECRET_READS = {"/api/v1/mcp-connection"}
+"""GETs that answer a secret: checked as a POST is, plus the loopback Host (``security.py``)."""
+
+
 def routes(ctx: HttpContext) -> list[BaseRoute]:
     web = Web(ctx)
     handlers = {
@@ -588,7 +649,7 @@ def routes(ctx: HttpContext) -> list[BaseRoute]:
         "/api/v1/channels/{chan}": web.api_channel, "/api/v1/changes": web.api_changes,
         "/api/v1/cycles": web.api_cycles, "/api/v1/policy": web.api_policy,
         "/api/v1/next-cycle": web.api_next, "/api/v1/csrf": web.api_csrf,
-        "/api/v1/shadow-report": web.api_shadow,
+        "/api/v1/shadow-report": web.api_shadow, "/api/v1/mcp-connection": web.api_mcp_connection,
         "/api/v1/pause": web.act_pause, "/api/v1/resume": web.act_resume,
         "/api/v1/mode": web.act_mode, "/api/v1/evaluate-now": web.act_evaluate,
         "/api/v1/ack-crash": web.act_ack, "/api/v1/rollback": web.act_rollback,
@@ -599,7 +660,8 @@ def routes(ctx: HttpContext) -> list[BaseRoute]:
     posts = {op.path: op for op in OPS if op.method == "post"}
     gets = {op.path for op in OPS if op.method == "get"}
     for path in gets:
-        out.append(Route(path, web.wrap(handlers[path], "api"), methods=["GET"]))
+        kind = "secret" if path in SECRET_READS else "api"
+        out.append(Route(path, web.wrap(handlers[path], kind), methods=["GET"]))
     # /api/v1/policy is GET (read) and POST (save)
     out.append(Route("/api/v1/policy", web.wrap(web.act_policy, "act"), methods=["POST"]))
     for path in posts:

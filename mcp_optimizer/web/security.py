@@ -10,6 +10,11 @@
 - Every POST must carry the CSRF token in ``X-CSRF-Token`` (the page has it in a meta tag;
   ``GET /api/v1/csrf`` gives it) and a JSON body; one whose ``Origin`` names another host is
   refused. A cross-site page can neither read the token nor send that header.
+- The MCP server's bearer token (``GET /api/v1/mcp-connection``, the page's "Connect an
+  assistant") is a secret read: besides the above, it needs the CSRF header as a POST does,
+  and, bound to loopback, a ``Host`` that names loopback (:func:`loopback_host_ok`), so that a
+  page of another site whose name was made to resolve to 127.0.0.1 (DNS rebinding) cannot
+  read it.
 """
 
 from __future__ import annotations
@@ -56,6 +61,25 @@ def check_exposure(host: str, env: Mapping[str, str]) -> None:
         f"{TOKEN_VAR} (an access token of {MIN_TOKEN}+ characters), or {AUTH_VAR}=proxy behind "
         "an authenticating proxy, or bind to 127.0.0.1"
     )
+
+
+def host_name(host_header: str) -> str:
+    """The name in a ``Host`` header, without its port (``[::1]:8731`` -> ``::1``)."""
+    h = host_header.strip().lower()
+    if h.startswith("["):
+        return h[1:].split("]", 1)[0]
+    return h.rsplit(":", 1)[0] if h.count(":") == 1 else h
+
+
+def loopback_host_ok(bound_host: str, host_header: str) -> str | None:
+    """None when a secret may be served to a request with this ``Host``; otherwise why not.
+    Bound to loopback, only a loopback name is taken; bound elsewhere, the access token or the
+    authenticating proxy is the check (and the proxy's own cookie is not sent to another
+    name)."""
+    if not is_loopback(bound_host) or is_loopback(host_name(host_header)):
+        return None
+    return (f"the MCP token is served only to a page opened at a loopback address (this "
+            f"request names {host_header[:80]!r}): open http://127.0.0.1:<port>/")
 
 
 class Guard:

@@ -4,7 +4,9 @@ HTML and CSS that work without script; ``static/app.js`` (vanilla, no library) s
 
 from __future__ import annotations
 
+import json
 import time
+from dataclasses import dataclass
 from html import escape as e
 from urllib.parse import urlencode
 
@@ -172,6 +174,58 @@ def overview(o: m.Overview, days: list[tuple[int, int, int]]) -> str:
 <h2>Actors</h2>
 <table class="t"><thead><tr><th>actor</th><th>state</th><th>restarts</th><th>last crash</th>
 </tr></thead><tbody>{actors}</tbody></table>
+"""
+
+
+# ---------------------------------------------------------------------- connect an assistant
+@dataclass(frozen=True)
+class McpInfo:
+    """What the page shows of the MCP server without its token."""
+
+    url: str
+    actions: bool
+    token_source: str
+
+
+TOKEN_HIDDEN = "•" * 24
+CONFIG_HIDDEN = "<press Show to fill in the token>"
+
+
+def connect(info: McpInfo | None) -> str:
+    """The overview's "Connect an assistant": ``/mcp``'s URL, its token (hidden: the page
+    does not hold it; ``static/app.js`` fetches it from ``/api/v1/mcp-connection`` on Show or
+    Copy), whether acting tools are offered, and an ``mcpServers`` entry to paste."""
+    if info is None:
+        return ('<h2 id="connect">Connect an assistant</h2><p class="note">This service has no '
+                "MCP tool server (no data directory).</p>")
+    acts = ("offered (<code>MCP_MCP_ACTIONS=true</code>): pause, resume, rollback, evaluate now"
+            if info.actions else
+            "not offered: read tools only (set <code>MCP_MCP_ACTIONS=true</code> for pause, "
+            "resume, rollback, evaluate now)")
+    snippet = json.dumps({"mcpServers": {"lightning-fees": {
+        "type": "http", "url": info.url,
+        "headers": {"Authorization": f"Bearer {CONFIG_HIDDEN}"}}}}, indent=2)
+    return f"""
+<h2 id="connect">Connect an assistant</h2>
+<section class="card connect" id="mcp-connect">
+<p>An assistant (an MCP client) reaches this service's tools over streamable HTTP at the URL
+ below, with the bearer token below. No tool changes the mode. Details: <code>docs/mcp.md</code>.
+</p>
+<dl>
+<dt>URL</dt><dd><code id="mcp-url">{e(info.url)}</code>
+ <button data-act="mcp-copy-url">Copy URL</button></dd>
+<dt>Token</dt><dd><code id="mcp-token" data-hidden="1">{TOKEN_HIDDEN}</code>
+ <button data-act="mcp-show" id="mcp-show">Show</button>
+ <button data-act="mcp-copy-token">Copy token</button>
+ <small class="note">from {e(info.token_source)}</small></dd>
+<dt>Acting tools</dt><dd id="mcp-actions">{acts}</dd>
+</dl>
+<p>For the assistant's MCP configuration:</p>
+<pre id="mcp-config" data-hidden="{e(snippet)}">{e(snippet)}</pre>
+<div class="acts"><button data-act="mcp-copy-config">Copy configuration</button></div>
+<p class="note">The token is a key to this service's tools: treat it as a password. Over plain
+ HTTP it travels unencrypted; behind a TLS proxy, use its <code>https://</code> address.</p>
+</section>
 """
 
 

@@ -18,10 +18,10 @@
   }
 
   async function call(method, path, body) {
-    const opts = { method, headers: { "Accept": "application/json" } };
+    // the CSRF token on every call: POSTs need it, and so does the MCP token's read
+    const opts = { method, headers: { "Accept": "application/json", "X-CSRF-Token": csrf } };
     if (method === "POST") {
       opts.headers["Content-Type"] = "application/json";
-      opts.headers["X-CSRF-Token"] = csrf;
       opts.body = JSON.stringify(body || {});
     }
     const r = await fetch(path, opts);
@@ -85,7 +85,48 @@
     box.appendChild(ul);
   }
 
+  // ------------------------------------------------------------- connect an assistant
+  // The page does not hold the MCP token: it is fetched (never cached) on Show or Copy.
+  const mcpConnection = () => call("GET", "/api/v1/mcp-connection");
+  async function copy(text, what) {
+    if (navigator.clipboard && window.isSecureContext) {
+      await navigator.clipboard.writeText(text);
+    } else {  // plain HTTP to another machine (umbrel.local): no Clipboard API there
+      const area = document.createElement("textarea");
+      area.value = text;
+      area.setAttribute("readonly", "");
+      area.style.position = "fixed";
+      area.style.opacity = "0";
+      document.body.appendChild(area);
+      area.select();
+      const ok = document.execCommand("copy");
+      area.remove();
+      if (!ok) throw new Error("the browser refused to copy: press Show and copy it by hand");
+    }
+    say(what + " copied to the clipboard", true);
+  }
+  function mcpHide() {
+    const token = document.getElementById("mcp-token");
+    const config = document.getElementById("mcp-config");
+    token.textContent = "\u2022".repeat(24);
+    token.dataset.hidden = "1";
+    config.textContent = config.dataset.hidden;
+    document.getElementById("mcp-show").textContent = "Show";
+  }
+
   const acts = {
+    async "mcp-show"() {
+      const token = document.getElementById("mcp-token");
+      if (token.dataset.hidden !== "1") { mcpHide(); return; }
+      const c = await mcpConnection();
+      token.textContent = c.token;
+      token.dataset.hidden = "0";
+      document.getElementById("mcp-config").textContent = c.config;
+      document.getElementById("mcp-show").textContent = "Hide";
+    },
+    async "mcp-copy-token"() { await copy((await mcpConnection()).token, "the MCP token"); },
+    async "mcp-copy-config"() { await copy((await mcpConnection()).config, "the MCP configuration"); },
+    async "mcp-copy-url"() { await copy(document.getElementById("mcp-url").textContent, "the MCP URL"); },
     async pause() {
       const reason = document.getElementById("pause-reason").value;
       const r = await call("POST", "/api/v1/pause", { reason });
