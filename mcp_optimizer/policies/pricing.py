@@ -8,10 +8,14 @@ the peer, the channel's liquidity and the policy's ``pricing`` section.
 How a decision is reached (:func:`price_move`):
 
 1. The epochs of the last ``pricing.memory_s`` are pooled by fee rate into *levels*. A level's
-   revenue rate is estimated as (forwards per day) x (fee of an average forward at that rate):
-   counting forwards rather than summing fees keeps one large payment from deciding, and the
-   count gives the estimate's uncertainty (a Poisson count: the log of a rate estimated from
-   ``n`` forwards has a standard error of about ``1 / sqrt(n)``).
+   revenue rate is estimated as (demand per day) x (fee of an average forward at that rate),
+   the demand being the forwards out plus ``refused_weight`` times those refused for want of
+   balance (the sender chose our fee; the balance refused it, so a drained stretch does not
+   read as a fee nobody pays): counting forwards rather than summing fees keeps one large
+   payment from deciding, and the count gives the estimate's uncertainty (a Poisson count: the
+   log of a rate estimated from ``n`` forwards has a standard error of about ``1 / sqrt(n)``),
+   to which ``drift_se`` adds what the market's own drift between two epochs makes of any
+   comparison (seasonality, regimes), so that many forwards in a good week do not prove a fee.
 2. The current level is *measured* until it has held ``min_epoch_s`` and either routed
    ``min_forwards`` or held ``max_epoch_s``: until then nothing moves.
 3. When another level earned more than the current one by more than ``significance``
@@ -19,8 +23,10 @@ How a decision is reached (:func:`price_move`):
 4. Otherwise the current level is the best known, and the learner explores: the side not yet
    tried (the direction that last paid, else the one liquidity asks for — a drained channel
    up, an idle one down — else toward the competitors' median) by ``probe_pct`` percent, the
-   step growing by half after each move that paid; or, when both sides were tried, halfway
-   to the nearer neighbour while the bracket is wider than twice ``min_probe_pct``.
+   step growing by half after a move that paid by more than ``significance``; a try that
+   earned about as much as the level it left goes no further that way unless toward the
+   market or where liquidity asks; or, when both sides were tried, halfway to the nearer
+   neighbour while the bracket is wider than twice ``min_probe_pct``.
 5. When neither applies the level is *settled*, and stays until the memory forgets its
    neighbours (``memory_s``: the market drifts, so a settled level is re-tested about that
    often).
@@ -217,9 +223,12 @@ class Estimate:
         )
 
 
-def estimate(levels: dict[int, Level], base_fee_msat: int) -> dict[int, Estimate]:
-    """Each level's estimated revenue rate: forwards per day x the fee of an average forward
-    (the amount of an average forward pooled over all levels, priced at the level's rate)."""
+def estimate(levels: dict[int, Level], base_fee_msat: int, refused_weight: float = 0.0,
+             drift_se: float = 0.0) -> dict[int, Estimate]:
+    """Each level's estimated revenue rate: demand per day (forwards out, and
+    ``refused_weight`` times those refused for want of balance) x the fee of an average
+    forward (the amount of an average forward pooled over all levels, priced at the level's
+    rate); its standard error combines the count's and ``drift_se``."""
     n = sum(lv.forwards for lv in levels.values())
     amount = sum(lv.amount_msat for lv in levels.values())
     avg_amount = amount / n if n else 0.0
@@ -230,8 +239,8 @@ def estimate(levels: dict[int, Level], base_fee_msat: int) -> dict[int, Estimate
             per_fwd = lv.fees_msat / lv.forwards
         days = max(lv.duration_s, 1) / DAY_S
         # half a forward of prior: a level that routed nothing is not "infinitely" worse
-        count = lv.forwards + 0.5
-        out[rate] = Estimate(lv, count / days * per_fwd, 1.0 / math.sqrt(count))
+        count = lv.forwards + refused_weight * lv.failed_balance + 0.5
+        out[rate] = Estimate(lv, count / days * per_fwd, math.sqrt(1.0 / count + drift_se ** 2))
     return out
 
 
@@ -296,7 +305,7 @@ def price_move(s: ChannelSnapshot, policy: Policy, liquidity: Liquidity) -> Pric
             "measuring",
         )
 
-    est = estimate(levels, ours.base_fee_msat)
+    est = estimate(levels, ours.base_fee_msat, pr.refused_weight, pr.drift_se)
     here = est.get(cur)
     if here is None:  # cannot happen with a held epoch, kept for safety
         return PriceMove(None, [f"no measurement of {cur} ppm yet"], 0, "measuring")
@@ -309,7 +318,11 @@ def price_move(s: ChannelSnapshot, policy: Policy, liquidity: Liquidity) -> Pric
     fresh = (
         sum(1 for e in epochs if e.fee_rate_ppm == cur) == 1 and held_s <= 2 * pr.max_epoch_s
     )
-    best = max(est.values(), key=lambda e: (e.rate_msat_day, e.level.rate_ppm == cur))
+    # a drained channel is never taken back to a cheaper level: it would only drain faster
+    # (and the demand it measured there is what the balance could not serve)
+    pool = [e for e in est.values()
+            if liquidity.direction <= 0 or e.level.rate_ppm >= cur]
+    best = max(pool, key=lambda e: (e.rate_msat_day, e.level.rate_ppm == cur))
     lo_band, hi_band = policy.bounds.min_fee_rate_ppm, policy.bounds.max_fee_rate_ppm
     if market is not None:
         lo_band = max(lo_band, math.ceil(market.median_fee_rate_ppm * pr.floor_market_ratio))
@@ -352,8 +365,8 @@ def price_move(s: ChannelSnapshot, policy: Policy, liquidity: Liquidity) -> Pric
             None,
             [
                 f"staying at {cur} ppm: {here.text()}; {best.text()}, {_ratio(best, here)} as "
-                f"much, a difference within the noise of so few forwards ({z:.1f} standard "
-                f"errors, {pr.significance:g} needed); no change"
+                f"much, a difference within the noise ({z:.1f} standard errors of the counts "
+                f"and of the market's drift, {pr.significance:g} needed); no change"
             ],
             0,
             "settled",
@@ -412,10 +425,24 @@ def price_move(s: ChannelSnapshot, policy: Policy, liquidity: Liquidity) -> Pric
     # momentum: the last move paid (we came from a level that earned less) -> keep going
     prev = next((e.fee_rate_ppm for e in reversed(epochs[:-1]) if e.fee_rate_ppm != cur), None)
     direction, why_dir = 0, ""
-    if fresh and prev is not None and prev in est and _z(here, est[prev]) > 0:
-        direction = 1 if cur > prev else -1
-        grown = abs(cur - prev) / max(cur, 1) * 1.5
-        pct = min(max(pct, grown), pr.max_probe_pct / 100)
+    # a try that earned about as much as the level it left (not ``momentum_z`` standard errors
+    # more) is kept, but is no reason to go further the same way: unless that way leads toward
+    # the competitors' median or liquidity asks for it, the level settles (a random walk on
+    # noise would otherwise carry the fee away from the market one tie at a time)
+    came = 0 if prev is None else (1 if cur > prev else -1)
+    paid = fresh and prev is not None and prev in est and _z(here, est[prev]) > pr.momentum_z
+    toward_market = market is not None and came != 0 and (
+        (market.median_fee_rate_ppm - cur) * came > 0
+    )
+    stalled = (
+        fresh and prev is not None and prev in est and not paid and not toward_market
+        and liquidity.direction != came
+    )
+    if paid:
+        direction = came
+        if _z(here, est[prev]) > pr.significance:  # only a clear gain lengthens the step
+            grown = abs(cur - prev) / max(cur, 1) * 1.5
+            pct = min(max(pct, grown), pr.max_probe_pct / 100)
         why_dir = f"the move from {prev} ppm paid"
     elif liquidity.direction:
         direction, why_dir = liquidity.direction, liquidity.why
@@ -443,6 +470,8 @@ def price_move(s: ChannelSnapshot, policy: Policy, liquidity: Liquidity) -> Pric
             continue  # nothing routed here: a dearer fee cannot earn more
         if d < 0 and liquidity.direction > 0:
             continue  # drained: a cheaper fee only drains it faster
+        if stalled and d == came:
+            continue  # the last step away from the market did not clearly pay
         # far from the market, or above it with too few forwards to learn from: the
         # competitors' median is the best guess there is
         anchored = (far and d == direction) or (
@@ -465,7 +494,7 @@ def price_move(s: ChannelSnapshot, policy: Policy, liquidity: Liquidity) -> Pric
                 jump = market.median_fee_rate_ppm
                 if (jump - cur) * d > 0:
                     target = jump
-            reason = f"{summary}; " if tried else f"{summary}; "
+            reason = f"{summary}; "
             why = f" ({why_dir})" if why_dir and d == direction else ""
             return PriceMove(
                 target,
@@ -496,6 +525,17 @@ def price_move(s: ChannelSnapshot, policy: Policy, liquidity: Liquidity) -> Pric
                     "refine",
                 )
     # 5. settled
+    if stalled and not thin_held:
+        return PriceMove(
+            None,
+            [
+                f"settled at {cur} ppm: {summary}; the move from {prev} ppm earned about as "
+                f"much ({_z(here, est[prev]):.1f} standard errors, {pr.momentum_z:g} needed to "
+                f"go further that way, away from the market); no change"
+            ],
+            0,
+            "settled",
+        )
     if thin_held:
         return PriceMove(
             None,
@@ -522,8 +562,9 @@ def expected_gain(s: ChannelSnapshot, proposed_ppm: int, policy: Policy) -> floa
     level was measured, else a tenth of what the current level earns (an experiment's worth),
     plus one msat so that any move ranks above none. What the gossip budget is ranked by."""
     ours = s.channel.our_policy
-    levels = pool_levels(current_epochs(s), s.taken_at_s, policy.pricing.memory_s)
-    est = estimate(levels, ours.base_fee_msat)
+    pr = policy.pricing
+    levels = pool_levels(current_epochs(s), s.taken_at_s, pr.memory_s)
+    est = estimate(levels, ours.base_fee_msat, pr.refused_weight, pr.drift_se)
     here = est.get(ours.fee_rate_ppm)
     now_rate = here.rate_msat_day if here is not None else 0.0
     there = est.get(proposed_ppm)
