@@ -24,35 +24,6 @@ MAX_MESSAGE_BYTES = 512 * 1024 * 1024
 WORKERS = 32
 
 
-class _PreSerialized:
-    """Hands the generated ``add_LightningServicer_to_server`` a view of the server whose
-    ForwardingHistory handler sends the servicer's bytes as they are (the page is encoded
-    from columns, :mod:`.wire`), every other handler unchanged."""
-
-    def __init__(self, server: grpc.Server) -> None:
-        self._server = server
-
-    @staticmethod
-    def _swap(handlers: dict) -> dict:
-        handlers = dict(handlers)
-        old = handlers["ForwardingHistory"]
-        handlers["ForwardingHistory"] = grpc.unary_unary_rpc_method_handler(
-            old.unary_unary,
-            request_deserializer=old.request_deserializer,
-            response_serializer=bytes,
-        )
-        return handlers
-
-    def add_generic_rpc_handlers(self, generic_handlers) -> None:
-        """Left out: made again from the changed table below."""
-
-    def add_registered_method_handlers(self, service: str, handlers: dict) -> None:
-        handlers = self._swap(handlers)
-        self._server.add_generic_rpc_handlers(
-            (grpc.method_handlers_generic_handler(service, handlers),))
-        self._server.add_registered_method_handlers(service, handlers)
-
-
 class ServerStartError(Exception):
     """The server could not listen where asked."""
 
@@ -117,7 +88,7 @@ def start_server(node: SimulatedNode, listen: str, state_dir: Path) -> RunningSe
             ("grpc.so_reuseport", 0),
         ],
     )
-    lightning_pb2_grpc.add_LightningServicer_to_server(lightning, _PreSerialized(server))
+    lightning_pb2_grpc.add_LightningServicer_to_server(lightning, server)
     router_pb2_grpc.add_RouterServicer_to_server(RouterServicer(lightning), server)
     walletkit_pb2_grpc.add_WalletKitServicer_to_server(
         WalletKitServicer(node, lightning.auth), server

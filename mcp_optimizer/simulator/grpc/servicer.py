@@ -38,7 +38,6 @@ from mcp_optimizer.simulator.model import (
 
 from . import chain, rules
 from .credentials import ADMIN
-from .wire import encode_forwarding_page
 
 NETWORK = "simnet"
 WRITE_METHODS = frozenset({"UpdateChannelPolicy", "UpdateChanStatus", "CloseChannel"})
@@ -458,18 +457,17 @@ class LightningServicer(ln_grpc.LightningServicer):
                 failed.append(_failed(cp, ln.UPDATE_FAILURE_NOT_FOUND, "not found"))
         return ln.PolicyUpdateResponse(failed_updates=failed)
 
-    def ForwardingHistory(self, request, context) -> bytes:
-        """The page already serialized (:mod:`.wire`): registered with a pass-through
-        response serializer by :func:`.server.start_server`."""
+    def ForwardingHistory(self, request, context):
         self.auth.check(context, "ForwardingHistory")
         now = self.node.now_s()
         start_s = request.start_time
         end_s = request.end_time if request.end_time != 0 else now
         # LND's time filter is inclusive of the end second's first nanosecond.
         view = self.node.forwards(start_s, end_s + 1) if end_s >= start_s else None
+        resp = ln.ForwardingHistoryResponse()
         if view is None:
-            return ln.ForwardingHistoryResponse(
-                last_offset_index=request.index_offset).SerializeToString()
+            resp.last_offset_index = request.index_offset
+            return resp
         cols = view.columns
         inside = int(np.searchsorted(cols.timestamp_ns, end_s * 1_000_000_000, side="right"))
         first, count, last = rules.page_forwards(
@@ -478,10 +476,31 @@ class LightningServicer(ln_grpc.LightningServicer):
             num_max_events=request.num_max_events,
         )
         sl = slice(first, first + count)
-        return encode_forwarding_page(
-            cols.timestamp_ns[sl], cols.chan_id_in[sl], cols.chan_id_out[sl],
-            cols.amt_in_msat[sl], cols.amt_out_msat[sl], cols.fee_msat[sl], last,
-        )
+        events = resp.forwarding_events
+        for ts, ci, co, ai, ao, fee in zip(
+            cols.timestamp_ns[sl].tolist(),
+            cols.chan_id_in[sl].tolist(),
+            cols.chan_id_out[sl].tolist(),
+            cols.amt_in_msat[sl].tolist(),
+            cols.amt_out_msat[sl].tolist(),
+            cols.fee_msat[sl].tolist(),
+            strict=True,
+        ):
+            events.add(
+                timestamp=ts // 1_000_000_000,
+                timestamp_ns=ts,
+                chan_id_in=ci,
+                chan_id_out=co,
+                amt_in=ai // 1000,
+                amt_out=ao // 1000,
+                fee=fee // 1000,
+                fee_msat=fee,
+                amt_in_msat=ai,
+                amt_out_msat=ao,
+            )
+        resp.last_offset_index = last
+        return resp
+
 
     def CloseChannel(self, request, context) -> Iterator[ln.CloseStatusUpdate]:
         """A cooperative close: ``close_pending`` at once, ``chan_close`` once it confirmed
