@@ -145,9 +145,6 @@ class Pricing(_Section):
     max_probe_pct: Annotated[float, msgspec.Meta(ge=1, le=200)]
     min_probe_pct: Annotated[float, msgspec.Meta(ge=0, le=100)]
     significance: Annotated[float, msgspec.Meta(ge=0, le=10)]
-    momentum_z: Annotated[float, msgspec.Meta(ge=0, le=10)]
-    """Standard errors a try must earn above the level it left for the next try to go on the
-    same way (away from the competitors' median)."""
     drift_se: Annotated[float, msgspec.Meta(ge=0, le=3)]
     """Log-scale standard error added to each level's count noise: how much the market's
     demand moves between epochs (seasonality, regimes), whatever the fee."""

@@ -23,10 +23,9 @@ How a decision is reached (:func:`price_move`):
 4. Otherwise the current level is the best known, and the learner explores: the side not yet
    tried (the direction that last paid, else the one liquidity asks for — a drained channel
    up, an idle one down — else toward the competitors' median) by ``probe_pct`` percent, the
-   step growing by half after a move that paid by more than ``significance``; a try that
-   earned about as much as the level it left goes no further that way unless toward the
-   market or where liquidity asks; or, when both sides were tried, halfway to the nearer
-   neighbour while the bracket is wider than twice ``min_probe_pct``.
+   step growing by half (up to ``max_probe_pct``) after a move that paid by more than
+   ``significance``; or, when both sides were tried, halfway to the nearer neighbour while
+   the bracket is wider than twice ``min_probe_pct``.
 5. When neither applies the level is *settled*, and stays until the memory forgets its
    neighbours (``memory_s``: the market drifts, so a settled level is re-tested about that
    often).
@@ -425,19 +424,8 @@ def price_move(s: ChannelSnapshot, policy: Policy, liquidity: Liquidity) -> Pric
     # momentum: the last move paid (we came from a level that earned less) -> keep going
     prev = next((e.fee_rate_ppm for e in reversed(epochs[:-1]) if e.fee_rate_ppm != cur), None)
     direction, why_dir = 0, ""
-    # a try that earned about as much as the level it left (not ``momentum_z`` standard errors
-    # more) is kept, but is no reason to go further the same way: unless that way leads toward
-    # the competitors' median or liquidity asks for it, the level settles (a random walk on
-    # noise would otherwise carry the fee away from the market one tie at a time)
     came = 0 if prev is None else (1 if cur > prev else -1)
-    paid = fresh and prev is not None and prev in est and _z(here, est[prev]) > pr.momentum_z
-    toward_market = market is not None and came != 0 and (
-        (market.median_fee_rate_ppm - cur) * came > 0
-    )
-    stalled = (
-        fresh and prev is not None and prev in est and not paid and not toward_market
-        and liquidity.direction != came
-    )
+    paid = fresh and prev is not None and prev in est and _z(here, est[prev]) > 0
     if paid:
         direction = came
         if _z(here, est[prev]) > pr.significance:  # only a clear gain lengthens the step
@@ -470,8 +458,6 @@ def price_move(s: ChannelSnapshot, policy: Policy, liquidity: Liquidity) -> Pric
             continue  # nothing routed here: a dearer fee cannot earn more
         if d < 0 and liquidity.direction > 0:
             continue  # drained: a cheaper fee only drains it faster
-        if stalled and d == came:
-            continue  # the last step away from the market did not clearly pay
         # far from the market, or above it with too few forwards to learn from: the
         # competitors' median is the best guess there is
         anchored = (far and d == direction) or (
@@ -525,17 +511,6 @@ def price_move(s: ChannelSnapshot, policy: Policy, liquidity: Liquidity) -> Pric
                     "refine",
                 )
     # 5. settled
-    if stalled and not thin_held:
-        return PriceMove(
-            None,
-            [
-                f"settled at {cur} ppm: {summary}; the move from {prev} ppm earned about as "
-                f"much ({_z(here, est[prev]):.1f} standard errors, {pr.momentum_z:g} needed to "
-                f"go further that way, away from the market); no change"
-            ],
-            0,
-            "settled",
-        )
     if thin_held:
         return PriceMove(
             None,
