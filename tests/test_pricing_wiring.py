@@ -188,7 +188,7 @@ def test_changes_are_offered_largest_expected_gain_first():
                         amount_out_msat=fwd * 10**8, fees_earned_msat=fwd * 50_000,
                         forwards_in=fwd, failed_balance=0)
 
-    small = snap(1, [ep(6, 3, 400, 30), ep(3, 0, 500, 20)])   # back to 400: a small gain
+    small = snap(1, [ep(6, 3, 400, 45), ep(3, 0, 500, 20)])   # back to 400: a small gain
     large = snap(2, [ep(6, 3, 400, 300), ep(3, 0, 500, 20)])  # back to 400: a large gain
     still = snap(3, [ep(3, 0, 500, 20)])
     decisions = [evaluate_channel(s, POLICY) for s in (small, large, still)]
