@@ -37,6 +37,7 @@ class Live:
     url: str
     data_dir: Path
     tmp: Path
+    pid: int
 
     @property
     def token(self) -> str:
@@ -50,8 +51,9 @@ class Live:
 def mcp_service(tmp: Path, actions: bool) -> Iterator[Live]:
     """The service with MCP_MCP_ACTIONS as given, once its first cycle has ended."""
     extra = {"MCP_MCP_ACTIONS": "true" if actions else "false"}
-    with mock.patch.dict(os.environ, extra), running_service(tmp) as (env, _proc):
-        live = Live(env=env, url=http_url(env), data_dir=Path(env["MCP_DATA_DIR"]), tmp=tmp)
+    with mock.patch.dict(os.environ, extra), running_service(tmp) as (env, proc):
+        live = Live(env=env, url=http_url(env), data_dir=Path(env["MCP_DATA_DIR"]), tmp=tmp,
+                    pid=proc.pid)
         deadline = time.monotonic() + 180
         while True:
             if (live.data_dir / "journal.sqlite3").exists():

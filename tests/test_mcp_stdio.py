@@ -123,7 +123,7 @@ def test_no_service_or_a_wrong_token_is_one_line(live, tmp_path):
 def test_the_relay_reaches_a_service_named_by_url(live, tmp_path):
     elsewhere = Live(env=dict(live.env, MCP_DATA_DIR=str(tmp_path / "not-its-data-dir"),
                               MCP_MCP_TOKEN=live.token),
-                     url=live.url, data_dir=live.data_dir, tmp=live.tmp)
+                     url=live.url, data_dir=live.data_dir, tmp=live.tmp, pid=live.pid)
 
     async def go():
         async with stdio_client(elsewhere, "--url", live.url) as client:

@@ -36,7 +36,7 @@ def _nowhere_else(token: str, data: Path, stderr: Path, url: str, headers: dict)
 
 def test_the_page_shows_where_and_the_api_gives_the_token_only_to_the_page(tmp_path):
     with mock.patch.dict(os.environ, {"MCP_MCP_ACTIONS": "false"}), \
-            running_service(tmp_path) as (env, _proc):
+            running_service(tmp_path) as (env, proc):
         url = http_url(env)
         data = Path(env["MCP_DATA_DIR"])
         token = (data / "mcp-token").read_text().strip()
@@ -80,7 +80,7 @@ def test_the_page_shows_where_and_the_api_gives_the_token_only_to_the_page(tmp_p
             assert r.status_code == 200 and r.json()["url"] == f"http://{host}/mcp", host
 
         # what the page gives is what /mcp takes: the assistant lists the read tools only
-        live = Live(env=env, url=url, data_dir=data, tmp=tmp_path)
+        live = Live(env=env, url=url, data_dir=data, tmp=tmp_path, pid=proc.pid)
 
         async def tools() -> set[str]:
             async with http_client(live, got["token"]) as client:

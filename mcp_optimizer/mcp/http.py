@@ -8,8 +8,11 @@ none): the token is the only key. Bound to a loopback address, the SDK's DNS-reb
 (``Host`` and ``Origin`` must name loopback) applies as well.
 
 The transport runs stateless, answering JSON: each request stands alone, so a service restart
-costs a client nothing but a retry. Its session manager is started for as long as the app
-serves (``McpEndpoint.running``, entered by the app's lifespan at each start of the server).
+costs a client nothing but a retry. The SDK is imported, and its session manager started, at
+the first authorised request, not with the service: the SDK and pydantic hold ~30 MiB
+resident, which a node whose operator never connects an assistant should not carry
+(docs/benchmarks.md, issue 16). The manager then runs for as long as the app serves
+(``McpEndpoint.running``, entered by the app's lifespan at each start of the server).
 """
 
 from __future__ import annotations
@@ -23,14 +26,10 @@ from typing import Any
 import msgspec
 import trio
 from loguru import logger
-from mcp.server import Server
-from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
-from mcp.server.transport_security import TransportSecuritySettings
 from starlette.routing import BaseRoute, Route
 
 from mcp_optimizer.http.context import HttpContext
 
-from .server import build_server
 from .settings import McpSettings, load_mcp_settings, service_token, token_path
 from .tools import Backend
 
@@ -69,7 +68,10 @@ def backend(ctx: HttpContext) -> Backend:
     )
 
 
-def _loopback_security(host: str) -> TransportSecuritySettings | None:
+def _loopback_security(host: str) -> Any:
+    """The SDK's DNS-rebinding settings for a loopback bind, None elsewhere (imports the SDK)."""
+    from mcp.server.transport_security import TransportSecuritySettings
+
     from mcp_optimizer.web.security import is_loopback
 
     if not is_loopback(host):
@@ -82,28 +84,68 @@ def _loopback_security(host: str) -> TransportSecuritySettings | None:
 
 
 class McpEndpoint:
-    """The ASGI app at ``/mcp``: the bearer check, then the SDK's transport."""
+    """The ASGI app at ``/mcp``: the bearer check, then the SDK's transport, loaded by the
+    first authorised request (``load`` imports the SDK and builds the server and its
+    transport security settings; run in a worker thread so the page is not held meanwhile)."""
 
-    def __init__(self, server: Server[Any], token: str,
-                 security: TransportSecuritySettings | None) -> None:
-        self.server = server
+    def __init__(self, load: Callable[[], tuple[Any, Any]], token: str) -> None:
+        self._load = load
         self._token = token.encode()
-        self.security = security
-        self.manager: StreamableHTTPSessionManager | None = None
+        self._loaded: tuple[Any, Any] | None = None
+        self._lock = trio.Lock()
+        self._nursery: trio.Nursery | None = None
+        self.manager: Any = None
+        self.load_error: str | None = None
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
-        """Serve for the duration (a new session manager each time: one runs only once)."""
-        manager = StreamableHTTPSessionManager(
-            app=self.server, stateless=True, json_response=True,
-            security_settings=self.security,
-        )
-        async with manager.run():
-            self.manager = manager
+        """Serve for the duration; the session manager is started in here on first use (a new
+        one each time the app serves again: a manager runs only once)."""
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
             try:
                 yield
             finally:
+                self._nursery = None
                 self.manager = None
+                nursery.cancel_scope.cancel()
+
+    async def _serve_manager(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+
+        assert self._loaded is not None
+        server, security = self._loaded
+        manager = StreamableHTTPSessionManager(
+            app=server, stateless=True, json_response=True, security_settings=security,
+        )
+        async with manager.run():
+            self.manager = manager
+            task_status.started()
+            try:
+                await trio.sleep_forever()
+            finally:
+                self.manager = None
+
+    async def _ready(self) -> bool:
+        """The session manager, started if need be; False while the app is not serving or
+        when the SDK could not be loaded (``load_error`` says why, logged once)."""
+        async with self._lock:
+            if self.manager is not None:
+                return True
+            if self._nursery is None or self.load_error is not None:
+                return False
+            if self._loaded is None:
+                try:
+                    self._loaded = await trio.to_thread.run_sync(self._load)
+                except Exception as exc:  # noqa: BLE001 - /mcp answers 503 and says why
+                    self.load_error = f"{type(exc).__name__}: {exc}"
+                    logger.error("the MCP tool server could not start: {}", self.load_error)
+                    return False
+            nursery = self._nursery
+            if nursery is None:
+                return False
+            await nursery.start(self._serve_manager)
+            return self.manager is not None
 
     def authorized(self, scope: dict[str, Any]) -> bool:
         for key, value in scope.get("headers", []):
@@ -117,10 +159,16 @@ class McpEndpoint:
         if not self.authorized(scope):
             await _reply(send, 401, UNAUTHORIZED, [(b"www-authenticate", b'Bearer realm="mcp"')])
             return
-        if self.manager is None:
-            await _reply(send, 503, STARTING)
+        if not await self._ready():
+            await _reply(send, 503, STARTING if self.load_error is None else
+                         _unavailable(self.load_error))
             return
         await self.manager.handle_request(scope, receive, send)
+
+
+def _unavailable(why: str) -> bytes:
+    return msgspec.json.encode({"jsonrpc": "2.0", "id": None, "error": {
+        "code": -32003, "message": f"the MCP tool server could not start: {why}"}})
 
 
 async def _reply(send: Any, status: int, body: bytes,
@@ -138,8 +186,14 @@ def routes(ctx: HttpContext) -> list[BaseRoute]:
         return []
     settings: McpSettings = ctx.extras.get(SETTINGS_EXTRA) or load_mcp_settings(os.environ)
     token = service_token(settings, ctx.settings.data_dir)
-    endpoint = McpEndpoint(build_server(backend(ctx), settings.actions), token,
-                           _loopback_security(ctx.settings.http_host))
+    tools, host = backend(ctx), ctx.settings.http_host
+
+    def load() -> tuple[Any, Any]:
+        from .server import build_server
+
+        return build_server(tools, settings.actions), _loopback_security(host)
+
+    endpoint = McpEndpoint(load, token)
     where = "MCP_MCP_TOKEN" if settings.token else str(token_path(ctx.settings.data_dir))
     logger.info("MCP tool server at {} (bearer token: {}; acting tools {})", PATH, where,
                 "offered (MCP_MCP_ACTIONS=true)" if settings.actions else "not offered")
