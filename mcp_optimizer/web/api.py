@@ -18,7 +18,8 @@ from mcp_optimizer.policies.overrides import describe
 from mcp_optimizer.scid import scid_text
 
 from . import models as m
-from .history import DAY_S, WINDOWS, BalanceLog, ForwardSummary
+from .balances import BalanceLog
+from .history import DAY_S, WINDOWS, ForwardSummary
 
 WRITTEN = (ChangeState.VERIFIED, ChangeState.MISMATCHED, ChangeState.APPLIED)
 SORTS = ("scid", "alias", "capacity", "outbound", "fee", "forwards", "fees", "decision")

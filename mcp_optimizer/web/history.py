@@ -1,21 +1,19 @@
 """What the page draws over time that the journal does not keep: the node's forwards per day
-(read from its forwarding history, cached a few minutes) and each channel's balance at each
-cycle since the service started (kept in memory, bounded)."""
+(read from its forwarding history, cached a few minutes); each channel's balance at each cycle
+is in ``balances.py``."""
 
 from __future__ import annotations
 
 import threading
 import time
-from array import array
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 DAY_S = 86400
 WINDOWS = (("24h", DAY_S), ("7d", 7 * DAY_S), ("30d", 30 * DAY_S))
 CACHE_S = 300.0
 """A forwarding history read is reused this long (wall seconds)."""
-SAMPLES_PER_CHANNEL = 500
 
 
 @dataclass
@@ -88,60 +86,3 @@ class ForwardHistory:
             return summary
 
 
-_U32 = 2**32 - 1
-
-
-class _Samples:
-    """One channel's samples as packed columns, 16 bytes a sample, the capacity once (a
-    channel id's capacity never changes: a splice makes a new channel id). Four ints in a
-    tuple took ~190 bytes a sample: 193 MiB at 500 samples on 2,000 channels; these take
-    ~16 MiB (measured, docs/benchmarks.md)."""
-
-    __slots__ = ("capacity", "at", "local", "fee")
-
-    def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
-        self.at = array("I")  # Unix seconds (to 2106)
-        self.local = array("q")
-        self.fee = array("I")  # ppm: LND's own type is uint32
-
-    def append(self, at: int, local: int, capacity: int, fee: int) -> None:
-        if len(self.at) >= SAMPLES_PER_CHANNEL:  # the oldest goes
-            for col in (self.at, self.local, self.fee):
-                del col[0]
-        self.capacity = capacity
-        self.at.append(min(max(at, 0), _U32))
-        self.local.append(local)
-        self.fee.append(min(max(fee, 0), _U32))
-
-    def last_at(self) -> int | None:
-        return self.at[-1] if self.at else None
-
-    def rows(self) -> list[tuple[int, int, int, int]]:
-        c = self.capacity
-        return [(t, lb, c, f) for t, lb, f in zip(self.at, self.local, self.fee, strict=True)]
-
-
-@dataclass
-class BalanceLog:
-    """Each channel's balance and fee at each cycle (listener of the cycle runner): the last
-    ``SAMPLES_PER_CHANNEL`` of each channel, in memory only."""
-
-    samples: dict[int, _Samples] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def add(self, snapshots: list[Any]) -> None:
-        with self._lock:
-            for s in snapshots:
-                ch = s.channel
-                q = self.samples.get(ch.chan_id)
-                if q is None:
-                    q = self.samples[ch.chan_id] = _Samples(ch.capacity_sat)
-                if q.last_at() != s.taken_at_s:
-                    q.append(s.taken_at_s, ch.local_balance_sat, ch.capacity_sat,
-                             ch.our_policy.fee_rate_ppm)
-
-    def of(self, chan_id: int) -> list[tuple[int, int, int, int]]:
-        with self._lock:
-            q = self.samples.get(chan_id)
-            return q.rows() if q is not None else []

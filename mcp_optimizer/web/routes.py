@@ -53,7 +53,9 @@ from mcp_optimizer.scid import scid_text
 
 from . import api, views
 from . import models as m
-from .history import DAY_S, BalanceLog, ForwardHistory
+from .balances import FILE_NAME as BALANCES_FILE
+from .balances import BalanceLog
+from .history import DAY_S, ForwardHistory
 from .openapi import Op, Param, document
 from .security import COOKIE, Guard, loopback_host_ok
 
@@ -142,7 +144,8 @@ class Web:
             getattr(node, "forwarding_event_pages", None),
             lambda: self.ctx.journal().now_s(),
         )
-        self.balances = BalanceLog()
+        data_dir = ctx.settings.data_dir if ctx.settings is not None else None
+        self.balances = BalanceLog(data_dir / BALANCES_FILE if data_dir is not None else None)
         self._per_day: tuple[float, dict[int, int]] | None = None
         if self.runner is not None:
             self.balances.add(self.runner.last_snapshots)
