@@ -119,3 +119,55 @@ def test_a_parked_log_reads_back_the_same_and_syncs_on(big, tmp_path):
         whole.sync(client, end)
         assert np.array_equal(log.columns(start, end).timestamp_ns,
                               whole.columns(start, end).timestamp_ns)
+
+
+def _fake_pages(times: list[int], page: int):
+    """A node's pages of [a, b): the events' seconds, ``page`` at a time, as columns."""
+    calls: list[tuple[int, int]] = []
+
+    def pages(a: int, b: int):
+        calls.append((a, b))
+        inside = [t for t in times if a <= t < b]
+        for i in range(0, len(inside), page):
+            ts = np.array(inside[i:i + page], np.int64) * 1_000_000_000
+            yield (ts, *(np.arange(len(ts), dtype=np.uint64),) * 2,
+                   *(np.zeros(len(ts), np.int64),) * 3)
+
+    return pages, calls
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.integers(0, 40 * 86_400), max_size=300), st.integers(1, 50),
+       st.integers(0, 40 * 86_400), st.integers(0, 40 * 86_400), st.integers(1, 9),
+       st.integers(1, 3))
+def test_read_in_slices_is_the_same_as_in_one_window(times, page, a, b, slices, fetchers):
+    from mcp_optimizer.providers.lnd.forwarding import in_slices
+
+    times.sort()
+    start, end = min(a, b), max(a, b)
+    pages, _ = _fake_pages(times, page)
+    whole = [t for p in pages(start, end) for t in p[0].tolist()]
+    pages, calls = _fake_pages(times, page)
+    sliced = [t for p in in_slices(pages, start, end, slices=slices, fetchers=fetchers)
+              for t in p[0].tolist()]
+    assert sliced == whole  # every event once, in order, none outside [start, end)
+    # the slices tile the window: consecutive, half-open
+    calls.sort()
+    assert calls[0][0] == start and calls[-1][1] == end
+    assert all(x[1] == y[0] for x, y in zip(calls, calls[1:], strict=False))
+
+
+def test_a_slice_that_fails_raises_in_its_turn():
+    from mcp_optimizer.providers.lnd.forwarding import in_slices
+
+    def pages(a: int, b: int):
+        if a >= 10 * 86_400:
+            raise RuntimeError("the node went away")
+        yield (np.array([a * 1_000_000_000], np.int64), *(np.zeros(1, np.uint64),) * 2,
+               *(np.zeros(1, np.int64),) * 3)
+
+    got = []
+    with pytest.raises(RuntimeError, match="went away"):
+        for p in in_slices(pages, 0, 30 * 86_400, slices=6, fetchers=2):
+            got.append(int(p[0][0]) // 1_000_000_000)
+    assert got == [0, 5 * 86_400]  # the slices before the failing one were handed on
