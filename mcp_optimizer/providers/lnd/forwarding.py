@@ -19,8 +19,7 @@ import os
 import threading
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -176,43 +175,6 @@ def column_pages(
         cursor_s = last_s
 
 
-SLICE_MIN_S = 2 * 86400
-"""A window is read in time slices only when each slice would span at least this long."""
-SLICES = 8
-"""Slices of a long window (the first cycle's month of forwards)."""
-FETCHERS = 2
-"""Slices read at once."""
-
-
-def in_slices(
-    pages: Callable[[int, int], Iterable[Columns]], start_s: int, end_s: int,
-    slices: int = SLICES, fetchers: int = FETCHERS,
-) -> Iterator[Columns]:
-    """``pages(start_s, end_s)``'s pages, in the same order, read as up to ``slices``
-    consecutive half-open time slices, ``fetchers`` of them at once.
-
-    Paging within a window is sequential (each request starts where the previous page's
-    last event was), so one window keeps only one request in flight: the node builds a page
-    while we wait, then we decode it while it waits. Slices overlap the two (measured on
-    the simulated 2,000-channel node's million forwards: docs/benchmarks.md, issue 16).
-    A slice's pages are all read before they are handed on; a failure in any slice is
-    raised when its turn comes, and the slices not yet read are abandoned."""
-    span = end_s - start_s
-    k = min(slices, span // SLICE_MIN_S) if fetchers > 1 else 1
-    if k < 2:
-        yield from pages(start_s, end_s)
-        return
-    bounds = [start_s + span * i // k for i in range(k + 1)]
-    pool = ThreadPoolExecutor(max_workers=fetchers, thread_name_prefix="forwards")
-    try:
-        futures = [pool.submit(lambda a, b: list(pages(a, b)), a, b)
-                   for a, b in zip(bounds, bounds[1:], strict=False)]
-        for future in futures:
-            yield from future.result()
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
 class ForwardingLog:
     """Forwarding events kept between cycles; each ``sync`` fetches only what is newer.
 
@@ -295,7 +257,7 @@ class ForwardingLog:
             try:
                 column_pages = getattr(client, "forwarding_column_pages", None)
                 if column_pages is not None:  # numpy columns straight from the wire
-                    for page in in_slices(column_pages, reread, until_s):
+                    for page in column_pages(reread, until_s):
                         for col, values in zip(self._cols, page, strict=True):
                             col.frombytes(values.tobytes())
                 else:
