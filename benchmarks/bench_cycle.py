@@ -149,7 +149,7 @@ def burst_of_failures(service, n: int = 2000) -> None:
         service.events.on_htlc(HtlcEvent(
             kind=HtlcEventKind.LINK_FAIL, incoming_chan_id=chans[i % len(chans)],
             outgoing_chan_id=chans[(i * 7 + 1) % len(chans)], timestamp_ns=now_ns - i,
-            failure_detail="INSUFFICIENT_BALANCE",
+            failure_detail="INSUFFICIENT_BALANCE", wire_failure="TEMPORARY_CHANNEL_FAILURE",
         ))
 
 

@@ -58,6 +58,7 @@ def _stats(chan_id: int, window_s: int, capacity: int, activity: float, rng: ran
         failed_htlcs=(failed := int(activity * rng.randrange(0, 30))),
         failed_balance=failed // 2,
         failed_downstream=failed // 4,
+        failed_fee=failed // 8,
     )
 
 

@@ -38,36 +38,50 @@ from mcp_optimizer.scid import scid_text
 NS = 1_000_000_000
 _FAILURES = (HtlcEventKind.LINK_FAIL, HtlcEventKind.FORWARD_FAIL)
 _INT64_MAX = 2**63 - 1
-_NONE = (0, 0, 0)
+_NONE = (0, 0, 0, 0)
 
 
 BALANCE_DETAIL = "INSUFFICIENT_BALANCE"
 """LND's FailureDetail of a forward our channel's outbound balance could not carry."""
+FEE_WIRE_FAILURE = "FEE_INSUFFICIENT"
+"""The wire failure (lnrpc.Failure.FailureCode) of a forward that offered less than our fee."""
+
+NOT_FAILED, FAILED_BALANCE, FAILED_DOWNSTREAM, FAILED_OTHER, FAILED_FEE = 0, 1, 2, 3, 4
+"""What :func:`failure_kind` returns."""
 
 
 def failure_kind(h: HtlcEvent) -> int:
-    """0 not a failure; 1 insufficient balance on our side; 2 failed downstream; 3 other."""
+    """0 not a failure; 1 insufficient balance on our side; 2 failed downstream; 3 other;
+    4 refused at our node for an insufficient fee (wire failure ``FEE_INSUFFICIENT``)."""
     if h.kind is HtlcEventKind.FORWARD_FAIL:
-        return 2
+        return FAILED_DOWNSTREAM
     if h.kind is HtlcEventKind.LINK_FAIL:
-        return 1 if h.failure_detail == BALANCE_DETAIL else 3
-    return 0
+        if h.failure_detail == BALANCE_DETAIL:
+            return FAILED_BALANCE
+        if h.wire_failure == FEE_WIRE_FAILURE:
+            return FAILED_FEE
+        return FAILED_OTHER
+    return NOT_FAILED
+
+
+_COUNTED = {FAILED_BALANCE: 1, FAILED_DOWNSTREAM: 2, FAILED_FEE: 3}
+"""The index in :func:`_failures_per_channel`'s counts of each kind counted apart."""
 
 
 def _failures_per_channel(
     failures: Iterable[HtlcEvent], lo_ns: int, hi_ns: int
 ) -> dict[int, list[int]]:
-    """[all, balance, downstream] failed forwards per outgoing channel within [lo_ns, hi_ns)."""
+    """[all, balance, downstream, fee] failed forwards per outgoing channel within
+    [lo_ns, hi_ns)."""
     out: dict[int, list[int]] = {}
     for h in failures:
         kind = failure_kind(h)
         if kind and lo_ns <= h.timestamp_ns < hi_ns:
-            counts = out.setdefault(h.outgoing_chan_id, [0, 0, 0])
+            counts = out.setdefault(h.outgoing_chan_id, [0, 0, 0, 0])
             counts[0] += 1
-            if kind == 1:
-                counts[1] += 1
-            elif kind == 2:
-                counts[2] += 1
+            part = _COUNTED.get(kind)
+            if part is not None:
+                counts[part] += 1
     return out
 
 
@@ -198,6 +212,7 @@ def aggregate_windows(
                 failed_htlcs=failed.get(cid, _NONE)[0],
                 failed_balance=failed.get(cid, _NONE)[1],
                 failed_downstream=failed.get(cid, _NONE)[2],
+                failed_fee=failed.get(cid, _NONE)[3],
             )
             for i, cid in enumerate(ids_list)
         }
@@ -236,7 +251,7 @@ def aggregate_epochs(
     fee_sum = prefix(columns.fee_msat[by_out])
     balance: dict[int, list[int]] = {}
     for h in failures:
-        if failure_kind(h) == 1:
+        if failure_kind(h) == FAILED_BALANCE:
             balance.setdefault(h.outgoing_chan_id, []).append(h.timestamp_ns)
     for times in balance.values():
         times.sort()

@@ -49,6 +49,7 @@ def stats(default_window_s: int, **kw) -> ForwardingStats:
         failed_htlcs=0,
         failed_balance=0,
         failed_downstream=0,
+        failed_fee=0,
     )
     base.update(kw)
     return ForwardingStats(**base)

@@ -21,11 +21,12 @@ _FAILURES = (HtlcEventKind.LINK_FAIL, HtlcEventKind.FORWARD_FAIL)
 
 
 class _Acc:
-    __slots__ = ("fin", "fout", "ain", "aout", "fees", "failed", "balance", "downstream")
+    __slots__ = ("fin", "fout", "ain", "aout", "fees", "failed", "balance", "downstream",
+                 "fee")
 
     def __init__(self) -> None:
         self.fin = self.fout = self.ain = self.aout = self.fees = self.failed = 0
-        self.balance = self.downstream = 0
+        self.balance = self.downstream = self.fee = 0
 
     def stats(self, chan_id: int, window_s: int) -> ForwardingStats:
         return ForwardingStats(
@@ -39,6 +40,7 @@ class _Acc:
             failed_htlcs=self.failed,
             failed_balance=self.balance,
             failed_downstream=self.downstream,
+            failed_fee=self.fee,
         )
 
 
@@ -72,6 +74,8 @@ def aggregate(
                 a.downstream += 1
             elif h.failure_detail == "INSUFFICIENT_BALANCE":
                 a.balance += 1
+            elif h.wire_failure == "FEE_INSUFFICIENT":
+                a.fee += 1
     return {cid: a.stats(cid, end_s - start_s) for cid, a in acc.items()}
 
 

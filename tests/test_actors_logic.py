@@ -41,7 +41,8 @@ def test_failure_log_keeps_failures_only_by_window_and_bounded():
 
     def ev(kind, t):
         return HtlcEvent(kind=kind, incoming_chan_id=1, outgoing_chan_id=2,
-                         timestamp_ns=t * 1_000_000_000, failure_detail="")
+                         timestamp_ns=t * 1_000_000_000, failure_detail="NO_DETAIL",
+                         wire_failure="RESERVED")
 
     assert not log.add(ev(HtlcEventKind.SETTLE, 10))
     assert not log.add(ev(HtlcEventKind.FORWARD, 10))

@@ -51,17 +51,22 @@ def wired(tmp_path, request):
 
 
 def _failures(chan_ids, now_s):
-    """Failures on our channels at both windows' edges, one of another kind, one elsewhere."""
+    """Failures on our channels at both windows' edges (downstream, for want of balance, for
+    an insufficient fee), one of another kind, one elsewhere."""
+    why = {1: ("INSUFFICIENT_BALANCE", "TEMPORARY_CHANNEL_FAILURE"),
+           3: ("NO_DETAIL", "FEE_INSUFFICIENT")}
     out = []
     for i, cid in enumerate(chan_ids[:4]):
+        detail, wire = why.get(i, ("NO_DETAIL", "RESERVED"))
         for age_s in (10, RECENT_S, RECENT_S + 1, HISTORY_S - 1, HISTORY_S + 5):
             out.append(HtlcEvent(
                 kind=HtlcEventKind.LINK_FAIL if i % 2 else HtlcEventKind.FORWARD_FAIL,
                 incoming_chan_id=chan_ids[-1], outgoing_chan_id=cid,
-                timestamp_ns=(now_s - age_s) * NS + 1, failure_detail="INSUFFICIENT_BALANCE",
+                timestamp_ns=(now_s - age_s) * NS + 1, failure_detail=detail, wire_failure=wire,
             ))
     out.append(HtlcEvent(kind=HtlcEventKind.LINK_FAIL, incoming_chan_id=1, outgoing_chan_id=7,
-                         timestamp_ns=(now_s - 10) * NS, failure_detail=""))
+                         timestamp_ns=(now_s - 10) * NS, failure_detail="NO_DETAIL",
+                         wire_failure="RESERVED"))
     return out
 
 
@@ -90,6 +95,12 @@ def test_ingested_stats_equal_the_per_event_reference_full_then_incremental(wire
     failed = {w: sum(s.failed_htlcs for s in first.forwarding_stats if s.window_s == w)
               for w in (RECENT_S, HISTORY_S)}
     assert failed == {RECENT_S: 4 * 2, HISTORY_S: 4 * 4}  # the window edges as documented
+    by_kind = {(w, k): sum(getattr(s, k) for s in first.forwarding_stats if s.window_s == w)
+               for w in (RECENT_S, HISTORY_S)
+               for k in ("failed_balance", "failed_downstream", "failed_fee")}
+    assert by_kind == {(RECENT_S, "failed_balance"): 2, (RECENT_S, "failed_downstream"): 4,
+                       (RECENT_S, "failed_fee"): 2, (HISTORY_S, "failed_balance"): 4,
+                       (HISTORY_S, "failed_downstream"): 8, (HISTORY_S, "failed_fee"): 4}
 
     node.advance(DAY)  # new forwards: the next read fetches only those
     second = sup.ask("ingestion", request, 60)

@@ -21,7 +21,8 @@ def fwd(t_s: int, cin: int, cout: int, amt: int, fee: int) -> ForwardingEvent:
 
 def fail(t_s: int, cout: int, kind=HtlcEventKind.LINK_FAIL) -> HtlcEvent:
     return HtlcEvent(kind=kind, incoming_chan_id=OTHER, outgoing_chan_id=cout,
-                     timestamp_ns=t_s * NS, failure_detail="INSUFFICIENT_BALANCE")
+                     timestamp_ns=t_s * NS, failure_detail="INSUFFICIENT_BALANCE",
+                     wire_failure="TEMPORARY_CHANNEL_FAILURE")
 
 
 def test_windows_direction_fees_and_failures():

@@ -42,11 +42,14 @@ events = st.builds(
     amounts,
 )
 failures = st.builds(
-    lambda kind, cout, t: HtlcEvent(
+    lambda kind, why, cout, t: HtlcEvent(
         kind=kind, incoming_chan_id=FOREIGN[0], outgoing_chan_id=cout, timestamp_ns=t,
-        failure_detail="INSUFFICIENT_BALANCE",
+        failure_detail=why[0], wire_failure=why[1],
     ),
     st.sampled_from(list(HtlcEventKind)),
+    st.sampled_from([("INSUFFICIENT_BALANCE", "TEMPORARY_CHANNEL_FAILURE"),
+                     ("NO_DETAIL", "FEE_INSUFFICIENT"), ("NO_DETAIL", "RESERVED"),
+                     ("HTLC_EXCEEDS_MAX", "TEMPORARY_CHANNEL_FAILURE")]),
     st.sampled_from(OURS + FOREIGN),
     st.integers((END_S - 31 * DAY) * NS, (END_S + DAY) * NS),
 )
@@ -100,7 +103,8 @@ def test_money_sums_are_exact_beyond_float_and_int64_range():
 def test_htlc_failures_are_counted_on_the_outgoing_channel():
     fails = [
         HtlcEvent(kind=kind, incoming_chan_id=FOREIGN[0], outgoing_chan_id=CHAN,
-                  timestamp_ns=(NOW - 100) * NS, failure_detail="")
+                  timestamp_ns=(NOW - 100) * NS, failure_detail="NO_DETAIL",
+                  wire_failure="RESERVED")
         for kind in (HtlcEventKind.LINK_FAIL, HtlcEventKind.FORWARD_FAIL, HtlcEventKind.SETTLE)
     ]
     got = aggregate_windows([CHAN], ForwardColumns.from_events([]), fails, NOW, [DAY])

@@ -112,7 +112,8 @@ events_st = st.lists(
 def test_epoch_aggregates_equal_a_per_event_count(raw, fail_times, cuts):
     events = [_fwd(*r) for r in raw]
     fails = [HtlcEvent(kind=HtlcEventKind.LINK_FAIL, incoming_chan_id=2, outgoing_chan_id=1,
-                       timestamp_ns=t * NS, failure_detail="INSUFFICIENT_BALANCE")
+                       timestamp_ns=t * NS, failure_detail="INSUFFICIENT_BALANCE",
+                       wire_failure="TEMPORARY_CHANNEL_FAILURE")
              for t in fail_times]
     points = sorted({NOW - 10 * DAY, *cuts, NOW})
     spans = [FeeSpan(chan_id=c, start_s=a, end_s=b, fee_rate_ppm=10, base_fee_msat=0,

@@ -150,7 +150,8 @@ class ForwardingStats(Message):
     fees_earned_msat: int
     """Fees earned on forwards that left through this channel (the outgoing side earns)."""
     failed_htlcs: int
-    """HTLCs that failed on this channel (link failures, insufficient balance)."""
+    """Forwards out through this channel that failed, at our node (link failures) or further
+    along (forward failures); the kinds below are parts of it, the rest failed otherwise."""
     failed_balance: int
     """Of ``failed_htlcs``: forwards refused at our node because this channel's outbound
     balance could not carry them (LND's link failure ``INSUFFICIENT_BALANCE``): demand the
@@ -158,6 +159,10 @@ class ForwardingStats(Message):
     failed_downstream: int
     """Of ``failed_htlcs``: forwards that left through this channel and failed further along
     the route (LND's forward failure): not this channel's fault."""
+    failed_fee: int
+    """Of ``failed_htlcs``: forwards refused at our node because the sender offered less than
+    our fee (LND's link failure with wire failure ``FEE_INSUFFICIENT``), typically after a
+    raise, by senders whose gossip still had the older, lower fee."""
 
 
 class LastChangeAt(TaggedMessage):

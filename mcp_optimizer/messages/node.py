@@ -128,6 +128,10 @@ class HtlcEventKind(enum.Enum):
 NO_FAILURE_DETAIL = "NO_DETAIL"
 """``HtlcEvent.failure_detail`` of an event that carries no failure detail (LND's own name)."""
 
+NO_WIRE_FAILURE = "RESERVED"
+"""``HtlcEvent.wire_failure`` of an event that carries no wire failure: the name of
+lnrpc.Failure.FailureCode 0, what LND's link failure without one decodes to."""
+
 
 class HtlcEvent(Message):
     """An HTLC event of a forward through our node (our own payments are not reported: they say
@@ -144,3 +148,8 @@ class HtlcEvent(Message):
     failure_detail: str
     """LND's FailureDetail name: why a link failure happened (``INSUFFICIENT_BALANCE``...);
     ``NO_DETAIL`` (LND's name for it) for the other kinds, which carry none."""
+    wire_failure: str
+    """The lnrpc.Failure.FailureCode name a link failure sends back to the sender
+    (``FEE_INSUFFICIENT``: the sender offered less than our fee, typically with gossip older
+    than our last raise; ``TEMPORARY_CHANNEL_FAILURE``...); ``RESERVED`` (the code 0, LND's
+    name for none) for the other kinds, which carry none."""

@@ -17,6 +17,8 @@ project's simulator (``mcp-optimizer simulate``), since both speak the same wire
   for alias SCIDs (zero-conf), whose "height" is not a block height.
 * LND older than 0.18 has no inbound fees: policy writes then leave inbound fees out, and the
   client says so once with a WARNING.
+* The event streams' conversions (channel and HTLC events) and :class:`~.events.EventStream`
+  live in ``events.py``, the forwarding log and its wire decoding in ``forwarding.py``.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Generic, TypeVar
 
 import grpc
 from loguru import logger
@@ -33,14 +34,12 @@ from mcp_optimizer.messages import (
     CentralityUnknown,
     Channel,
     ChannelEvent,
-    ChannelEventKind,
     ChannelGraph,
     ChannelPolicy,
     ForwardingEvent,
     GraphEdge,
     GraphNode,
     HtlcEvent,
-    HtlcEventKind,
     Node,
     NodeIdentity,
     PeerPolicy,
@@ -49,7 +48,6 @@ from mcp_optimizer.messages import (
     UptimeKnown,
     UptimeUnknown,
 )
-from mcp_optimizer.messages.node import NO_FAILURE_DETAIL
 from mcp_optimizer.scid import scid_block_height, scid_text
 
 from .errors import (
@@ -59,6 +57,7 @@ from .errors import (
     LndPolicyUpdateFailed,
     classify,
 )
+from .events import EventStream, channel_event, htlc_event
 from .forwarding import Columns, column_pages
 from .forwarding import ForwardingLog as ForwardingLog  # re-exported: its home was here
 from .gen import lightning_pb2 as ln
@@ -79,8 +78,6 @@ PEER_INFO_MAX_AGE_S = 86_400
 """How long a peer's GetNodeInfo (alias, capacity, channel count) is reused by the channel
 list before it is read again (by clock: the node's own on the simulator)."""
 NS = 1_000_000_000
-
-T = TypeVar("T")
 
 
 def parse_version(version: str) -> tuple[int, int, int]:
@@ -130,64 +127,6 @@ def _edge_side(edge: ln.ChannelEdge, pubkey: str) -> tuple[PeerPolicy, PeerPolic
         return PolicyUnknown(reason=f"no channel update from {who} known for this channel")
 
     return get(mine, "this side"), get(theirs, "the peer")
-
-
-_HTLC_KINDS = {
-    "forward_event": HtlcEventKind.FORWARD,
-    "settle_event": HtlcEventKind.SETTLE,
-    "forward_fail_event": HtlcEventKind.FORWARD_FAIL,
-    "link_fail_event": HtlcEventKind.LINK_FAIL,
-}
-
-
-def htlc_event(e: rt.HtlcEvent) -> HtlcEvent | None:
-    """One of LND's HTLC events as an :class:`HtlcEvent`, or None for what the service does not
-    follow: events of our own payments (``SEND``, ``RECEIVE``: the channel on one side is 0,
-    and they say nothing of routing), and events outside our subset (LND's initial
-    ``subscribed_event``)."""
-    kind = _HTLC_KINDS.get(e.WhichOneof("event") or "")
-    if kind is None or e.event_type != rt.HtlcEvent.FORWARD:
-        return None
-    detail = NO_FAILURE_DETAIL
-    if kind is HtlcEventKind.LINK_FAIL:
-        detail = rt.FailureDetail.Name(e.link_fail_event.failure_detail)
-    return HtlcEvent(
-        kind=kind,
-        incoming_chan_id=e.incoming_channel_id,
-        outgoing_chan_id=e.outgoing_channel_id,
-        timestamp_ns=e.timestamp_ns,
-        failure_detail=detail,
-    )
-
-
-class EventStream(Generic[T]):
-    """An iterator over a server stream; ``cancel()`` ends it from any thread."""
-
-    def __init__(
-        self,
-        call: grpc.Call,
-        convert: Callable[[object], T | None],
-        on_error: Callable[[grpc.RpcError], LndError],
-    ) -> None:
-        self._call = call
-        self._convert = convert
-        self._on_error = on_error
-        self._cancelled = False
-
-    def __iter__(self) -> Iterator[T]:
-        try:
-            for msg in self._call:
-                item = self._convert(msg)
-                if item is not None:
-                    yield item
-        except grpc.RpcError as exc:
-            if self._cancelled or exc.code() == grpc.StatusCode.CANCELLED:
-                return
-            raise self._on_error(exc) from None
-
-    def cancel(self) -> None:
-        self._cancelled = True
-        self._call.cancel()
 
 
 class LndClient:
@@ -645,30 +584,10 @@ class LndClient:
         call = self._ln.SubscribeChannelEvents(
             ln.ChannelEventSubscription(), metadata=self._metadata
         )
-
-        def convert(u: ln.ChannelEventUpdate) -> ChannelEvent | None:
-            which = u.WhichOneof("channel")
-            kind = {
-                "open_channel": ChannelEventKind.OPENED,
-                "closed_channel": ChannelEventKind.CLOSED,
-                "active_channel": ChannelEventKind.ACTIVE,
-                "inactive_channel": ChannelEventKind.INACTIVE,
-            }.get(which or "")
-            if kind is None:
-                return None
-            if which in ("open_channel", "closed_channel"):
-                point = getattr(u, which).channel_point
-            else:
-                cp = getattr(u, which)
-                if cp.WhichOneof("funding_txid") == "funding_txid_bytes":
-                    txid = bytes(reversed(cp.funding_txid_bytes)).hex()
-                else:
-                    txid = cp.funding_txid_str
-                point = f"{txid}:{cp.output_index}"
-            return ChannelEvent(kind=kind, channel_point=point, at_s=self.now_s())
-
         return EventStream(
-            call, convert, lambda exc: self._error(exc, "SubscribeChannelEvents", 0)
+            call,
+            lambda u: channel_event(u, self.now_s),
+            lambda exc: self._error(exc, "SubscribeChannelEvents", 0),
         )
 
     def htlc_events(self) -> EventStream[HtlcEvent]:
@@ -676,7 +595,6 @@ class LndClient:
         call = self._router.SubscribeHtlcEvents(
             rt.SubscribeHtlcEventsRequest(), metadata=self._metadata
         )
-
         return EventStream(
             call, htlc_event, lambda exc: self._error(exc, "SubscribeHtlcEvents", 0)
         )
