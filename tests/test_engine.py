@@ -132,6 +132,18 @@ def test_underperformance_raises_by_configured_pct():
     assert d.proposed_policy.fee_rate_ppm == 700
 
 
+def test_underperformance_names_the_failures_by_kind():
+    s = snapshot(
+        channel_kw={"local_balance_sat": 100_000, "remote_balance_sat": 4_890_000},
+        recent_kw={"forwards_out": 3, "failed_htlcs": 9, "failed_balance": 4, "failed_fee": 3,
+                   "failed_downstream": 1},
+    )
+    d = evaluate_channel(s, SCORE_RULES)
+    assert d.kind is DecisionKind.INCREASE_FEES
+    assert ("9 HTLCs failed (4 for want of balance, 3 offering less than our fee, 1 further "
+            "along the route)") in d.reasons[0], d.reasons[0]
+
+
 def test_underperformance_needs_a_full_window():
     s = snapshot(
         channel_kw={"local_balance_sat": 100_000, "remote_balance_sat": 4_890_000},
@@ -279,6 +291,9 @@ def test_below_minimum_change_is_not_sent():
             ratio_ppm=5, source="x", observed_at_s=NOW + 601))}), "after the snapshot time"),
         (lambda: snapshot(history_kw={"chan_id": 42}), "for channel 0x0x42"),
         (lambda: snapshot(history_kw={"forwards_out": -1}), "forwards out is -1"),
+        (lambda: snapshot(recent_kw={"failed_htlcs": 3, "failed_balance": 2, "failed_fee": 2}),
+         "recent failures by kind (2 balance, 0 downstream, 2 fee) exceed the 3 failed HTLCs"),
+        (lambda: snapshot(history_kw={"failed_fee": -2}), "history failed fee is -2"),
         (lambda: snapshot(recent_kw={"window_s": 0}), "window length"),
         (lambda: snapshot(taken_at_s=-1), "snapshot time"),
         (lambda: snapshot(channel_kw={"our_policy": None}), "our policy is missing"),

@@ -87,14 +87,16 @@ def _stats_defects(
     _int_field(defects, f"{label} window length (s)", stats.window_s, 1, 10 * 365 * 86400)
     counts_ok = True
     for name in ("forwards_in", "forwards_out", "failed_htlcs", "failed_balance",
-                 "failed_downstream"):
+                 "failed_downstream", "failed_fee"):
         counts_ok = _int_field(
             defects, f"{label} {name.replace('_', ' ')}", getattr(stats, name), 0, 10**9
         ) and counts_ok
-    if counts_ok and stats.failed_balance + stats.failed_downstream > stats.failed_htlcs:
+    parts = stats.failed_balance + stats.failed_downstream + stats.failed_fee if counts_ok else 0
+    if counts_ok and parts > stats.failed_htlcs:
         defects.append(
             f"{label} failures by kind ({stats.failed_balance} balance, "
-            f"{stats.failed_downstream} downstream) exceed the {stats.failed_htlcs} failed HTLCs"
+            f"{stats.failed_downstream} downstream, {stats.failed_fee} fee) exceed the "
+            f"{stats.failed_htlcs} failed HTLCs"
         )
     for name in ("amount_in_msat", "amount_out_msat", "fees_earned_msat"):
         _int_field(

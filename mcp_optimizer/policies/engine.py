@@ -62,7 +62,18 @@ def _flow(stats: ForwardingStats) -> str:
     if stats.forwards_out:
         parts.append(f"{stats.forwards_out} forwards left")
     if stats.failed_htlcs:
-        parts.append(f"{stats.failed_htlcs} HTLCs failed")
+        kinds = [
+            f"{n} {why}"
+            for n, why in (
+                (stats.failed_balance, "for want of balance"),
+                (stats.failed_fee, "offering less than our fee"),
+                (stats.failed_downstream, "further along the route"),
+            )
+            if n
+        ]
+        parts.append(
+            f"{stats.failed_htlcs} HTLCs failed" + (f" ({', '.join(kinds)})" if kinds else "")
+        )
     return " and ".join(parts)
 
 
