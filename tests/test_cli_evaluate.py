@@ -65,6 +65,36 @@ def test_malformed_snapshot_exits_2_with_one_line(tmp_path):
     one_line_error(run("evaluate", "--snapshot", str(tmp_path / "none.json")), 2, "cannot read")
 
 
+def test_a_snapshot_saved_before_fee_failures_were_counted_apart_is_still_read(tmp_path):
+    """Snapshots saved by ``cycle --save-snapshots`` before ``failed_fee`` existed: read with
+    none of their failures an insufficient fee (they were counted among the others)."""
+    from mcp_optimizer.cli.evaluate import read_snapshot
+
+    now = snapshot(recent_kw={"failed_htlcs": 5, "failed_fee": 2})
+    data = json.loads(msgspec.json.encode(now))
+    for window in ("recent", "history"):
+        del data[window]["failed_fee"]
+    f = tmp_path / "old.json"
+    f.write_text(json.dumps(data))
+    old = read_snapshot(str(f))
+    assert old.recent.failed_fee == old.history.failed_fee == 0
+    assert old.recent.failed_htlcs == 5
+    assert msgspec.structs.replace(
+        old, recent=msgspec.structs.replace(old.recent, failed_fee=2)
+    ) == now
+    r = run("evaluate", "--snapshot", str(f))
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["chan_id"] == now.channel.chan_id
+    # still strict: the other fields stay required, unknown ones refused
+    del data["history"]["failed_balance"]
+    f.write_text(json.dumps(data))
+    one_line_error(run("evaluate", "--snapshot", str(f)), 2, "failed_balance")
+    data["history"]["failed_balance"] = 0
+    data["recent"]["failed_surprise"] = 1
+    f.write_text(json.dumps(data))
+    one_line_error(run("evaluate", "--snapshot", str(f)), 2, "failed_surprise")
+
+
 def test_bad_policy_stops_with_one_line(tmp_path):
     f = tmp_path / "snap.json"
     f.write_bytes(msgspec.json.encode(snapshot()))

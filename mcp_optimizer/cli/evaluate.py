@@ -24,13 +24,34 @@ def load_policy_or_fail(path: str | None) -> Policy:
         raise CliError(str(exc), status=2) from None
 
 
+ADDED_STATS_FIELDS = {"failed_fee": 0}
+"""Fields ``ForwardingStats`` gained after snapshots were saved (``cycle --save-snapshots``),
+with the value an older snapshot is read with: the forwards refused for an insufficient fee
+were not counted apart then (they are in its ``failed_htlcs``, among the other failures), so
+none is known to be one."""
+
+
+def decode_snapshot(raw: bytes) -> ChannelSnapshot:
+    """A saved snapshot, as strictly as any message, but one saved by an earlier version
+    without a field of :data:`ADDED_STATS_FIELDS` in its statistics is read with that field's
+    value there. Raises ``msgspec.DecodeError`` or ``msgspec.ValidationError``."""
+    data = msgspec.json.decode(raw)
+    if isinstance(data, dict):
+        for window in ("recent", "history"):
+            stats = data.get(window)
+            if isinstance(stats, dict):
+                for name, value in ADDED_STATS_FIELDS.items():
+                    stats.setdefault(name, value)
+    return msgspec.convert(data, ChannelSnapshot)
+
+
 def read_snapshot(path: str) -> ChannelSnapshot:
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:
         raise CliError(f"cannot read snapshot {path}: {exc.strerror or exc}") from None
     try:
-        return msgspec.json.decode(raw, type=ChannelSnapshot)
+        return decode_snapshot(raw)
     except msgspec.ValidationError as exc:
         raise CliError(f"snapshot {path} is not a valid ChannelSnapshot: {exc}") from None
     except msgspec.DecodeError as exc:
