@@ -114,7 +114,7 @@ def test_time_arguments():
     assert parse_time("2026-11-27", now) == 1_795_737_600
     assert parse_time("2026-11-27T08:00:00Z", now) == 1_795_766_400
     assert parse_time("2026-11-27T10:00:00+02:00", now) == 1_795_766_400
-    with pytest.raises(CliError, match="'soon' is not understood"):
+    with pytest.raises(CliError, match="'soon' is not a time"):
         parse_time("soon", now)
 
 

@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import msgspec
 
+from mcp_optimizer import timetext
 from mcp_optimizer.journal import Journal, JournalError, RollbackRefused
 from mcp_optimizer.journal.states import EFFECTIVE_STATES, describe
 from mcp_optimizer.messages.decision import ChangeOrigin
@@ -44,7 +43,6 @@ from . import fmt
 from .main import CliError
 
 _json = msgspec.json.Encoder()
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 def data_dir(args: argparse.Namespace) -> Path:
@@ -67,25 +65,11 @@ def socket_path(args: argparse.Namespace) -> Path:
 
 
 def parse_time(text: str, now_s: int) -> int:
-    """Unix seconds from ``1790000000``, ``2026-11-27``, ``2026-11-27T08:00:00Z`` or an age
-    like ``90m``, ``6h``, ``7d`` (that long ago)."""
-    t = text.strip()
-    if re.fullmatch(r"\d{9,}", t):
-        return int(t)
-    m = re.fullmatch(r"(\d+)([smhdw])", t)
-    if m:
-        return now_s - int(m.group(1)) * _UNITS[m.group(2)]
+    """``timetext.parse_time``; a time not understood is a bad-input error (exit 2)."""
     try:
-        dt = datetime.fromisoformat(t.replace("Z", "+00:00"))
-    except ValueError:
-        raise CliError(
-            f"time {text!r} is not understood: give Unix seconds, an ISO date/time "
-            "(2026-11-27T08:00:00Z) or an age such as 6h or 7d",
-            2,
-        ) from None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return int(dt.timestamp())
+        return timetext.parse_time(text, now_s)
+    except ValueError as exc:
+        raise CliError(f"--since {exc}", 2) from None
 
 
 _when = fmt.when_bare

@@ -16,13 +16,13 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import msgspec
 import trio
 
+from mcp_optimizer import timetext
 from mcp_optimizer.journal import Journal
 from mcp_optimizer.messages import ChannelSnapshot, DecisionKind
 from mcp_optimizer.messages.control import (
@@ -57,7 +57,6 @@ BACKTEST_FILE = "backtest.json"
 """Where the backtest tool reads the latest result: ``<data dir>/backtest.json``, the output
 of ``mcp-optimizer backtest --json`` (docs/mcp.md)."""
 MAX_BACKTEST_BYTES = 4 << 20
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _SCID = re.compile(r"(\d+)x(\d+)x(\d+)")
 
 
@@ -98,22 +97,11 @@ def parse_channel(text: str) -> int:
 
 
 def parse_time(text: str, now_s: int, name: str = "since") -> int:
-    """Unix seconds from ``1790000000``, an ISO date/time or an age (``6h``: that long
-    before ``now_s``, the journal's clock)."""
-    t = text.strip()
-    if re.fullmatch(r"\d{9,12}", t):
-        return int(t)
-    age = re.fullmatch(r"(\d{1,9})([smhdw])", t)
-    if age:
-        return now_s - int(age.group(1)) * _UNITS[age.group(2)]
+    """``timetext.parse_time`` (the journal's clock as now); not understood: a tool error."""
     try:
-        dt = datetime.fromisoformat(t.replace("Z", "+00:00"))
-    except ValueError:
-        raise ToolRefused(f"{name} {text[:40]!r} is not a time: give Unix seconds, an ISO "
-                          "date/time (2026-11-27T08:00:00Z) or an age such as 6h or 7d") from None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return int(dt.timestamp())
+        return timetext.parse_time(text, now_s)
+    except ValueError as exc:
+        raise ToolRefused(f"{name} {exc}") from None
 
 
 def _choices(values: list[str], kind: type, name: str) -> list[Any] | None:
