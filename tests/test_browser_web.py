@@ -308,3 +308,25 @@ def test_going_live_then_a_rollback_clicked_is_in_history_and_on_the_node(servic
     shot(page, "journal-rollback")
     assert page.console_errors == []
 
+
+
+def test_the_mcp_token_stays_off_the_page_until_show_is_clicked(service, page):
+    from playwright.sync_api import expect
+
+    env, url, _ = service
+    token = (Path(env["MCP_DATA_DIR"]) / "mcp-token").read_text().strip()
+    assert len(token) >= 16
+    page.goto(url + "/")
+    expect(page.locator("#connect")).to_be_visible()
+    assert token not in page.content()  # neither in the HTML nor in the DOM
+    shown = page.locator("#mcp-token")
+    assert token not in shown.inner_text()
+    page.locator("#mcp-show").click()
+    expect(shown).to_have_text(token)
+    expect(page.locator("#mcp-config")).to_contain_text(token)
+    expect(page.locator("#mcp-show")).to_have_text("Hide")
+    page.locator("#mcp-show").click()
+    expect(page.locator("#mcp-show")).to_have_text("Show")
+    expect(shown).not_to_have_text(token)
+    assert token not in page.content()
+    assert not page.console_errors, page.console_errors
