@@ -120,6 +120,7 @@ def test_overview_loads_with_data_and_works_on_a_phone(service, page, browser):
     first.click()
     expect(page.locator("h1")).to_contain_text("Channel ")
     assert page.locator("svg.plot").count() == 4
+    expect(page.locator("#failures")).to_contain_text("failed HTLCs, recent window: ")
     shot(page, "channel")
     for path, name, title in (("/journal", "journal", "Journal"), ("/cycles", "cycles", "Cycles"),
                               ("/shadow", "shadow", "Shadow report"),

@@ -66,3 +66,20 @@ def test_the_openapi_document_describes_every_operation_with_its_errors():
             assert "403" in entry["responses"] and "409" in entry["responses"]
     for ref in str(doc["paths"]).split("#/components/schemas/")[1:]:
         assert ref.split("'")[0] in doc["components"]["schemas"]
+
+
+def test_the_channel_page_names_failed_htlcs_by_kind():
+    from mcp_optimizer.messages.domain import ForwardingStats
+    from mcp_optimizer.web.views import _failures
+
+    def stats(total, balance, fee, downstream):
+        return ForwardingStats(chan_id=CHAN, window_s=86400, forwards_in=0, forwards_out=0,
+                               amount_in_msat=0, amount_out_msat=0, fees_earned_msat=0,
+                               failed_htlcs=total, failed_balance=balance,
+                               failed_downstream=downstream, failed_fee=fee)
+
+    assert _failures(stats(0, 0, 0, 0)) == "none"
+    assert _failures(stats(1200, 1000, 150, 30)) == (
+        "1,200 (1,000 for want of our balance, 150 offering less than our fee, "
+        "30 further along the route, 20 other)")
+    assert _failures(stats(3, 0, 3, 0)) == "3 (3 offering less than our fee)"

@@ -18,7 +18,7 @@ from mcp_optimizer.messages.control import (
     SafeModeOn,
 )
 from mcp_optimizer.messages.decision import DisabledFactor, ScoredFactor, UnknownFactor
-from mcp_optimizer.messages.domain import ChannelPolicy
+from mcp_optimizer.messages.domain import ChannelPolicy, ForwardingStats
 from mcp_optimizer.messages.journal import (
     ChangeOrigin,
     ChangeState,
@@ -230,6 +230,17 @@ def connect(info: McpInfo | None) -> str:
 
 
 # ------------------------------------------------------------------------------- channels
+def _failures(f: ForwardingStats) -> str:
+    """``ForwardingStats``' failed HTLCs by kind, in words."""
+    if not f.failed_htlcs:
+        return "none"
+    other = f.failed_htlcs - f.failed_balance - f.failed_fee - f.failed_downstream
+    parts = [(f.failed_balance, "for want of our balance"),
+             (f.failed_fee, "offering less than our fee"),
+             (f.failed_downstream, "further along the route"), (other, "other")]
+    return f"{f.failed_htlcs:,} (" + ", ".join(f"{n:,} {what}" for n, what in parts if n) + ")"
+
+
 def _bar(r: m.ChannelRow) -> str:
     pct = 100 * r.local_balance_sat / r.capacity_sat if r.capacity_sat else 0
     return (f'<div class="bal" title="{pct:.0f}% outbound"><span style="width:{pct:.1f}%">'
@@ -383,7 +394,8 @@ def channel(d: m.ChannelDetail, now_s: int) -> str:
 <p>peer's: {e(pol(r.peer_policy))}</p></div>
 <div class="card"><h2>Forwards</h2><p>recent {r.recent.forwards_out:,} out,
  {sat(r.recent.fees_earned_msat)} sat; history {r.history.forwards_out:,} out,
- {sat(r.history.fees_earned_msat)} sat</p></div>
+ {sat(r.history.fees_earned_msat)} sat</p>
+<p id="failures">failed HTLCs, recent window: {_failures(r.recent)}</p></div>
 <div class="card" id="override-card"><h2>Override</h2><p id="override-now">{e(ov)}</p>
 <form id="override-form" data-scid="{r.scid}">
 <label><input type="radio" name="ov" value="none" checked> none</label>
