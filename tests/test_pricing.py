@@ -400,3 +400,23 @@ def test_a_channels_budget_of_tries_holds_new_tries_not_returns():
             epoch(6, 0, 250, 20)]
     d = evaluate_channel(snap(back, median=300), rationed)
     assert d.kind is DecisionKind.INCREASE_FEES and d.proposed_policy.fee_rate_ppm == 300
+
+
+def test_drift_measured_on_the_channels_own_epochs_keeps_a_swing_from_proving_a_fee():
+    # the channel's demand swung 5x from each epoch to the next (30, 150, 30, 160 forwards in
+    # 3 days at neighbouring fees: regimes, competitors moving). 380 ppm's 160 forwards in 3
+    # days against the current level's 60 in 6 days is 5 standard errors with the default
+    # drift (0.2), but within the drift measured between the channel's own consecutive
+    # epochs (1.07): no move back to 380 ppm
+    swings = [epoch(15, 12, 420, 30), epoch(12, 9, 400, 150), epoch(9, 6, 440, 30),
+              epoch(6, 3, 380, 160), epoch(3, 0, 420, 30)]
+    d = evaluate_channel(snap(swings, median=420), POLICY)
+    assert d.proposed_policy is None or d.proposed_policy.fee_rate_ppm != 380, d.reasons
+    assert any("within the noise" in r and "1.07 a level" in r for r in d.reasons), d.reasons
+    # the same last two epochs after three weeks in which neighbouring fees earned alike (a
+    # calm market): the drift measured stays small and the fee goes back to 380 ppm
+    calm = [epoch(27, 24, 420, 58), epoch(24, 21, 400, 60), epoch(21, 18, 440, 55),
+            epoch(18, 15, 400, 61), epoch(15, 12, 440, 54), epoch(12, 9, 400, 59),
+            epoch(9, 6, 440, 56), epoch(6, 3, 380, 160), epoch(3, 0, 420, 30)]
+    d = evaluate_channel(snap(calm, median=420), POLICY)
+    assert d.proposed_policy is not None and d.proposed_policy.fee_rate_ppm == 380, d.reasons

@@ -146,8 +146,10 @@ class Pricing(_Section):
     min_probe_pct: Annotated[float, msgspec.Meta(ge=0, le=100)]
     significance: Annotated[float, msgspec.Meta(ge=0, le=10)]
     drift_se: Annotated[float, msgspec.Meta(ge=0, le=3)]
-    """Log-scale standard error added to each level's count noise: how much the market's
-    demand moves between epochs (seasonality, regimes), whatever the fee."""
+    """Log-scale standard error added to each level's count noise for how much the market's
+    demand moves between epochs (seasonality, regimes), whatever the fee: the floor of the
+    drift measured on the channel's own consecutive epochs, and the drift itself until two
+    pairs of them are known."""
     refused_weight: Annotated[float, msgspec.Meta(ge=0, le=1)]
     """How much a forward refused for want of balance counts toward a level's demand."""
     fresh_margin: Annotated[float, msgspec.Meta(ge=0, le=10)]

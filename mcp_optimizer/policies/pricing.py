@@ -243,6 +243,33 @@ def estimate(levels: dict[int, Level], base_fee_msat: int, refused_weight: float
     return out
 
 
+def measured_drift(epochs: list[FeeEpoch], base_fee_msat: int, floor: float,
+                   refused_weight: float = 0.0, min_s: int = DAY_S) -> float:
+    """The market's drift between two epochs (log scale, per level), measured on the channel's
+    own history: half the mean squared log ratio of the revenue rates of consecutive epochs
+    (of at least ``min_s`` each, demand counted as in :func:`estimate`), less what the counts'
+    noise explains; never below ``floor`` (``drift_se``), and ``floor`` itself until two such
+    pairs are known. The fee's own effect between two epochs counts as drift too, which only
+    makes a comparison more cautious: where the market is calm, neighbouring fees earn
+    alike and the estimate stays near the floor; where demand swings from one epoch to the
+    next (regimes, competitors moving), two levels are compared no more finely than that."""
+    eps = [e for e in epochs if e.end_s - e.start_s >= min_s]
+    n = sum(e.forwards_out for e in eps)
+    avg_amount = sum(e.amount_out_msat for e in eps) / n if n else 0.0
+    rates = []
+    for e in eps:
+        count = e.forwards_out + refused_weight * e.failed_balance + 0.5
+        per_fwd = base_fee_msat + avg_amount * e.fee_rate_ppm / 1e6
+        rates.append((count / ((e.end_s - e.start_s) / DAY_S) * max(per_fwd, 1e-9), count))
+    excess = [
+        math.log(ra / rb) ** 2 - 1.0 / na - 1.0 / nb
+        for (ra, na), (rb, nb) in zip(rates, rates[1:], strict=False)
+    ]
+    if len(excess) < 2:
+        return floor
+    return max(floor, math.sqrt(max(0.0, sum(excess) / len(excess) / 2)))
+
+
 def _z(a: Estimate, b: Estimate) -> float:
     """How many standard errors ``a`` earns above ``b`` (log scale)."""
     if a.rate_msat_day <= 0 or b.rate_msat_day <= 0:
@@ -304,7 +331,8 @@ def price_move(s: ChannelSnapshot, policy: Policy, liquidity: Liquidity) -> Pric
             "measuring",
         )
 
-    est = estimate(levels, ours.base_fee_msat, pr.refused_weight, pr.drift_se)
+    drift = measured_drift(epochs, ours.base_fee_msat, pr.drift_se, pr.refused_weight)
+    est = estimate(levels, ours.base_fee_msat, pr.refused_weight, drift)
     here = est.get(cur)
     if here is None:  # cannot happen with a held epoch, kept for safety
         return PriceMove(None, [f"no measurement of {cur} ppm yet"], 0, "measuring")
@@ -365,7 +393,8 @@ def price_move(s: ChannelSnapshot, policy: Policy, liquidity: Liquidity) -> Pric
             [
                 f"staying at {cur} ppm: {here.text()}; {best.text()}, {_ratio(best, here)} as "
                 f"much, a difference within the noise ({z:.1f} standard errors of the counts "
-                f"and of the market's drift, {pr.significance:g} needed); no change"
+                f"and of the market's drift, {drift:.2f} a level on the log scale; "
+                f"{pr.significance:g} needed); no change"
             ],
             0,
             "settled",
@@ -538,8 +567,10 @@ def expected_gain(s: ChannelSnapshot, proposed_ppm: int, policy: Policy) -> floa
     plus one msat so that any move ranks above none. What the gossip budget is ranked by."""
     ours = s.channel.our_policy
     pr = policy.pricing
-    levels = pool_levels(current_epochs(s), s.taken_at_s, pr.memory_s)
-    est = estimate(levels, ours.base_fee_msat, pr.refused_weight, pr.drift_se)
+    epochs = merge_runs(current_epochs(s))
+    levels = pool_levels(epochs, s.taken_at_s, pr.memory_s)
+    drift = measured_drift(epochs, ours.base_fee_msat, pr.drift_se, pr.refused_weight)
+    est = estimate(levels, ours.base_fee_msat, pr.refused_weight, drift)
     here = est.get(ours.fee_rate_ppm)
     now_rate = here.rate_msat_day if here is not None else 0.0
     there = est.get(proposed_ppm)
