@@ -68,3 +68,20 @@ class Raw:
 
     def close(self) -> None:
         self.channel.close()
+
+
+def ingestion_supervisor(client, failures):
+    """The ``lnd`` actor (over ``client``, keeping ``failures``) and the ingestion actor under a
+    started supervisor, as the service wires them; the caller stops it."""
+    from mcp_optimizer.actors.pipeline import IngestionActor
+    from mcp_optimizer.actors.providers import LndActor
+    from mcp_optimizer.providers.lnd.errors import LndError
+    from mcp_optimizer.supervisor import ChildSpec, Supervisor
+
+    sup = Supervisor([
+        ChildSpec(name="lnd", factory=lambda ctx: LndActor.start(
+            ctx, client, failures, expected_errors=(LndError,))),
+        ChildSpec(name="ingestion", factory=lambda ctx: IngestionActor.start(ctx)),
+    ])
+    sup.start()
+    return sup

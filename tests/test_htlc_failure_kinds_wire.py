@@ -14,11 +14,9 @@ from dataclasses import replace
 
 import msgspec
 import pytest
-from lnd_sim_support import serve, settings
+from lnd_sim_support import ingestion_supervisor, serve, settings
 
 from mcp_optimizer.actors.failures import FailureLog
-from mcp_optimizer.actors.pipeline import IngestionActor
-from mcp_optimizer.actors.providers import LndActor
 from mcp_optimizer.messages import DecisionKind, HtlcEvent, HtlcEventKind
 from mcp_optimizer.messages.actors import IngestRequest, NodeData
 from mcp_optimizer.policies.config import load_policy
@@ -26,9 +24,7 @@ from mcp_optimizer.policies.defects import find_defects
 from mcp_optimizer.policies.engine import evaluate_channel
 from mcp_optimizer.preprocess import NS, snapshots_from_stats
 from mcp_optimizer.providers.lnd.client import LndClient
-from mcp_optimizer.providers.lnd.errors import LndError
 from mcp_optimizer.simulator.model import SimulatedNode
-from mcp_optimizer.supervisor import ChildSpec, Supervisor
 
 DAY = 86_400
 WAIT_S = 120.0
@@ -80,12 +76,7 @@ def wired(tmp_path):
     server = serve(node, tmp_path)
     client = LndClient(settings(server), clock=node.now_s)
     failures = FailureLog()
-    sup = Supervisor([
-        ChildSpec(name="lnd", factory=lambda ctx: LndActor.start(
-            ctx, client, failures, expected_errors=(LndError,))),
-        ChildSpec(name="ingestion", factory=lambda ctx: IngestionActor.start(ctx)),
-    ])
-    sup.start()
+    sup = ingestion_supervisor(client, failures)
     feed = _Feed(client, failures)
     try:
         yield node, feed, sup
@@ -93,6 +84,7 @@ def wired(tmp_path):
         feed.close()
         sup.stop()
         client.close()
+        server.stop()
         server.stop()
 
 

@@ -5,20 +5,16 @@ first (full) read and on a later (incremental) one, HTLC failures included."""
 from __future__ import annotations
 
 import pytest
-from lnd_sim_support import serve, settings
+from lnd_sim_support import ingestion_supervisor, serve, settings
 from preprocess_reference import build_snapshots
 
 from mcp_optimizer.actors.failures import FailureLog
-from mcp_optimizer.actors.pipeline import IngestionActor
-from mcp_optimizer.actors.providers import LndActor
 from mcp_optimizer.messages import HtlcEvent, HtlcEventKind, UptimeKnown
 from mcp_optimizer.messages.actors import ActorFailed, IngestRequest, NodeData
 from mcp_optimizer.messages.forwarding import ForwardingStatsRead, ReadForwardingStatsRequest
 from mcp_optimizer.preprocess import NS, snapshots_from_stats
 from mcp_optimizer.providers.lnd.client import LndClient
-from mcp_optimizer.providers.lnd.errors import LndError
 from mcp_optimizer.simulator.model import SimulatedNode
-from mcp_optimizer.supervisor import ChildSpec, Supervisor
 
 DAY = 86_400
 HISTORY_S, RECENT_S = 30 * DAY, 2 * DAY
@@ -36,12 +32,7 @@ def wired(tmp_path, request):
         clock = lambda: node.now_s() + next(ticks)  # noqa: E731
     client = LndClient(settings(server), clock=clock)
     failures = FailureLog()
-    sup = Supervisor([
-        ChildSpec(name="lnd", factory=lambda ctx: LndActor.start(
-            ctx, client, failures, expected_errors=(LndError,))),
-        ChildSpec(name="ingestion", factory=lambda ctx: IngestionActor.start(ctx)),
-    ])
-    sup.start()
+    sup = ingestion_supervisor(client, failures)
     try:
         yield node, client, failures, sup
     finally:
