@@ -91,8 +91,8 @@ def _stats_defects(
         counts_ok = _int_field(
             defects, f"{label} {name.replace('_', ' ')}", getattr(stats, name), 0, 10**9
         ) and counts_ok
-    parts = stats.failed_balance + stats.failed_downstream + stats.failed_fee if counts_ok else 0
-    if counts_ok and parts > stats.failed_htlcs:
+    if counts_ok and (stats.failed_balance + stats.failed_downstream + stats.failed_fee
+                      > stats.failed_htlcs):
         defects.append(
             f"{label} failures by kind ({stats.failed_balance} balance, "
             f"{stats.failed_downstream} downstream, {stats.failed_fee} fee) exceed the "
