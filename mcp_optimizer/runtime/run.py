@@ -55,6 +55,7 @@ from mcp_optimizer.supervisor import ChildSpec, Supervisor
 
 from .control_server import prepare_path
 from .cycle import CycleRunner
+from .memory import freeze_long_lived
 from .service import EventFeed, Service
 from .settings import ServiceSettings
 
@@ -347,6 +348,7 @@ def open_service(
         desk.on_change(use_policy)
         desk.snapshots = lambda: runner.last_snapshots
         service.policy_desk = desk
+        freeze_long_lived()  # what is built now lives as long as the service (runtime/memory.py)
         yield service
 
 
