@@ -10,6 +10,8 @@ Run: .venv/bin/python benchmarks/bench_backtest.py                    # the Targ
      .venv/bin/python benchmarks/bench_backtest.py --scenarios demo --seeds 3 \\
          --static-grid 100,500 --competitor-grid 0.5,1,2,4              # a shorter one
      ./scripts/bench backtest                                          # the same as the first
+     ... --keep-runs DIR    # each run kept under DIR/<code hash>/; an interrupted or extended
+                            # table (more --seeds) runs only what is not kept there
 
 The Targets configuration is long on a 2-core machine: a 30-day demo run costs about a
 minute of one core, a run of a mainnet-sized graph several (see docs/benchmarks.md for the
@@ -19,8 +21,10 @@ figures recorded and what was cut to fit the time).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -28,6 +32,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import msgspec  # noqa: E402
+
+from mcp_optimizer.backtest.harness import RunResult  # noqa: E402
 from mcp_optimizer.backtest.plan import execute, make_plan  # noqa: E402
 from mcp_optimizer.backtest.report import summary, table  # noqa: E402
 from mcp_optimizer.backtest.strategies import COMPETITOR_GRID, STATIC_GRID  # noqa: E402
@@ -47,6 +54,21 @@ def machine() -> str:
     return f"{model}, {os.cpu_count()} CPUs, load {load}"
 
 
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+
+
+def code_hash() -> str:
+    """What the runs' figures depend on: every file of the package this benchmark runs
+    (not its caches), hashed; two trees with the same engine, simulator and service agree."""
+    h = hashlib.sha256()
+    pkg = Path(__file__).resolve().parents[1] / "mcp_optimizer"
+    for f in sorted(pkg.rglob("*")):
+        if f.is_file() and "__pycache__" not in f.parts:
+            h.update(str(f.relative_to(pkg)).encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--scenarios", default=",".join(shipped_scenarios()))
@@ -57,8 +79,16 @@ def main() -> int:
     ap.add_argument("--competitor-grid", default=",".join(f"{x:g}" for x in COMPETITOR_GRID))
     ap.add_argument("--workers", type=int, default=0)
     ap.add_argument("--json-dir", help="also write each scenario's summary as JSON here")
+    ap.add_argument("--keep-runs", metavar="DIR",
+                    help="keep each run's result under DIR/<code hash>/ and reuse the ones "
+                         "found there (a table extended to more seeds later runs only those)")
     args = ap.parse_args()
     print(f"machine: {machine()}")
+    kept = None
+    if args.keep_runs:
+        kept = Path(args.keep_runs) / code_hash()
+        kept.mkdir(parents=True, exist_ok=True)
+        print(f"runs kept in {kept} (this tree's code hash)")
     for scenario in [s for s in args.scenarios.split(",") if s]:
         plan = make_plan(
             scenario, args.seeds, args.days, "autopilot",
@@ -72,7 +102,15 @@ def main() -> int:
             Path(args.json_dir).mkdir(parents=True, exist_ok=True)
             runs_log = (Path(args.json_dir) / f"{scenario}.runs.jsonl").open("a")
 
+        done = []
+        if kept is not None:
+            done = [msgspec.json.decode(f.read_bytes(), type=RunResult)
+                    for f in sorted(kept.glob(f"{_safe(scenario)}--*.json"))]
+
         def keep(r, runs_log=runs_log) -> None:  # each run as it ends (a run cut short keeps)
+            if kept is not None:
+                name = f"{_safe(r.scenario)}--{r.days:g}d-{r.seed}-{_safe(r.label)}.json"
+                (kept / name).write_bytes(msgspec.json.encode(r))
             if runs_log is not None:
                 runs_log.write(json.dumps({
                     "run": r.label, "seed": r.seed, "revenue_msat": r.revenue_msat,
@@ -82,7 +120,8 @@ def main() -> int:
                 runs_log.flush()
 
         outcome = execute(plan, workers=args.workers or min(os.cpu_count() or 1,
-                                                            plan.total_runs), on_result=keep)
+                                                            plan.total_runs), on_result=keep,
+                          done=done)
         print()
         print(table(outcome))
         print(f"({time.monotonic() - t0:,.0f} s; machine after: {machine()})", flush=True)

@@ -166,3 +166,39 @@ def test_a_grid_stands_for_its_best_run_per_seed():
     out = resolve(plan, runs)
     assert out.chosen["best-static"] == {1: "static:500", 2: "static:100"}
     assert out.by_strategy["best-static"][2].revenue_msat == 40
+
+
+def test_runs_measured_before_are_reused_and_only_the_missing_ones_run():
+    import msgspec
+
+    from mcp_optimizer.backtest.plan import execute
+
+    plan = Plan(scenario="x", seeds=(1, 2), days=1.0, strategies=("keep", "oracle"),
+                static_grid=(), competitor_grid=(1.0,))
+    ran: list[tuple[int, str]] = []
+
+    def fake(spec):
+        ran.append((spec.seed, spec.label))
+        fee = (spec.fixed_fees or {}).get(1, 100 if spec.label == "keep" else 200)
+        return _run(spec.label, spec.seed, {1: fee * spec.seed}, {1: fee})
+
+    first = execute(plan, workers=1, progress=False, run=fake)
+    assert sorted(ran) == [(1, "competitor:1"), (1, "keep"), (1, "oracle"),
+                           (2, "competitor:1"), (2, "keep"), (2, "oracle")]
+    # seed 1 kept (through JSON, as the benchmark keeps it), seed 2 only half measured
+    kept = [msgspec.json.decode(msgspec.json.encode(r), type=RunResult) for r in first.runs
+            if r.seed == 1 or r.label == "keep"]
+    ran.clear()
+    again = execute(plan, workers=1, progress=False, run=fake, done=kept)
+    assert sorted(ran) == [(2, "competitor:1"), (2, "oracle")]
+    assert [(r.seed, r.label, r.revenue_msat) for r in again.runs] == [
+        (r.seed, r.label, r.revenue_msat) for r in first.runs
+    ]
+    # a run of another length or scenario is not taken for this plan's
+    import dataclasses
+
+    ran.clear()
+    execute(plan, workers=1, progress=False, run=fake,
+            done=[dataclasses.replace(kept[0], days=2.0),
+                  dataclasses.replace(kept[1], scenario="y")])
+    assert len(ran) == 6

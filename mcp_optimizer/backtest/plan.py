@@ -175,17 +175,23 @@ class Progress:
 
 def execute(plan: Plan, workers: int | None = None, progress: bool = True,
             run: Callable[[RunSpec], RunResult] | None = None,
-            on_result: Callable[[RunResult], None] = lambda r: None) -> Outcome:
+            on_result: Callable[[RunResult], None] = lambda r: None,
+            done: Sequence[RunResult] = ()) -> Outcome:
     """Every run of ``plan`` on ``workers`` processes (1: in this process); ``on_result`` is
-    told each run as it finishes (a long benchmark keeps what it measured)."""
+    told each run as it finishes (a long benchmark keeps what it measured). ``done``: runs
+    of this plan measured before (same scenario, days and code), used instead of running
+    them again; the caller vouches that they came from the same tree."""
     workers = workers or os.cpu_count() or 1
+    have = {(r.seed, r.label): r for r in done
+            if r.scenario == plan.scenario and r.days == plan.days and r.seed in plan.seeds}
     specs = [
         RunSpec(plan.scenario, seed, plan.days, name, label=name)
-        for seed in plan.seeds for name in plan.first_runs()
+        for seed in plan.seeds for name in plan.first_runs() if (seed, name) not in have
     ]
-    bar = Progress(plan.total_runs * plan.cycles_per_run, plan.total_runs, progress)
+    bar = Progress((plan.total_runs - len(have)) * plan.cycles_per_run,
+                   plan.total_runs - len(have), progress)
     started = time.monotonic()
-    results: list[RunResult] = []
+    results: list[RunResult] = list(have.values())
     oracle = "oracle" in plan.strategies
 
     def oracle_spec(seed: int) -> RunSpec | None:
@@ -198,14 +204,20 @@ def execute(plan: Plan, workers: int | None = None, progress: bool = True,
         return RunSpec(plan.scenario, seed, plan.days, "oracle",
                        fixed_fees=oracle_fees(cands), label="oracle")
 
+    launched: set[int] = {seed for seed, label in have if label == "oracle"}
+    ready = [spec for spec in (oracle_spec(seed) for seed in plan.seeds if seed not in launched)
+             if spec is not None]  # seeds whose candidates were all measured before
+    launched.update(spec.seed for spec in ready)
     if workers <= 1:
+        for spec in ready:
+            results.append(_run_here(spec, bar, run))
+            on_result(results[-1])
         for spec in specs:
             results.append(_run_here(spec, bar, run))
             on_result(results[-1])
-            extra = oracle_spec(spec.seed)
-            if extra is not None and not any(
-                r.label == "oracle" and r.seed == spec.seed for r in results
-            ):
+            extra = None if spec.seed in launched else oracle_spec(spec.seed)
+            if extra is not None:
+                launched.add(spec.seed)
                 results.append(_run_here(extra, bar, run))
                 on_result(results[-1])
     else:
@@ -224,8 +236,7 @@ def execute(plan: Plan, workers: int | None = None, progress: bool = True,
 
             drainer = threading.Thread(target=drain, daemon=True)
             drainer.start()
-            pending: set[Future] = {pool.submit(_worker, s, ticks) for s in specs}
-            launched: set[int] = set()
+            pending: set[Future] = {pool.submit(_worker, s, ticks) for s in ready + specs}
             try:
                 while pending:
                     finished, pending = wait(pending, return_when=FIRST_COMPLETED)
