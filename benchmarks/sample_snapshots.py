@@ -77,6 +77,7 @@ def sample_snapshot(index: int, seed: int = 7, now: int = SAMPLE_TIME_S) -> Chan
             rank=rng.randrange(1, 17_000),
             source="sample",
             observed_at_s=now - 3600,
+            estimated=False,
         )
         if rng.random() < 0.85
         else CentralityUnknown(reason="no provider has scored this peer")

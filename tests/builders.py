@@ -62,7 +62,8 @@ def node(**kw) -> Node:
         capacity_sat=500_000_000,
         channel_count=300,
         centrality=CentralityKnown(
-            normalized_ppm=500_000, rank=100, source="test", observed_at_s=NOW - 60
+            normalized_ppm=500_000, rank=100, source="test", observed_at_s=NOW - 60,
+            estimated=False,
         ),
         uptime=UptimeKnown(ratio_ppm=990_000, source="test", observed_at_s=NOW - 60),
     )

@@ -23,7 +23,8 @@ def test_peers_are_distinct_in_first_seen_order():
 
 
 def test_with_centrality_replaces_only_the_given_peers_and_nothing_else():
-    known = CentralityKnown(normalized_ppm=1, rank=9, source="local-graph", observed_at_s=NOW)
+    known = CentralityKnown(normalized_ppm=1, rank=9, source="local-graph", observed_at_s=NOW,
+                            estimated=False)
     unknown = CentralityUnknown(reason="peer not in the public graph")
     before = [snap(A, 1), snap(B, 2), snap(A, 3)]
     after = with_centrality(before, {A: known})

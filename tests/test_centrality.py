@@ -53,13 +53,26 @@ def test_path_betweenness_and_normalisation() -> None:
     assert_close(betweenness(g), {"a": 0, "b": 3, "c": 4, "d": 3, "e": 0})
     result = compute_centrality(g, 1234)
     assert by_name(result, "abcde") == [
-        CentralityKnown(normalized_ppm=0, rank=4, source="local-graph", observed_at_s=1234),
-        CentralityKnown(normalized_ppm=750_000, rank=2, source="local-graph", observed_at_s=1234),
         CentralityKnown(
-            normalized_ppm=1_000_000, rank=1, source="local-graph", observed_at_s=1234
+            normalized_ppm=0, rank=4, source="local-graph", observed_at_s=1234,
+            estimated=False,
         ),
-        CentralityKnown(normalized_ppm=750_000, rank=2, source="local-graph", observed_at_s=1234),
-        CentralityKnown(normalized_ppm=0, rank=4, source="local-graph", observed_at_s=1234),
+        CentralityKnown(
+            normalized_ppm=750_000, rank=2, source="local-graph", observed_at_s=1234,
+            estimated=False,
+        ),
+        CentralityKnown(
+            normalized_ppm=1_000_000, rank=1, source="local-graph", observed_at_s=1234,
+            estimated=False,
+        ),
+        CentralityKnown(
+            normalized_ppm=750_000, rank=2, source="local-graph", observed_at_s=1234,
+            estimated=False,
+        ),
+        CentralityKnown(
+            normalized_ppm=0, rank=4, source="local-graph", observed_at_s=1234,
+            estimated=False,
+        ),
     ]
 
 
@@ -117,7 +130,9 @@ def test_empty_graph_and_graph_without_channels() -> None:
     result = compute_centrality(graph([], nodes=["p", "q"]), 5)
     # LND: all values equal -> normalised 0; everybody shares the first rank.
     assert by_name(result, "pq") == [
-        CentralityKnown(normalized_ppm=0, rank=1, source="local-graph", observed_at_s=5)
+        CentralityKnown(
+            normalized_ppm=0, rank=1, source="local-graph", observed_at_s=5, estimated=False
+        )
     ] * 2
 
 

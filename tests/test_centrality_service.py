@@ -34,3 +34,28 @@ def test_centrality_cached_between_cycles_and_across_an_actor_restart(tmp_path):
         FAULTS.disarm()
     generations = {r.spec.name: r.generation for r in snap}
     assert generations["local_graph"] == 2  # restarted once, and yet no recomputation
+
+
+def test_the_first_cycle_decides_on_an_estimate_and_says_so_the_next_on_the_exact(tmp_path):
+    env = {
+        "MCP_DATA_DIR": str(tmp_path / "data"),
+        "MCP_CONTROL_SOCKET": str(tmp_path / "c.sock"),
+        "MCP_SIM_SPEED": "0",
+        "MCP_CENTRALITY_PIVOTS": "64",  # a quarter of the demo graph's sources at most
+    }
+    settings = ServiceSettings.from_env(env)
+
+    def centrality_details(service, cycle_id: int) -> set[str]:
+        rows = service.actuator.journal.decisions(cycle_id=cycle_id, limit=10_000)
+        return {f.detail for _, _, d in rows for f in d.factors if f.name == "centrality"}
+
+    with open_service(settings, env) as service:
+        first = service.runner.run("test")
+        second = service.runner.run("test")
+        assert first.outcome.value == second.outcome.value == "ok", (first.detail, second.detail)
+        estimated = centrality_details(service, first.cycle_id)
+        exact = centrality_details(service, second.cycle_id)
+        assert service.centrality.computations == 2 and not service.centrality.estimated
+    assert estimated and all(d.endswith("(local-graph, estimated from sampled pivots)")
+                             for d in estimated)
+    assert exact and all(d.endswith("(local-graph)") for d in exact)

@@ -95,6 +95,18 @@ def test_a_snapshot_saved_before_fee_failures_were_counted_apart_is_still_read(t
     one_line_error(run("evaluate", "--snapshot", str(f)), 2, "failed_surprise")
 
 
+def test_a_snapshot_saved_before_centrality_was_ever_estimated_is_still_read(tmp_path):
+    """A peer's CentralityKnown saved before ``estimated`` existed: read as exact."""
+    from mcp_optimizer.cli.evaluate import read_snapshot
+
+    now = snapshot()
+    data = json.loads(msgspec.json.encode(now))
+    assert data["channel"]["peer"]["centrality"].pop("estimated") is False
+    f = tmp_path / "old.json"
+    f.write_text(json.dumps(data))
+    assert read_snapshot(str(f)) == now
+
+
 def test_bad_policy_stops_with_one_line(tmp_path):
     f = tmp_path / "snap.json"
     f.write_bytes(msgspec.json.encode(snapshot()))

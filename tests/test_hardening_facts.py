@@ -43,7 +43,8 @@ def resolver(mempool) -> PeerFactsResolver:
         metrics=ProviderMetrics(),
         mempool=mempool,
         local_centrality=lambda p: CentralityKnown(normalized_ppm=500_000, rank=3,
-                                                   source="local-graph", observed_at_s=NOW),
+                                                   source="local-graph", observed_at_s=NOW,
+                                                   estimated=False),
         lnd_uptime=lambda p: UptimeKnown(ratio_ppm=990_000, source="lnd", observed_at_s=NOW),
         wall_clock=lambda: NOW,
     )

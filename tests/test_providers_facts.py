@@ -122,7 +122,8 @@ class Lnd:
 def local_map(observed_at_s: int | None = None):
     at = now_s() - 30 if observed_at_s is None else observed_at_s
     table = {
-        PEER: CentralityKnown(normalized_ppm=40000, rank=55, source="local-graph", observed_at_s=at)
+        PEER: CentralityKnown(normalized_ppm=40000, rank=55, source="local-graph",
+                              observed_at_s=at, estimated=False)
     }
     return lambda: table
 
@@ -193,6 +194,7 @@ def test_all_healthy_uses_remote_sources(amboss_srv: LoopbackServer, mempool_srv
     assert facts.centrality == CentralityKnown(
         normalized_ppm=40000, rank=55, source="local-graph",
         observed_at_s=facts.centrality.observed_at_s,
+        estimated=False,
     )
     assert isinstance(facts.uptime, UptimeKnown) and facts.uptime.source == "lnd"
     assert isinstance(facts.ranks, PeerRanksKnown) and facts.ranks.capacity_rank == 7

@@ -55,7 +55,8 @@ def cmd_cycle(args: argparse.Namespace) -> int:
             where = (f"the node at {env['MCP_LND_HOST']}" if env.get("MCP_LND_HOST") else
                      f"the embedded simulator (scenario {args.scenario or 'demo'})")
             progress.say(f"starting {where}")
-            with open_service(settings, env) as service:
+            # one cycle, then exit: a first centrality estimate is not followed by the exact one
+            with open_service(settings, env, follow_exact_centrality=False) as service:
                 progress.inner = service.runner.observer
                 service.runner.observer = progress
                 progress.say("cycle: ingestion, observation, preprocessing, scoring, decision, "

@@ -29,11 +29,15 @@ ADDED_STATS_FIELDS = {"failed_fee": 0}
 with the value an older snapshot is read with: the forwards refused for an insufficient fee
 were not counted apart then (they are in its ``failed_htlcs``, among the other failures), so
 none is known to be one."""
+ADDED_CENTRALITY_FIELDS = {"estimated": False}
+"""Fields the peer's ``CentralityKnown`` gained since: a snapshot saved before centrality was
+ever estimated from sampled pivots carries an exact one."""
 
 
 def decode_snapshot(raw: bytes) -> ChannelSnapshot:
     """A saved snapshot, as strictly as any message, but one saved by an earlier version
-    without a field of :data:`ADDED_STATS_FIELDS` in its statistics is read with that field's
+    without a field of :data:`ADDED_STATS_FIELDS` in its statistics (or of
+    :data:`ADDED_CENTRALITY_FIELDS` in its peer's known centrality) is read with that field's
     value there. Raises ``msgspec.DecodeError`` or ``msgspec.ValidationError``."""
     data = msgspec.json.decode(raw)
     if isinstance(data, dict):
@@ -42,6 +46,12 @@ def decode_snapshot(raw: bytes) -> ChannelSnapshot:
             if isinstance(stats, dict):
                 for name, value in ADDED_STATS_FIELDS.items():
                     stats.setdefault(name, value)
+        channel = data.get("channel")
+        peer = channel.get("peer") if isinstance(channel, dict) else None
+        centrality = peer.get("centrality") if isinstance(peer, dict) else None
+        if isinstance(centrality, dict) and centrality.get("type") == "CentralityKnown":
+            for name, value in ADDED_CENTRALITY_FIELDS.items():
+                centrality.setdefault(name, value)
     return msgspec.convert(data, ChannelSnapshot)
 
 

@@ -60,7 +60,8 @@ def _value(fact: str, facts: PeerFacts) -> str:
     if isinstance(v, NodeRecordKnown):
         return f"alias {v.alias!r}, {v.capacity_sat} sat, {v.channel_count} channels"
     if isinstance(v, CentralityKnown):
-        return f"rank {v.rank}, {v.normalized_ppm} ppm of the maximum"
+        return (f"rank {v.rank}, {v.normalized_ppm} ppm of the maximum"
+                + (" (estimated from sampled pivots)" if v.estimated else ""))
     if isinstance(v, UptimeKnown):
         return f"{v.ratio_ppm / 10_000:.2f} % up, measured {_when(v.observed_at_s)}"
     if isinstance(v, PeerRanksKnown):

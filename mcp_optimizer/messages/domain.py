@@ -43,6 +43,9 @@ class CentralityKnown(TaggedMessage):
     """Which provider computed it (``local-graph``, ``amboss``...)."""
     observed_at_s: int
     """When it was computed (Unix seconds)."""
+    estimated: bool
+    """True: estimated from sampled pivots rather than computed exactly (the local graph's
+    first computation on a large graph; in a running service the exact one replaces it)."""
 
 
 class CentralityUnknown(TaggedMessage):

@@ -31,7 +31,8 @@ def _centrality(s: ChannelSnapshot, p: Policy) -> tuple[float, str] | str:
     if not isinstance(c, CentralityKnown):
         return f"peer centrality unknown: {c.reason}"
     value = c.normalized_ppm / 1_000_000
-    return value, f"peer ranks #{c.rank} by betweenness, {value:.3f} of the top ({c.source})"
+    how = f"{c.source}, estimated from sampled pivots" if c.estimated else c.source
+    return value, f"peer ranks #{c.rank} by betweenness, {value:.3f} of the top ({how})"
 
 
 def _volume(s: ChannelSnapshot, p: Policy) -> tuple[float, str] | str:

@@ -64,12 +64,16 @@ FORWARDS_FILE = "forwards.cols"
 """The forwarding log's columns between cycles (``ForwardingLog.park``): out of memory."""
 
 
-def centrality_process(lnd: LndSettings, clock: Callable[[], float]) -> CentralityProcess:
+def centrality_process(
+    lnd: LndSettings, clock: Callable[[], float], pivots: int = 0, follow_exact: bool = True
+) -> CentralityProcess:
     """The service's local centrality: the graph read and the betweenness computed in a child
     process that exits (the numba kernel and the graph never enter the service), the table
     kept across restarts of the ``local_graph`` actor. The first computation starts now, so
-    that the first cycle's ingestion runs meanwhile."""
-    centrality = CentralityProcess(lnd, clock)
+    that the first cycle's ingestion runs meanwhile: an estimate from ``pivots`` sampled
+    pivots on a large graph (``MCP_CENTRALITY_PIVOTS``), the exact one following in the
+    background unless ``follow_exact`` is False (one cycle and exit: ``cycle``)."""
+    centrality = CentralityProcess(lnd, clock, pivots=pivots, follow_exact=follow_exact)
     centrality.refresh()
     return centrality
 
@@ -167,6 +171,7 @@ def open_service(
     decide: Callable[[ChannelSnapshot, Policy], Decision] = evaluate_channel,
     progress: Callable[[str], None] = lambda stage: None,
     socket_served: bool = False,
+    follow_exact_centrality: bool = True,
 ) -> Iterator[Service]:
     """Build the whole service (node connection, journal, actuator, supervised actors) and
     tear it down in reverse order on exit. ``Service.main`` runs it; tests also drive
@@ -175,7 +180,9 @@ def open_service(
     ``progress`` is told each stage as it begins (what ``status`` answers meanwhile,
     ``runtime/start.py``); it may raise to abandon the start (what is built is torn down).
     ``socket_served``: the caller already serves the control socket (``run``), so it is not
-    probed for another service here."""
+    probed for another service here. ``follow_exact_centrality`` False: a first centrality
+    estimate is not followed by the exact computation (``cycle``: the process exits after one
+    cycle)."""
     env = os.environ if environ is None else environ
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     if not socket_served:
@@ -296,7 +303,9 @@ def open_service(
             logger.warning("reconciliation at start postponed: {}", exc)
         progress("starting the actors")
         failures = FailureLog()
-        centrality = centrality_process(lnd_settings, clock)
+        centrality = centrality_process(lnd_settings, clock, settings.centrality_pivots,
+                                        follow_exact_centrality)
+        stack.callback(centrality.close)
         notifier = start_notifier(env, journal, registry, stack)  # None without MCP_NOTIFY_URLS
 
         def on_crash(name: str, cause: str) -> None:

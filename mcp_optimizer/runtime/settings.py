@@ -26,6 +26,11 @@
     The stderr log's level (default INFO; the files hold DEBUG and up), the size a log file is
     rotated at (default 10 MB) and how many rotated files are kept (default 5); see
     ``mcp_optimizer/logs.py``.
+``MCP_CENTRALITY_PIVOTS``
+    The first local centrality computation at start is estimated from this many sampled
+    pivots (default 1024) where the graph is large enough for that to save most of the work
+    (at least four times as many BFS sources; a mainnet-sized graph), and the exact one follows
+    in the background; 0: exact from the start.
 ``MCP_SIM_SCENARIO`` / ``MCP_SIM_SPEED``
     Without LND settings (no ``MCP_LND_*`` variable), the embedded simulator runs this scenario
     (default ``demo``), its clock advancing this many simulated seconds per second (default 1,
@@ -99,6 +104,14 @@ def _number(
     return value
 
 
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    """A whole number from 0 to 1,000,000."""
+    value = _number(env, name, float(default), 0.0, 1_000_000.0)
+    if value != int(value):
+        raise SettingsError(f"{name}={_quoted(env[name].strip())} is not a whole number")
+    return int(value)
+
+
 def _ratio(env: Mapping[str, str], name: str, default: tuple[int, float]) -> tuple[int, float]:
     text = env.get(name, "").strip()
     if not text:
@@ -130,6 +143,9 @@ def _sim_start(env: Mapping[str, str]) -> bool:
 
 
 DEFAULT_HTTP_PORT = 8731
+DEFAULT_CENTRALITY_PIVOTS = 1024
+"""On the 2026 mainnet graph: about 15 % of exact Brandes' work, Spearman 0.996 with it, 9-10
+of the top 10 (docs/benchmarks.md, "Session 6")."""
 """The HTTP server's port unless ``MCP_HTTP_PORT`` says otherwise."""
 
 
@@ -180,6 +196,8 @@ class ServiceSettings:
     """Its port (MCP_HTTP_PORT; 0: a free one; None: no HTTP server)."""
     log: LogSettings = LogSettings()
     """The log sinks' level, rotation and retention (MCP_LOG_*)."""
+    centrality_pivots: int = DEFAULT_CENTRALITY_PIVOTS
+    """The first centrality's sampled pivots (MCP_CENTRALITY_PIVOTS; 0: exact)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ServiceSettings:
@@ -216,6 +234,7 @@ class ServiceSettings:
             http_host=_http_host(env),
             http_port=_http_port(env),
             log=_log_settings(env),
+            centrality_pivots=_count(env, "MCP_CENTRALITY_PIVOTS", DEFAULT_CENTRALITY_PIVOTS),
         )
 
 

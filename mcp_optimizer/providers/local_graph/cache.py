@@ -101,5 +101,6 @@ class CentralityCache:
                     rank=int(table.rank[row]),
                     source=SOURCE,
                     observed_at_s=observed_at_s,
+                    estimated=table.estimated,
                 )
         return out

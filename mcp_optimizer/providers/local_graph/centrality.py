@@ -13,7 +13,7 @@ import numpy as np
 
 from mcp_optimizer.messages import CentralityKnown, ChannelGraph
 
-from .kernel import betweenness_csr
+from .kernel import betweenness_csr, estimate_betweenness_csr
 from .topology import (
     DEFAULT_SEMANTICS,
     GraphSemantics,
@@ -45,12 +45,20 @@ class CentralityTable:
     """The topology's fingerprint."""
     compute_s: float
     """Seconds the betweenness took."""
+    pivots: int = 0
+    """0: exact betweenness; otherwise estimated from this many sampled pivots
+    (:func:`centrality_table`)."""
+
+    @property
+    def estimated(self) -> bool:
+        return self.pivots > 0
 
     def messages(self, observed_at_s: int) -> dict[str, CentralityKnown]:
         """pubkey -> CentralityKnown, stamped ``observed_at_s``."""
         return {
             key: CentralityKnown(
-                normalized_ppm=ppm, rank=rank, source=SOURCE, observed_at_s=observed_at_s
+                normalized_ppm=ppm, rank=rank, source=SOURCE, observed_at_s=observed_at_s,
+                estimated=self.estimated,
             )
             for key, ppm, rank in zip(
                 self.pubkeys, self.normalized_ppm.tolist(), self.rank.tolist(), strict=True
@@ -89,12 +97,40 @@ def normalise_and_rank(betweenness: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return ppm, rank
 
 
+def estimate_worthwhile(topology: Topology, pivots: int) -> bool:
+    """Whether ``pivots`` sampled pivots estimate the betweenness of ``topology`` rather than
+    exact Brandes: only when they are at most a quarter of its BFS sources (nodes with two or
+    more neighbours; the leaves are folded), where the estimate saves most of the work. On
+    smaller graphs the exact computation costs little (well under a second)."""
+    sources = int(np.count_nonzero(np.diff(topology.indptr) >= 2))
+    return pivots > 0 and 4 * pivots <= sources
+
+
+def pivot_seed(fingerprint: str) -> int:
+    """The pivots' seed: the topology's fingerprint (hex), so one graph gives one estimate."""
+    try:
+        return int(fingerprint[:16], 16)
+    except ValueError:
+        return 0
+
+
 def centrality_table(
-    topology: Topology, *, threads: int | None = None
+    topology: Topology, *, threads: int | None = None, pivots: int = 0
 ) -> CentralityTable:
-    """Compute the CentralityTable of a topology (exact Brandes with leaf folding)."""
+    """Compute the CentralityTable of a topology: exact Brandes with leaf folding, or with
+    ``pivots`` an estimate from that many sampled pivots (Brandes & Pich 2007, see kernel.py)
+    where :func:`estimate_worthwhile`; the pivots are seeded by the topology's fingerprint.
+    Min-max normalisation is scale-invariant, so the estimate's ppm and ranks are on the scale
+    of the exact ones. ``table.pivots`` says which it is (0: exact)."""
     started = time.perf_counter()
-    raw = betweenness_csr(topology.indptr, topology.indices, topology.mult, threads=threads)
+    if estimate_worthwhile(topology, pivots):
+        raw, _, _ = estimate_betweenness_csr(
+            topology.indptr, topology.indices, topology.mult, pivots,
+            seed=pivot_seed(topology.fingerprint), threads=threads,
+        )
+    else:
+        pivots = 0
+        raw = betweenness_csr(topology.indptr, topology.indices, topology.mult, threads=threads)
     elapsed = time.perf_counter() - started
     ppm, rank = normalise_and_rank(raw)
     return CentralityTable(
@@ -104,6 +140,7 @@ def centrality_table(
         rank=rank,
         fingerprint=topology.fingerprint,
         compute_s=elapsed,
+        pivots=pivots,
     )
 
 
@@ -151,4 +188,6 @@ def warm_up() -> float:
     )
     betweenness_csr(topology.indptr, topology.indices, topology.mult, threads=1)
     betweenness_csr(topology.indptr, topology.indices, topology.mult, threads=1, fold_leaves=False)
+    estimate_betweenness_csr(topology.indptr, topology.indices, topology.mult, 1, seed=0,
+                             threads=1)
     return time.perf_counter() - started

@@ -7,11 +7,12 @@ time the topology changes. The service hands that to this process, which exits w
 so none of it stays in the service between cycles.
 
 Protocol: one JSON request on stdin ``{"lnd": {host, tls_cert_path, macaroon_path, timeout_s,
-graph_timeout_s, max_message_bytes}, "fingerprint": "<the topology the caller holds>"}``;
-one msgpack :class:`WorkerReply` on stdout; exit status 0. On failure one line on stderr
-naming what failed, exit status 1. The graph is read with DescribeGraph
-(``include_unannounced`` false: private channels carry no public routes); with it, the
-competitors' fees into each peer of our channels (``actors.enrich.competitors_into``).
+graph_timeout_s, max_message_bytes}, "fingerprint": "<the topology the caller holds>",
+"pivots": <0: exact; n: an estimate from n sampled pivots where worthwhile>}``; one msgpack
+:class:`WorkerReply` on stdout (its ``pivots`` says whether the table is an estimate); exit
+status 0. On failure one line on stderr naming what failed, exit status 1. The graph is read
+with DescribeGraph (``include_unannounced`` false: private channels carry no public routes);
+with it, the competitors' fees into each peer of our channels (``actors.enrich.competitors_into``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ class WorkerRequest(msgspec.Struct, frozen=True):
     """The ``LndSettings`` fields to reach the node with."""
     fingerprint: str = ""
     """The topology the caller holds: when the graph read has the same, nothing is computed."""
+    pivots: int = 0
+    """0: exact betweenness; n: estimated from n sampled pivots where that saves most of the
+    work (``centrality.estimate_worthwhile``; exact otherwise)."""
 
 
 class WorkerReply(msgspec.Struct, frozen=True):
@@ -44,6 +48,8 @@ class WorkerReply(msgspec.Struct, frozen=True):
     """Seconds DescribeGraph and its conversion took."""
     compute_s: float
     """Seconds the betweenness took (0 when unchanged)."""
+    pivots: int = 0
+    """0: the table is the exact betweenness; otherwise estimated from this many pivots."""
     competitors: dict[str, CompetitorFeeSummary] = {}
     """The competitors' fees into each peer of our open channels (ListChannels), read from
     the same graph at every refresh (fees move more often than the topology)."""
@@ -73,8 +79,8 @@ def run(request: WorkerRequest) -> WorkerReply:
     del graph
     read_s = time.perf_counter() - started
     if topology.fingerprint == request.fingerprint:
-        return WorkerReply(topology.fingerprint, True, [], [], [], read_s, 0.0, competitors)
-    table = centrality_table(topology)
+        return WorkerReply(topology.fingerprint, True, [], [], [], read_s, 0.0, 0, competitors)
+    table = centrality_table(topology, pivots=request.pivots)
     return WorkerReply(
         fingerprint=table.fingerprint,
         unchanged=False,
@@ -83,6 +89,7 @@ def run(request: WorkerRequest) -> WorkerReply:
         rank=table.rank.tolist(),
         read_s=read_s,
         compute_s=table.compute_s,
+        pivots=table.pivots,
         competitors=competitors,
     )
 
