@@ -202,3 +202,35 @@ def test_runs_measured_before_are_reused_and_only_the_missing_ones_run():
             done=[dataclasses.replace(kept[0], days=2.0),
                   dataclasses.replace(kept[1], scenario="y")])
     assert len(ran) == 6
+
+
+def test_backtest_channels_reads_kept_runs_and_names_where_the_autopilot_lost(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import msgspec
+
+    def kept(label, revenue, path):
+        r = _run(label, 7, revenue, {1: path[-1], 2: 50})
+        r.chan_ids = [1, 2]
+        r.fee_paths = [[f, 50] for f in path]
+        r.competitor_paths = [[100, -1]] * len(path)
+        r.days = 1.0
+        (tmp_path / f"demo--1d-7-{label.replace(':', '_')}.json").write_bytes(
+            msgspec.json.encode(r))
+
+    kept("autopilot", {1: 5, 2: 30}, [100, 100, 80, 64])
+    kept("competitor:1", {1: 20, 2: 10}, [100, 100, 100, 100])
+    kept("keep", {1: 15, 2: 15}, [120, 120, 120, 120])
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, str(root / "benchmarks/backtest_channels.py"),
+                          str(tmp_path), "demo", "--worst", "1"],
+                         capture_output=True, text=True, check=True).stdout
+    assert "autopilot 1.167x" in out  # 35 against keep's 30
+    assert "loses -0.0 M msat against competitor:1 on 1:" in out
+    assert "autopilot    0.0:100/100 0.5:80/100 0.8:64/100" in out
+    assert "gains +0.0 M msat against competitor:1 on 2:" in out
+    missing = subprocess.run([sys.executable, str(root / "benchmarks/backtest_channels.py"),
+                              str(tmp_path), "elastic"], capture_output=True, text=True)
+    assert missing.returncode == 2 and "no kept runs of 'elastic'" in missing.stderr
