@@ -10,7 +10,10 @@ Prints, for the snapshot in ``../shared/data/ln-graph/``:
 * exactness: the leaf-folding kernel against plain Brandes from every node, and against
   networkx on the same (simple) graph with ``--with-networkx`` (about 20 minutes) or against a
   networkx result saved earlier (``--reference FILE.npy``; ``--save-reference`` writes one);
-* the effect of each graph-semantics choice on the ranking (Spearman, top-100 overlap).
+* the effect of each graph-semantics choice on the ranking (Spearman, top-100 overlap);
+* the first computation's estimate from sampled pivots (``MCP_CENTRALITY_PIVOTS``): its time
+  and its agreement with exact Brandes for the default and a few other pivot counts, on the
+  draw the service makes (seeded by the fingerprint) and on other seeds.
 """
 
 from __future__ import annotations
@@ -117,6 +120,16 @@ def top_overlap(a, b, k: int = 100) -> int:
     return len(ta & tb)
 
 
+def top_displacement(estimate, exact, k: int = 100) -> int:
+    """The largest move in rank, in the estimate, of the exact top-k nodes."""
+    import numpy as np
+
+    rank = np.empty(len(estimate), dtype=np.int64)
+    rank[np.argsort(-estimate, kind="stable")] = np.arange(len(estimate))
+    top = np.argsort(-exact, kind="stable")[:k]
+    return int(np.max(np.abs(rank[top] - np.arange(k))))
+
+
 def max_rel_err(a, b) -> float:
     import numpy as np
 
@@ -131,6 +144,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--with-networkx", action="store_true")
     parser.add_argument("--reference", type=Path, help="networkx result saved by this script")
     parser.add_argument("--save-reference", type=Path, help="where to save the networkx result")
+    parser.add_argument("--pivots", type=int, nargs="*", default=None,
+                        help="pivot counts for the estimate (default: 256 512 <default> 2048)")
+    parser.add_argument("--seeds", type=int, default=3, help="other seeds per pivot count")
+    parser.add_argument("--estimates-only", action="store_true",
+                        help="only the exact kernel's time and the estimates")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if not (args.data / "ln-2026-02-03.channels.csv.gz").is_file():
@@ -155,6 +173,20 @@ def main(argv: list[str] | None = None) -> int:
 
     threads = args.threads or default_threads()
     print(f"# bench_centrality: {args.data}, {threads} threads, load {os.getloadavg()}")
+    if args.estimates_only:
+        graph = load_snapshot(args.data)
+        warm_up()
+        topo = build_topology(graph)
+        times = []
+        for _ in range(args.repeats):
+            t = time.perf_counter()
+            exact = betweenness_csr(topo.indptr, topo.indices, topo.mult, threads=args.threads)
+            times.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        betweenness_csr(topo.indptr, topo.indices, topo.mult, threads=1)
+        _estimates(topo, exact, args, statistics.median(times), time.perf_counter() - t)
+        print(f"load at the end {os.getloadavg()}")
+        return 0
 
     with tempfile.TemporaryDirectory(prefix="numba-cache-") as cache_dir:
         cold = _run_child(args.data, 1, args.threads, cache_dir)
@@ -301,7 +333,51 @@ def main(argv: list[str] | None = None) -> int:
             f" top-10 overlap {top_overlap(bc, base, 10)}/10"
         )
     print("nodes without addresses: not measurable here (the snapshot carries no addresses)")
+    _estimates(topo, folded, args, statistics.median(kernel_times), single[0])
     return 0
+
+
+def _estimates(topo, exact, args, exact_s: float, exact_1_s: float) -> None:
+    """The sampled-pivot estimate against exact Brandes (``folded``, the default semantics)."""
+    from mcp_optimizer.providers.local_graph.centrality import pivot_seed
+    from mcp_optimizer.providers.local_graph.kernel import estimate_betweenness_csr
+    from mcp_optimizer.runtime.settings import DEFAULT_CENTRALITY_PIVOTS
+
+    counts = args.pivots or [256, 512, DEFAULT_CENTRALITY_PIVOTS, 2048]
+    seed = pivot_seed(topo.fingerprint)
+    print(f"\n## First computation: estimate from sampled pivots (default "
+          f"{DEFAULT_CENTRALITY_PIVOTS}; exact kernel {exact_s:.2f} s, {exact_1_s:.2f} s on 1 "
+          f"thread)")
+    print("the service's draw (seed = fingerprint), then the range over "
+          f"{args.seeds} other seeds; time: median of {args.repeats}, all threads / 1 thread")
+    print("| pivots | time | 1 thread | Spearman | top-100 overlap | top-10 | max displacement "
+          "of the top 100 | other seeds: Spearman, top-100, top-10, displacement |")
+    print("|---|---|---|---|---|---|---|---|")
+    for k in counts:
+        times = []
+        for _ in range(args.repeats):
+            t = time.perf_counter()
+            est, _, _ = estimate_betweenness_csr(topo.indptr, topo.indices, topo.mult, k,
+                                                 seed=seed, threads=args.threads)
+            times.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        estimate_betweenness_csr(topo.indptr, topo.indices, topo.mult, k, seed=seed, threads=1)
+        one_s = time.perf_counter() - t
+        others = [estimate_betweenness_csr(topo.indptr, topo.indices, topo.mult, k,
+                                           seed=seed + 1 + i, threads=args.threads)[0]
+                  for i in range(args.seeds)]
+
+        def span(fn, fmt: str, others=others) -> str:
+            values = [fn(o) for o in others]
+            return f"{min(values):{fmt}}-{max(values):{fmt}}" if values else "-"
+
+        print(f"| {k} | {statistics.median(times):.2f} s | {one_s:.2f} s "
+              f"| {spearman(est, exact):.4f} | {top_overlap(est, exact)}/100 "
+              f"| {top_overlap(est, exact, 10)}/10 | {top_displacement(est, exact)} "
+              f"| {span(lambda o: spearman(o, exact), '.4f')}, "
+              f"{span(lambda o: top_overlap(o, exact), 'd')}, "
+              f"{span(lambda o: top_overlap(o, exact, 10), 'd')}, "
+              f"{span(lambda o: top_displacement(o, exact), 'd')} |", flush=True)
 
 
 if __name__ == "__main__":
