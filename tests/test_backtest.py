@@ -116,3 +116,51 @@ def test_cli_json_and_plot(tmp_path):
     assert out["checks"]["all_agree"] is True
     assert png.stat().st_size > 10_000 and png.read_bytes()[:4] == b"\x89PNG"
     assert "backtest [" in p.stderr  # the progress bar
+
+
+def _children(pid: int) -> set[int]:
+    out = set()
+    for stat in __import__("pathlib").Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.add(int(stat.parent.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = __import__("pathlib").Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1]
+    except OSError:
+        return False
+    return state.split()[0] != "Z"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_killed_backtest_leaves_no_worker_running():
+    import signal
+    import time
+
+    p = subprocess.Popen(
+        [sys.executable, "-m", "mcp_optimizer", "backtest", "--days", "30", "--seeds", "1",
+         "--strategy", "keep", "--compare", "static:100", "--workers", "2", "--no-progress"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        kids: set[int] = set()
+        while len(kids) < 3 and time.monotonic() < deadline:  # the manager and two workers
+            time.sleep(0.2)
+            kids = _children(p.pid)
+        assert len(kids) >= 3, kids
+        p.send_signal(signal.SIGKILL)  # nothing of the parent runs: no cleanup of its own
+        p.wait(30)
+        deadline = time.monotonic() + 60
+        while any(_alive(k) for k in kids) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not any(_alive(k) for k in kids), [k for k in kids if _alive(k)]
+    finally:
+        if p.poll() is None:
+            p.kill()

@@ -16,18 +16,24 @@ change any figure.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing as mp
 import os
 import queue
+import signal
 import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
+from multiprocessing.managers import SyncManager
 
 from .harness import CYCLE_S, DAY_S, BacktestError, RunResult, RunSpec, run_one
 from .strategies import COMPETITOR_GRID, STATIC_GRID, check_name
+
+PR_SET_PDEATHSIG = 1
+"""Linux prctl option: the signal a process gets when its parent ends."""
 
 
 @dataclass(frozen=True)
@@ -122,6 +128,20 @@ def resolve(plan: Plan, runs: list[RunResult]) -> Outcome:
             if name in ("best-static", "best-competitor", "oracle"):
                 out.chosen.setdefault(name, {})[seed] = best.label
     return out
+
+
+def _die_with_parent() -> None:
+    """A worker outliving a backtest killed by a signal would go on running its runs on the
+    CPUs: on Linux each worker is sent SIGTERM when the process that started it ends
+    (``prctl(PR_SET_PDEATHSIG)``); elsewhere nothing."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() == 1:  # the parent ended before the call: nobody will read the results
+        os._exit(1)
 
 
 def _worker(spec: RunSpec, ticks) -> RunResult:
@@ -222,7 +242,11 @@ def execute(plan: Plan, workers: int | None = None, progress: bool = True,
                 on_result(results[-1])
     else:
         ctx = mp.get_context("spawn")  # no fork of a process holding threads
-        with ctx.Manager() as manager, ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+        manager = SyncManager(ctx=ctx)
+        manager.start(_die_with_parent)
+        with manager, ProcessPoolExecutor(
+            workers, mp_context=ctx, initializer=_die_with_parent
+        ) as pool:
             ticks = manager.Queue()
             stop = threading.Event()
 
