@@ -8,7 +8,9 @@ The fallback that always works: it needs nothing but LND's DescribeGraph. Public
 * ``CentralityCache``: the same, recomputed only when the topology's fingerprint changes;
   ``lookup`` answers CentralityUnknown for a node not in the graph.
 * ``CentralityProcess``: what the service uses: the graph read and the centrality computed
-  in a child process that exits (``worker.py``), the table kept, refreshed in the background.
+  in a child process that exits (``worker.py``), the table kept, refreshed in the background;
+  on a large graph the first table is an estimate from sampled pivots (``centrality_table``'s
+  ``pivots``, ``kernel.estimate_betweenness_csr``), replaced by the exact one.
 * ``competitor_fees(graph, peer_pubkey) -> CompetitorFees | CompetitorFeesUnknown``.
 * ``warm_up()``: compile or load the kernels once when the service starts.
 * ``GraphSemantics``: which channels count (defaults documented in docs/graph-semantics.md).
