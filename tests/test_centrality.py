@@ -52,27 +52,13 @@ def test_path_betweenness_and_normalisation() -> None:
     # b lies on a-c, a-d, a-e; c on a-d, a-e, b-d, b-e; d mirrors b.
     assert_close(betweenness(g), {"a": 0, "b": 3, "c": 4, "d": 3, "e": 0})
     result = compute_centrality(g, 1234)
+
+    def known(ppm: int, rank: int) -> CentralityKnown:
+        return CentralityKnown(normalized_ppm=ppm, rank=rank, source="local-graph",
+                               observed_at_s=1234, estimated=False)
+
     assert by_name(result, "abcde") == [
-        CentralityKnown(
-            normalized_ppm=0, rank=4, source="local-graph", observed_at_s=1234,
-            estimated=False,
-        ),
-        CentralityKnown(
-            normalized_ppm=750_000, rank=2, source="local-graph", observed_at_s=1234,
-            estimated=False,
-        ),
-        CentralityKnown(
-            normalized_ppm=1_000_000, rank=1, source="local-graph", observed_at_s=1234,
-            estimated=False,
-        ),
-        CentralityKnown(
-            normalized_ppm=750_000, rank=2, source="local-graph", observed_at_s=1234,
-            estimated=False,
-        ),
-        CentralityKnown(
-            normalized_ppm=0, rank=4, source="local-graph", observed_at_s=1234,
-            estimated=False,
-        ),
+        known(0, 4), known(750_000, 2), known(1_000_000, 1), known(750_000, 2), known(0, 4),
     ]
 
 
