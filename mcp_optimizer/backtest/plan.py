@@ -202,8 +202,10 @@ def execute(plan: Plan, workers: int | None = None, progress: bool = True,
     of this plan measured before (same scenario, days and code), used instead of running
     them again; the caller vouches that they came from the same tree."""
     workers = workers or os.cpu_count() or 1
+    labels = {*plan.first_runs(), *(("oracle",) if "oracle" in plan.strategies else ())}
     have = {(r.seed, r.label): r for r in done
-            if r.scenario == plan.scenario and r.days == plan.days and r.seed in plan.seeds}
+            if r.scenario == plan.scenario and r.days == plan.days and r.seed in plan.seeds
+            and r.label in labels}
     specs = [
         RunSpec(plan.scenario, seed, plan.days, name, label=name)
         for seed in plan.seeds for name in plan.first_runs() if (seed, name) not in have
@@ -229,10 +231,7 @@ def execute(plan: Plan, workers: int | None = None, progress: bool = True,
              if spec is not None]  # seeds whose candidates were all measured before
     launched.update(spec.seed for spec in ready)
     if workers <= 1:
-        for spec in ready:
-            results.append(_run_here(spec, bar, run))
-            on_result(results[-1])
-        for spec in specs:
+        for spec in ready + specs:
             results.append(_run_here(spec, bar, run))
             on_result(results[-1])
             extra = None if spec.seed in launched else oracle_spec(spec.seed)
