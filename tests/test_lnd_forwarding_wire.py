@@ -1,9 +1,13 @@
 """ForwardingHistory pages decoded from the wire into columns (providers/lnd/forwarding.py):
 the same values as the protobuf parser for any page (property), the general parser for what
-the fast path does not read (a string field, a broken length), and the forwarding log synced
-through LndClient over gRPC equal to the events read one by one."""
+the fast path does not read (a string field, a broken length), the forwarding log synced
+through LndClient over gRPC equal to the events read one by one, and the pipelined paging
+(every event once, in order, across seconds shared by two pages; the next request sent before
+a page is handed out; errors and early stops)."""
 
 from __future__ import annotations
+
+import threading
 
 import numpy as np
 import pytest
@@ -13,7 +17,14 @@ from lnd_sim_support import serve_big
 from lnd_sim_support import settings as lnd_settings
 
 from mcp_optimizer.providers.lnd.client import LndClient
-from mcp_optimizer.providers.lnd.forwarding import ForwardingLog, _columns_of, decode_page
+from mcp_optimizer.providers.lnd.forwarding import (
+    NS,
+    PAGE_SIZE,
+    ForwardingLog,
+    _columns_of,
+    column_pages,
+    decode_page,
+)
 from mcp_optimizer.providers.lnd.gen import lightning_pb2 as ln
 
 U64 = st.integers(min_value=0, max_value=2**64 - 1)
@@ -119,3 +130,72 @@ def test_a_parked_log_reads_back_the_same_and_syncs_on(big, tmp_path):
         whole.sync(client, end)
         assert np.array_equal(log.columns(start, end).timestamp_ns,
                               whole.columns(start, end).timestamp_ns)
+
+
+class _Pager:
+    """LND's ForwardingHistory over a fixed list of events (sorted by time): from
+    ``start_time`` to ``end_time`` inclusive (whole seconds), skipping ``index_offset``, at
+    most ``num_max_events``; every request kept, and ``asked[k]`` set when request k comes."""
+
+    def __init__(self, timestamps_ns: list[int]) -> None:
+        self.events = [ln.ForwardingEvent(timestamp_ns=t, chan_id_in=i, fee_msat=i % 97)
+                       for i, t in enumerate(timestamps_ns)]
+        self.requests: list[tuple[int, int, int]] = []
+        self.asked = [threading.Event() for _ in range(8)]
+        self.fail_at: int | None = None
+
+    def __call__(self, request: ln.ForwardingHistoryRequest) -> bytes:
+        k = len(self.requests)
+        self.requests.append((request.start_time, request.end_time, request.index_offset))
+        self.asked[k].set()
+        if k == self.fail_at:
+            raise RuntimeError("node gone")
+        lo, hi = request.start_time * NS, (request.end_time + 1) * NS
+        window = [e for e in self.events if lo <= e.timestamp_ns < hi]
+        page = window[request.index_offset:request.index_offset + request.num_max_events]
+        return ln.ForwardingHistoryResponse(forwarding_events=page).SerializeToString()
+
+
+def _crowded_seconds() -> list[int]:
+    """2.5 pages of events, many sharing a second across each page boundary."""
+    base = 1_700_000_000
+    ts = [(base + i // 7) * NS + i for i in range(PAGE_SIZE - 3)]
+    ts += [(base + 20_000) * NS + i for i in range(PAGE_SIZE + 10)]  # over a whole page
+    ts += [(base + 20_001 + i // 3) * NS for i in range(PAGE_SIZE // 2)]
+    return ts
+
+
+def test_pages_come_in_order_and_whole_across_crowded_seconds():
+    pager = _Pager(_crowded_seconds())
+    start = pager.events[0].timestamp_ns // NS
+    end = pager.events[-1].timestamp_ns // NS  # exclusive: the last second is left out
+    got = np.concatenate([p[1] for p in column_pages(pager, start, end)])
+    want = [e.chan_id_in for e in pager.events if e.timestamp_ns < end * NS]
+    assert np.array_equal(got, np.array(want, np.uint64))  # each once, in the node's order
+    # 50,000 (3 of them in the crowded second), 50,000 all in that second, the rest
+    assert [r[2] for r in pager.requests] == [0, 3, 50_003]
+
+
+def test_the_next_page_is_asked_for_before_this_one_is_handed_out():
+    pager = _Pager(_crowded_seconds())
+    start = pager.events[0].timestamp_ns // NS
+    pages = column_pages(pager, start, start + 10**6)
+    first = next(pages)
+    assert len(first[0]) == PAGE_SIZE
+    assert pager.asked[1].wait(60)  # on its way while the caller holds page 1
+    assert sum(len(p[0]) for p in pages) + PAGE_SIZE == len(pager.events)
+
+
+def test_a_failed_page_reaches_the_caller_and_an_early_stop_does_not_hang():
+    pager = _Pager(_crowded_seconds())
+    pager.fail_at = 1
+    start = pager.events[0].timestamp_ns // NS
+    pages = column_pages(pager, start, start + 10**6)
+    next(pages)
+    with pytest.raises(RuntimeError, match="node gone"):
+        next(pages)
+    pager = _Pager(_crowded_seconds())
+    pages = column_pages(pager, start, start + 10**6)
+    next(pages)
+    pages.close()
+    assert len(pager.requests) == 2
